@@ -1,0 +1,474 @@
+"""Load a campaign file (YAML) and validate it into :class:`~faxbatch.model.Campaign`.
+
+The file is parsed with PyYAML's safe loader into a node tree, so that every message can name the
+file, the line and the field path (``recipients[3].fax``). Text fields take the scalar as written:
+``name: yes`` is the name "yes", and ``fax: 0077272715802`` keeps its leading zeros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import string
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from faxbatch.errors import CampaignError, InputUnreadableError
+from faxbatch.model import PLACEHOLDERS, Campaign, Cover, Letter, PageSize, Recipient, Sender
+
+_TOP_KEYS = ("campaign", "sender", "defaults", "page", "letter", "cover", "recipients")
+_CAMPAIGN_KEYS = ("title", "reference", "date")
+_SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
+_DEFAULTS_KEYS = ("country",)
+_PAGE_KEYS = ("size",)
+_LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature")
+_COVER_KEYS = ("comments", "urgent")
+_RECIPIENT_KEYS = (
+    "id",
+    "name",
+    "title",
+    "organization",
+    "address",
+    "country",
+    "fax",
+    "phone",
+)
+_PAGE_SIZES: dict[str, PageSize] = {"a4": "A4", "letter": "Letter"}
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+class _Reader:
+    """Walks the YAML node tree with the file name at hand, for messages."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.lines: dict[str, int] = {}
+
+    # -- errors -------------------------------------------------------------------------------
+    def error(
+        self, node: yaml.Node | None, path: str, message: str, hint: str | None = None
+    ) -> CampaignError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return CampaignError(message, source=str(self.source), line=line, field=path, hint=hint)
+
+    # -- shapes -------------------------------------------------------------------------------
+    def mapping(
+        self,
+        node: yaml.Node,
+        path: str,
+        allowed: Sequence[str],
+        required: Iterable[str] = (),
+    ) -> dict[str, yaml.Node]:
+        """The keys of a mapping node; unknown keys and missing required keys are errors."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, path, f"expected a mapping of keys ({', '.join(allowed)})")
+        result: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            child = f"{path}.{key}" if path else str(key)
+            if not isinstance(key, str):
+                raise self.error(key_node, path or "(top level)", "keys must be plain words")
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = (
+                    f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
+                )
+                raise self.error(key_node, child, f"unknown key '{key}'", hint)
+            if key in result:
+                raise self.error(key_node, child, f"'{key}' is given twice", "keep one of them")
+            result[key] = value_node
+            self.lines[child] = value_node.start_mark.line + 1
+        for key in required:
+            if key not in result or _is_null(result[key]):
+                where = f"{path}.{key}" if path else key
+                raise self.error(node, where, f"'{key}' is required but missing")
+        return result
+
+    def text(self, node: yaml.Node | None, path: str, default: str = "") -> str:
+        """A text field, taken as written (no YAML typing of ``yes`` or ``007``)."""
+        if node is None or _is_null(node):
+            return default
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error(node, path, "expected a text value, not a list or mapping")
+        return str(node.value).strip()
+
+    def lines_of(self, node: yaml.Node | None, path: str) -> tuple[str, ...]:
+        """Address-like fields: a list of lines, or one text whose line breaks separate lines."""
+        if node is None or _is_null(node):
+            return ()
+        if isinstance(node, yaml.ScalarNode):
+            return tuple(line.strip() for line in str(node.value).splitlines() if line.strip())
+        if isinstance(node, yaml.SequenceNode):
+            lines: list[str] = []
+            for i, item in enumerate(node.value):
+                value = self.text(item, f"{path}[{i}]")
+                if value:
+                    lines.append(value)
+            return tuple(lines)
+        raise self.error(node, path, "expected a list of lines")
+
+    def boolean(self, node: yaml.Node | None, path: str, default: bool = False) -> bool:
+        if node is None or _is_null(node):
+            return default
+        if isinstance(node, yaml.ScalarNode):
+            word = str(node.value).strip().lower()
+            if word in ("true", "yes", "on"):
+                return True
+            if word in ("false", "no", "off"):
+                return False
+        raise self.error(node, path, "expected true or false")
+
+    def date(self, node: yaml.Node | None, path: str) -> dt.date | None:
+        if node is None or _is_null(node):
+            return None
+        text = self.text(node, path)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise self.error(
+                node, path, f"'{text}' is not a date", "write it as YYYY-MM-DD, e.g. 2012-05-10"
+            ) from None
+
+    def country(self, node: yaml.Node | None, path: str) -> str | None:
+        text = self.text(node, path)
+        if not text:
+            return None
+        code = text.upper()
+        if code not in _known_regions():
+            close = difflib.get_close_matches(code, sorted(_known_regions()), n=1, cutoff=0.5)
+            hint = "use the two-letter ISO 3166 code, e.g. KZ, US, DE"
+            if close:
+                hint = f"did you mean '{close[0]}'? ({hint})"
+            raise self.error(node, path, f"'{text}' is not a country code", hint)
+        return code
+
+    def template(self, node: yaml.Node | None, path: str, default: str = "") -> str:
+        """A text that may use recipient ``{placeholders}``; unknown ones are errors."""
+        value = self.text(node, path, default)
+        check_placeholders(value, lambda message, hint: self.error(node, path, message, hint))
+        return value
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+_REGIONS: frozenset[str] | None = None
+
+
+def _known_regions() -> frozenset[str]:
+    global _REGIONS
+    if _REGIONS is None:
+        import phonenumbers
+
+        _REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+    return _REGIONS
+
+
+def check_placeholders(
+    text: str, fail: Callable[[str, str | None], Exception] | None = None
+) -> None:
+    """Raise when ``text`` uses a placeholder other than the recipient fields."""
+
+    def raise_(message: str, hint: str | None) -> None:
+        raise (fail(message, hint) if fail else CampaignError(message, hint=hint))
+
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise_(f"braces do not match ({exc})", "write a literal brace as {{ or }}")
+        return
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            close = difflib.get_close_matches(name, PLACEHOLDERS, n=1, cutoff=0.5)
+            hint = f"did you mean '{{{close[0]}}}'?" if close else None
+            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise_(f"unknown placeholder '{{{name}}}' (known: {known})", hint)
+
+
+def fill(template: str, recipient: Recipient) -> str:
+    """A letter text with the recipient's fields put in (campaign text stays plain text)."""
+    filled = template.format_map(recipient.placeholder_values())
+    # an empty field ("Dear {title} {name}") must not leave a double space behind
+    return re.sub(r"[ \t]{2,}", " ", filled).strip()
+
+
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "е": "e",
+        "ё": "e",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "i",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "kh",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "shch",
+        "ъ": "",
+        "ы": "y",
+        "ь": "",
+        "э": "e",
+        "ю": "yu",
+        "я": "ya",
+        "ә": "a",
+        "ғ": "g",
+        "қ": "q",
+        "ң": "n",
+        "ө": "o",
+        "ұ": "u",
+        "ү": "u",
+        "һ": "h",
+        "і": "i",
+        "є": "ye",
+        "ї": "yi",
+        "ґ": "g",
+    }
+)
+
+
+def slugify(text: str) -> str:
+    """A file-name-safe id from a name: lower-case ASCII, words joined by dashes."""
+    lowered = text.lower().translate(_TRANSLIT)
+    ascii_text = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return slug[:60].rstrip("-") or "recipient"
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign file.
+
+    Raises :class:`InputUnreadableError` when a file cannot be read and :class:`CampaignError`
+    when its content is not a valid campaign.
+    """
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise InputUnreadableError(
+            f"{source}: cannot read the campaign file ({exc.strerror or exc})",
+            hint="check the path and that the file is readable",
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CampaignError(
+            "the file is not UTF-8 text",
+            source=str(source),
+            line=line,
+            hint="save the campaign file as UTF-8",
+        ) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise CampaignError(
+            f"not valid YAML: {problem}",
+            source=str(source),
+            line=mark.line + 1 if mark else None,
+            hint="check the indentation and quoting around this line",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CampaignError(f"not valid YAML: {exc}", source=str(source)) from None
+    if root is None:
+        raise CampaignError("the campaign file is empty", source=str(source))
+    return _read_campaign(_Reader(source), root)
+
+
+def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
+    top = r.mapping(root, "", _TOP_KEYS, required=("campaign", "sender", "letter", "recipients"))
+
+    head = r.mapping(top["campaign"], "campaign", _CAMPAIGN_KEYS, required=("title",))
+    sender = _read_sender(r, top["sender"])
+    defaults = r.mapping(top["defaults"], "defaults", _DEFAULTS_KEYS) if "defaults" in top else {}
+    default_country = r.country(defaults.get("country"), "defaults.country")
+
+    page_size: PageSize = "A4"
+    if "page" in top:
+        page = r.mapping(top["page"], "page", _PAGE_KEYS)
+        if "size" in page:
+            size = r.text(page["size"], "page.size")
+            if size.lower() not in _PAGE_SIZES:
+                raise r.error(
+                    page["size"], "page.size", f"unknown page size '{size}'", "use A4 or Letter"
+                )
+            page_size = _PAGE_SIZES[size.lower()]
+
+    letter = _read_letter(r, top["letter"])
+    cover = Cover()
+    if "cover" in top:
+        c = r.mapping(top["cover"], "cover", _COVER_KEYS)
+        cover = Cover(
+            comments=r.template(c.get("comments"), "cover.comments"),
+            urgent=r.boolean(c.get("urgent"), "cover.urgent"),
+        )
+    recipients = _read_recipients(r, top["recipients"])
+    return Campaign(
+        source=r.source,
+        title=r.text(head["title"], "campaign.title"),
+        reference=r.text(head.get("reference"), "campaign.reference"),
+        date=r.date(head.get("date"), "campaign.date"),
+        sender=sender,
+        default_country=default_country,
+        page_size=page_size,
+        letter=letter,
+        cover=cover,
+        recipients=recipients,
+        lines=r.lines,
+    )
+
+
+def _read_sender(r: _Reader, node: yaml.Node) -> Sender:
+    s = r.mapping(node, "sender", _SENDER_KEYS, required=("name",))
+    return Sender(
+        name=r.text(s["name"], "sender.name"),
+        organization=r.text(s.get("organization"), "sender.organization"),
+        address=r.lines_of(s.get("address"), "sender.address"),
+        phone=r.text(s.get("phone"), "sender.phone"),
+        fax=r.text(s.get("fax"), "sender.fax"),
+        email=r.text(s.get("email"), "sender.email"),
+        country=r.country(s.get("country"), "sender.country"),
+    )
+
+
+def _read_letter(r: _Reader, node: yaml.Node) -> Letter:
+    m = r.mapping(node, "letter", _LETTER_KEYS, required=("subject",))
+    if "body" in m and "body_file" in m:
+        raise r.error(
+            m["body_file"], "letter.body_file", "give either 'body' or 'body_file', not both"
+        )
+    if "body_file" in m:
+        body = _read_body_file(r, m["body_file"])
+    elif "body" in m and not _is_null(m["body"]):
+        body = r.text(m["body"], "letter.body")
+    else:
+        raise r.error(
+            node,
+            "letter.body",
+            "the letter has no body",
+            "add 'body: |' with the text, or 'body_file: letter.md'",
+        )
+    check_placeholders(
+        body,
+        lambda message, hint: r.error(
+            m.get("body") or m.get("body_file"), "letter.body", message, hint
+        ),
+    )
+    return Letter(
+        subject=r.template(m["subject"], "letter.subject"),
+        body=body,
+        greeting=r.template(m.get("greeting"), "letter.greeting", "Dear {name},"),
+        closing=r.template(m.get("closing"), "letter.closing", "Sincerely,"),
+        signature=r.lines_of(m.get("signature"), "letter.signature"),
+    )
+
+
+def _read_body_file(r: _Reader, node: yaml.Node) -> str:
+    name = r.text(node, "letter.body_file")
+    if not name:
+        raise r.error(node, "letter.body_file", "the file name is empty")
+    path = (r.source.parent / name).resolve()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        line = node.start_mark.line + 1
+        raise InputUnreadableError(
+            f"{r.source}:{line}: letter.body_file: cannot read '{path}' ({exc.strerror or exc})",
+            hint="the path is relative to the campaign file; check it exists and is readable",
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise r.error(
+            node, "letter.body_file", f"'{path}' is not UTF-8 text", "save the letter as UTF-8"
+        ) from None
+
+
+def _read_recipients(r: _Reader, node: yaml.Node) -> tuple[Recipient, ...]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise r.error(node, "recipients", "expected a list of recipients (at least one)")
+    recipients: list[Recipient] = []
+    explicit: dict[str, int] = {}
+    for index, item in enumerate(node.value):
+        path = f"recipients[{index}]"
+        m = r.mapping(item, path, _RECIPIENT_KEYS)
+        name = r.text(m.get("name"), f"{path}.name")
+        organization = r.text(m.get("organization"), f"{path}.organization")
+        if not name and not organization:
+            raise r.error(item, f"{path}.name", "a recipient needs a name or an organization")
+        rid = r.text(m.get("id"), f"{path}.id")
+        if rid:
+            if not _ID_PATTERN.match(rid):
+                raise r.error(
+                    m["id"],
+                    f"{path}.id",
+                    f"'{rid}' cannot be used as an id",
+                    f"use lower-case letters, digits and dashes, e.g. '{slugify(rid)}'",
+                )
+            if rid in explicit:
+                raise r.error(
+                    m["id"],
+                    f"{path}.id",
+                    f"id '{rid}' is already used by recipients[{explicit[rid]}]",
+                    "every recipient needs its own id",
+                )
+            explicit[rid] = index
+        recipients.append(
+            Recipient(
+                id=rid,
+                name=name,
+                title=r.text(m.get("title"), f"{path}.title"),
+                organization=organization,
+                address=r.lines_of(m.get("address"), f"{path}.address"),
+                country=r.country(m.get("country"), f"{path}.country"),
+                fax=r.text(m.get("fax"), f"{path}.fax"),
+                phone=r.text(m.get("phone"), f"{path}.phone"),
+                index=index,
+                line=item.start_mark.line + 1,
+            )
+        )
+    return tuple(_with_ids(recipients, set(explicit)))
+
+
+def _with_ids(recipients: list[Recipient], taken: set[str]) -> Iterable[Recipient]:
+    """Give recipients without an id one derived from the name, unique in the campaign."""
+    used = set(taken)
+    for recipient in recipients:
+        if recipient.id:
+            yield recipient
+            continue
+        base = slugify(recipient.name or recipient.organization)
+        rid, n = base, 2
+        while rid in used:
+            rid, n = f"{base}-{n}", n + 1
+        used.add(rid)
+        yield replace(recipient, id=rid)
+
+
+__all__ = ["check_placeholders", "fill", "load_campaign", "slugify"]

@@ -1,0 +1,106 @@
+"""Exit codes and the one exception hierarchy of faxbatch.
+
+Every error the library raises on purpose is a :class:`FaxbatchError`; each class carries the exit
+code the command line returns for it. The table is a stable interface, documented in README.md:
+scripts around faxbatch may rely on it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of the ``faxbatch`` command."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    INVALID_CAMPAIGN = 3
+    INPUT_UNREADABLE = 4
+    OUTPUT_NOT_WRITABLE = 5
+    REJECTED_RECIPIENTS = 6
+    PREFLIGHT_FAILED = 7
+    SEND_FAILED = 8
+
+
+class FaxbatchError(Exception):
+    """Base of every error faxbatch reports to its user (message, no traceback)."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class UsageError(FaxbatchError):
+    """The command line itself is wrong."""
+
+    exit_code = ExitCode.USAGE
+
+
+class CampaignError(FaxbatchError):
+    """The campaign file is not valid; nothing was written.
+
+    ``source`` is the file, ``line`` the 1-based line (when known) and ``field`` the field path such
+    as ``recipients[3].fax``.
+    """
+
+    exit_code = ExitCode.INVALID_CAMPAIGN
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = ""
+        if source:
+            where = source + (f":{line}" if line else "")
+        if field:
+            where = f"{where}: {field}" if where else field
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.source = source
+        self.line = line
+        self.field = field
+
+
+class InputUnreadableError(FaxbatchError):
+    """An input file (campaign, letter body, verification sheet) cannot be read."""
+
+    exit_code = ExitCode.INPUT_UNREADABLE
+
+
+class OutputNotWritableError(FaxbatchError):
+    """The output folder cannot be created, written or replaced."""
+
+    exit_code = ExitCode.OUTPUT_NOT_WRITABLE
+
+
+class PreflightError(FaxbatchError):
+    """A built batch fails the print-shop checks."""
+
+    exit_code = ExitCode.PREFLIGHT_FAILED
+
+    def __init__(self, message: str, failures: list[str]) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(f"  - {failure}" for failure in self.failures)])
+
+
+class SendError(FaxbatchError):
+    """Handing faxes to a gateway failed."""
+
+    exit_code = ExitCode.SEND_FAILED

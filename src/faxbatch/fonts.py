@@ -1,0 +1,235 @@
+"""The typeface faxbatch prints with: metrics for layout, coverage checks, embedded subsets.
+
+faxbatch ships DejaVu Sans (regular, bold, oblique, bold oblique) inside the package, so every
+install draws Latin, Cyrillic (Kazakh letters included) and Greek the same way. Layout measures text
+with the full fonts; the PDF embeds one subset per style holding just the characters of the batch,
+shared by every document of the batch (the same bytes in each file, one copy per volume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+from fontTools import subset as ft_subset
+from fontTools.ttLib import TTFont
+
+
+class Style(StrEnum):
+    """A face of the typeface."""
+
+    REGULAR = "regular"
+    BOLD = "bold"
+    ITALIC = "italic"
+    BOLD_ITALIC = "bold-italic"
+
+
+_FILES = {
+    Style.REGULAR: "DejaVuSans.ttf",
+    Style.BOLD: "DejaVuSans-Bold.ttf",
+    Style.ITALIC: "DejaVuSans-Oblique.ttf",
+    Style.BOLD_ITALIC: "DejaVuSans-BoldOblique.ttf",
+}
+
+#: characters layout may add on its own (bullets, dashes, digits of page numbers, ellipsis)
+LAYOUT_CHARACTERS = frozenset(
+    " 0123456789.,:;-–—•…()/+#@&'\"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+class Face:
+    """One font file: what layout needs to measure text, and the file to subset from."""
+
+    def __init__(self, style: Style, data: bytes) -> None:
+        self.style = style
+        self.data = data
+        font = TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+        self.postscript_name = str(font["name"].getDebugName(6) or "DejaVuSans")
+        self.units_per_em = int(font["head"].unitsPerEm)
+        self._cmap: dict[int, str] = dict(font.getBestCmap())
+        metrics: dict[str, tuple[int, int]] = font["hmtx"].metrics
+        scale = 1000.0 / self.units_per_em
+        # advance widths in thousandths of the font size, by character
+        self._widths: dict[str, float] = {
+            chr(code): metrics[name][0] * scale for code, name in self._cmap.items()
+        }
+        os2 = font["OS/2"]
+        head = font["head"]
+        self.ascent = os2.sTypoAscender * scale
+        self.descent = os2.sTypoDescender * scale
+        cap = getattr(os2, "sCapHeight", 0) or font["glyf"]["H"].yMax  # old OS/2 tables lack it
+        self.cap_height = cap * scale
+        self.bbox = tuple(round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
+        self.italic_angle = float(font["post"].italicAngle)
+
+    def has(self, char: str) -> bool:
+        """Whether the face can draw ``char``."""
+        return char in self._widths
+
+    def width(self, text: str, size: float) -> float:
+        """Width of ``text`` at ``size`` points, in points."""
+        widths = self._widths
+        return sum(widths.get(c, 0.0) for c in text) * size / 1000.0
+
+    def char_width(self, char: str) -> float:
+        """Advance width of one character in thousandths of the font size."""
+        return self._widths.get(char, 0.0)
+
+
+class Typeface:
+    """The four faces, loaded once per process."""
+
+    def __init__(self, faces: Mapping[Style, Face]) -> None:
+        self.faces = dict(faces)
+
+    def __getitem__(self, style: Style) -> Face:
+        return self.faces[style]
+
+    def missing(self, text: str) -> list[str]:
+        """Characters of ``text`` that no face can draw (in order of appearance, once each)."""
+        regular = self.faces[Style.REGULAR]
+        seen: list[str] = []
+        for char in text:
+            if char in "\n\r\t" or regular.has(char) or char in seen:
+                continue
+            seen.append(char)
+        return seen
+
+    def fingerprint(self) -> str:
+        """A hash of the font files, part of every document's input key."""
+        digest = hashlib.sha256()
+        for style in Style:
+            digest.update(self.faces[style].data)
+        return digest.hexdigest()[:16]
+
+
+@cache
+def typeface() -> Typeface:
+    """The typeface shipped with faxbatch (loaded on first use, then kept)."""
+    package = resources.files("faxbatch") / "fonts"
+    return Typeface(
+        {style: Face(style, (package / name).read_bytes()) for style, name in _FILES.items()}
+    )
+
+
+def describe_char(char: str) -> str:
+    """``'☃' (U+2603 SNOWMAN)`` — how messages name a character."""
+    name = unicodedata.name(char, "unnamed character")
+    shown = char if char.isprintable() and not char.isspace() else ""
+    return f"'{shown}' (U+{ord(char):04X} {name})" if shown else f"U+{ord(char):04X} {name}"
+
+
+@dataclass(frozen=True)
+class EmbeddedFont:
+    """A subset of one face, ready to be written into PDFs.
+
+    ``codes`` maps each character to its glyph id in the subset (written as a two-byte CID, the
+    CIDToGIDMap being the identity); ``widths`` are the PDF widths by glyph id.
+    """
+
+    style: Style
+    base_font: str
+    font_file: bytes
+    codes: Mapping[str, int]
+    widths: Mapping[int, int]
+    to_unicode: bytes
+    flags: int
+    bbox: tuple[int, ...]
+    italic_angle: float
+    ascent: int
+    descent: int
+    cap_height: int
+
+    def encode(self, text: str) -> bytes:
+        """The text as a PDF hex string of CIDs, ``<0012002f>``."""
+        codes = self.codes
+        return b"<" + "".join(f"{codes[c]:04x}" for c in text).encode("ascii") + b">"
+
+
+def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
+    """Subset ``face`` to ``chars`` (deterministic: same characters, same bytes)."""
+    wanted = sorted({c for c in chars if face.has(c)} | {" "})
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    font = TTFont(io.BytesIO(face.data), recalcTimestamp=False)
+    options = ft_subset.Options()
+    options.layout_features = []
+    options.hinting = False  # a fax is read at 200 dpi: hinting only adds bytes
+    options.glyph_names = False
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
+    options.name_languages = [0x409]
+    options.notdef_outline = True
+    options.recalc_timestamp = False
+    options.drop_tables += ["GDEF", "GPOS", "GSUB", "MATH", "FFTM", "kern", "gasp"]
+    subsetter = ft_subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in wanted])
+    subsetter.subset(font)
+    order = font.getGlyphOrder()
+    gid_of = {name: gid for gid, name in enumerate(order)}
+    cmap: dict[int, str] = font.getBestCmap()
+    codes = {chr(code): gid_of[name] for code, name in cmap.items() if chr(code) in wanted}
+    scale = 1000.0 / face.units_per_em
+    metrics: dict[str, tuple[int, int]] = font["hmtx"].metrics
+    widths = {gid: round(metrics[name][0] * scale) for gid, name in enumerate(order)}
+    out = io.BytesIO()
+    font.save(out)
+    data = out.getvalue()
+    tag = _subset_tag(data)
+    flags = 32 | (64 if face.style in (Style.ITALIC, Style.BOLD_ITALIC) else 0)
+    return EmbeddedFont(
+        style=face.style,
+        base_font=f"{tag}+{face.postscript_name}",
+        font_file=data,
+        codes=codes,
+        widths=widths,
+        to_unicode=_to_unicode_cmap(codes),
+        flags=flags,
+        bbox=face.bbox,
+        italic_angle=face.italic_angle,
+        ascent=round(face.ascent),
+        descent=round(face.descent),
+        cap_height=round(face.cap_height),
+    )
+
+
+def _subset_tag(data: bytes) -> str:
+    """Six capital letters naming a subset, derived from its bytes (PDF 9.6.4)."""
+    digest = hashlib.sha256(data).digest()
+    return "".join(chr(ord("A") + b % 26) for b in digest[:6])
+
+
+def _to_unicode_cmap(codes: Mapping[str, int]) -> bytes:
+    """A ToUnicode CMap so that text can be searched and copied out of the PDF."""
+    pairs = sorted((gid, char) for char, gid in codes.items())
+    lines = [
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        "/CMapName /Adobe-Identity-UCS def",
+        "/CMapType 2 def",
+        "1 begincodespacerange",
+        "<0000> <FFFF>",
+        "endcodespacerange",
+    ]
+    for start in range(0, len(pairs), 100):
+        chunk = pairs[start : start + 100]
+        lines.append(f"{len(chunk)} beginbfchar")
+        for gid, char in chunk:
+            utf16 = char.encode("utf-16-be").hex().upper()
+            lines.append(f"<{gid:04X}> <{utf16}>")
+        lines.append("endbfchar")
+    lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+    return "\n".join(lines).encode("ascii")
+
+
+def embed_all(chars_by_style: Mapping[Style, Iterable[str]]) -> dict[Style, EmbeddedFont]:
+    """One embedded subset per style that is used."""
+    face = typeface()
+    return {style: embed(face[style], chars) for style, chars in chars_by_style.items()}

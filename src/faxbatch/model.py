@@ -1,0 +1,113 @@
+"""The campaign as faxbatch understands it: typed, validated, immutable values.
+
+``campaign.load_campaign`` builds these from a YAML file; everything after it works on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+PageSize = Literal["A4", "Letter"]
+
+#: Recipient fields that letter texts may use as ``{placeholder}``.
+PLACEHOLDERS = ("id", "name", "title", "organization", "country")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends the letters."""
+
+    name: str
+    organization: str = ""
+    address: tuple[str, ...] = ()
+    phone: str = ""
+    fax: str = ""
+    email: str = ""
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Letter:
+    """The letter every recipient gets; texts may hold ``{placeholders}``."""
+
+    subject: str
+    body: str
+    greeting: str = "Dear {name},"
+    closing: str = "Sincerely,"
+    signature: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cover:
+    """What the fax cover sheet adds to the letter."""
+
+    comments: str = ""
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One office or person the letter goes to."""
+
+    id: str
+    name: str
+    title: str = ""
+    organization: str = ""
+    address: tuple[str, ...] = ()
+    country: str | None = None
+    fax: str = ""
+    phone: str = ""
+    #: position in the campaign's ``recipients`` list (0-based) and the line it starts on
+    index: int = 0
+    line: int | None = None
+
+    @property
+    def field_path(self) -> str:
+        """The recipient's place in the campaign file, for messages."""
+        return f"recipients[{self.index}]"
+
+    @property
+    def display_name(self) -> str:
+        """The name to show; falls back to the organization."""
+        return self.name or self.organization
+
+    def placeholder_values(self) -> dict[str, str]:
+        """Values for ``{placeholders}`` in letter texts."""
+        return {
+            "id": self.id,
+            "name": self.display_name,
+            "title": self.title,
+            "organization": self.organization,
+            "country": self.country or "",
+        }
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A validated campaign file."""
+
+    source: Path
+    title: str
+    sender: Sender
+    letter: Letter
+    recipients: tuple[Recipient, ...]
+    reference: str = ""
+    date: dt.date | None = None
+    default_country: str | None = None
+    page_size: PageSize = "A4"
+    cover: Cover = field(default_factory=Cover)
+    #: the line of each field path, for messages about values found valid here but wrong later
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, field_path: str) -> str:
+        """``file:line: field`` for a field path, as far as it is known."""
+        line = self.lines.get(field_path)
+        location = f"{self.source}:{line}" if line else str(self.source)
+        return f"{location}: {field_path}"
+
+    def recipient_country(self, recipient: Recipient) -> str | None:
+        """The country that reads the recipient's national number forms."""
+        return recipient.country or self.default_country

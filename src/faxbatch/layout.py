@@ -113,7 +113,7 @@ class Page:
 # -- text ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Span:
-    """A piece of text in one style; ``\\n`` in it breaks the line."""
+    """A piece of text in one style; a newline in it breaks the line."""
 
     text: str
     style: Style = Style.REGULAR
@@ -288,8 +288,9 @@ def _lay_paragraph(block: Paragraph, geometry: Geometry) -> list[_LaidLine]:
         runs = [TextRun(x0 + dx, -drop, t, s, size) for t, s, dx in pieces if t.strip()]
         if n == 0 and block.bullet:
             bullet_width = typeface()[Style.REGULAR].width(block.bullet, size)
-            runs.insert(0, TextRun(x0 - bullet_width - 0.4 * size, -drop, block.bullet,
-                                   Style.REGULAR, size))  # fmt: skip
+            runs.insert(
+                0, TextRun(x0 - bullet_width - 0.4 * size, -drop, block.bullet, Style.REGULAR, size)
+            )
         laid.append(_LaidLine(tuple(runs), step))
     return laid
 

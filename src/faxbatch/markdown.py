@@ -94,11 +94,18 @@ def parse_body(text: str, size: float = BODY_SIZE) -> list[Paragraph]:
             bullet_pending = ""
         elif kind in ("code_block", "fence"):
             lines = token.content.rstrip("\n")
-            blocks.append(Paragraph((Span(lines),), size=size, space_after=0.6 * size,
-                                    indent=_INDENT * (len(lists) + quote_depth)))  # fmt: skip
+            blocks.append(
+                Paragraph(
+                    (Span(lines),),
+                    size=size,
+                    space_after=0.6 * size,
+                    indent=_INDENT * (len(lists) + quote_depth),
+                )
+            )
         elif kind == "hr":
-            blocks.append(Paragraph((Span("—"),), size=size, align="center",
-                                    space_after=0.6 * size))  # fmt: skip
+            blocks.append(
+                Paragraph((Span("—"),), size=size, align="center", space_after=0.6 * size)
+            )
     if blocks:
         blocks[-1] = replace(blocks[-1], space_after=0.0)
     return blocks

@@ -71,7 +71,7 @@ def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
                         _num(item.y2),
                         b"l S",
                     ]
-                )  # fmt: skip
+                )
             )
         elif isinstance(item, Box):
             ops.append(
@@ -86,7 +86,7 @@ def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
                         b"re",
                         b"f" if item.filled else b"S",
                     ]
-                )  # fmt: skip
+                )
             )
     raw = b"\n".join(ops)
     geometry = page.geometry
@@ -217,7 +217,7 @@ class PdfWriter:
                 font.descent,
                 font.cap_height,
                 file_id,
-            ),  # fmt: skip
+            ),
         )
         self._stream(
             file_id, zlib.compress(font.font_file, 9), b" /Length1 %d" % len(font.font_file)
@@ -273,6 +273,7 @@ class PdfWriter:
         file_id = self._digest.hexdigest().encode("ascii")
         self._write(b"".join(rows))
         self._write(
-            b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+            b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\n"
+            b"startxref\n%d\n%%%%EOF\n"
             % (size, self._catalog_id, info_id, file_id, file_id, xref_at)
         )

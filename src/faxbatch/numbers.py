@@ -1,0 +1,851 @@
+"""Read fax and phone numbers as campaign organizers write them, and judge them.
+
+A field such as ``fax 8 (727) 271-58-02/03; tel 271-58-07`` is split into candidates; each is read
+with the recipient's country (national forms like ``8 (727) …``) and the sender's country
+(international prefixes like ``00`` or ``011``), and judged: ``ok`` and ``warning`` readings can be
+dialled, ``refused`` and ``invalid`` ones cannot. Every judgement carries its reasons in plain
+English, for the manifest and for the organizer.
+
+The module is pure (no I/O, no printing). phonenumbers loads its metadata lazily on first use, so
+importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Literal
+
+import phonenumbers
+from phonenumbers import (
+    NumberParseException,
+    PhoneMetadata,
+    PhoneNumber,
+    PhoneNumberFormat,
+    PhoneNumberType,
+    ValidationResult,
+    geocoder,
+    timezone,
+)
+
+__all__ = [
+    "NUMBER_TYPES",
+    "Kind",
+    "NumberReading",
+    "Verdict",
+    "best",
+    "flag_duplicates",
+    "is_valid_region",
+    "read_number",
+    "read_numbers",
+    "suggest_region",
+]
+
+
+class Verdict(StrEnum):
+    """How usable a number is; ``ok`` and ``warning`` may be dialled."""
+
+    OK = "ok"
+    WARNING = "warning"
+    REFUSED = "refused"
+    INVALID = "invalid"
+
+
+Kind = Literal["fax", "phone"]
+
+_SEVERITY = {Verdict.OK: 0, Verdict.WARNING: 1, Verdict.REFUSED: 2, Verdict.INVALID: 3}
+
+_TYPE_NAMES: dict[int, str] = {
+    PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+
+#: Every value ``NumberReading.number_type`` can take; ``allow_types`` takes these names.
+NUMBER_TYPES: frozenset[str] = frozenset(_TYPE_NAMES.values())
+
+# Types that cost money on every try: refused unless the recipient allows them explicitly.
+_COSTLY = {
+    "premium_rate": "premium-rate: every try costs money",
+    "shared_cost": "shared-cost: every try costs money",
+    "uan": "a universal access number (UAN): often charged at a premium rate",
+}
+_UNREACHABLE = {
+    "pager": "a pager number: it cannot take a call",
+    "voicemail": "a voicemail number: it cannot take a fax or a call",
+}
+
+# A city code to show when a local number lacks one; other countries use phonenumbers' example.
+_EXAMPLE_AREA = {
+    "KZ": ("727", "Almaty"),
+    "RU": ("495", "Moscow"),
+    "UA": ("44", "Kyiv"),
+    "BY": ("17", "Minsk"),
+    "US": ("202", "Washington, D.C."),
+    "GB": ("20", "London"),
+    "DE": ("30", "Berlin"),
+    "FR": ("1", "Paris"),
+    "TR": ("312", "Ankara"),
+    "IN": ("11", "New Delhi"),
+    "BR": ("61", "Brasília"),
+    "JP": ("3", "Tokyo"),
+}
+
+# Country codes people write that are not ISO 3166 alpha-2.
+_REGION_MISTAKES = {"UK": "GB", "EL": "GR", "EN": "GB", "KA": "KZ", "SU": "RU"}
+
+# International prefixes tried when the writer's country is unknown, and their names in reasons.
+_FALLBACK_IDD = re.compile(
+    r"^\s*(?:(?P<p00>00)|(?P<p011>011)|(?P<p810>8\s*[~-]?\s*10))(?=[\s(]*\d)"
+)
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"), "-")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+_EMPTY_FIELD = re.compile(r"^\s*(?:n/?a|none|nil|null|нет|unknown|-+|\?+)\s*$", re.IGNORECASE)
+
+_LABELS: tuple[tuple[str, str], ...] = (
+    # (pattern, canonical label); longer patterns first.
+    (
+        r"(?:tel(?:ephone|efon)?|phone|ph|тел(?:ефон)?)\.?\s*(?:/|&|\+|-|and|und|и)\s*"
+        r"(?:tele)?fax",
+        "tel/fax",
+    ),
+    (r"(?:тел(?:ефон)?)\.?\s*(?:/|&|\+|-|и)\s*факс|т\.?\s*/\s*ф", "tel/fax"),
+    (r"telefax|facsimile|fax|fx|телефакс|факс", "fax"),
+    (r"mobile|mobil|mob|cell(?:phone)?|handy|моб(?:ильный)?|сот(?:овый)?", "mobile"),
+    (r"telephone|telefon|téléphone|tél|tel|phone|ph|tlf|tfn|телефон|тел", "tel"),
+)
+_LABEL_RE = "|".join(f"(?:{pattern})" for pattern, _ in _LABELS)
+_LETTER = r"[^\W\d_]"
+_NOT_AFTER_LETTER = r"(?<![^\W\d_])"
+_NOT_BEFORE_LETTER = r"(?![^\W\d_])"
+_NUMBER_PAREN = r"\((?=[\d \t.\-]*\))"
+
+_TOKEN = re.compile(
+    rf"""
+      (?P<paren>\((?=[^()]*{_LETTER})[^()]*\))
+    | (?P<ext>(?:{_NOT_AFTER_LETTER}(?:extension|ext|x|доб(?:авочный)?|вн(?:утр(?:енний)?)?
+          |durchwahl|poste){_NOT_BEFORE_LETTER}\.?\s*[:.]?|\#)\s*(?P<ext_digits>\d{{1,6}})(?!\d))
+    | (?P<label>{_NOT_AFTER_LETTER}(?:{_LABEL_RE}){_NOT_BEFORE_LETTER}\.?
+          (?:\s*(?:no|nr|num|number|номер)\b\.?)?\s*[:\-]?)
+    | (?P<short_label>{_NOT_AFTER_LETTER}[ftфт]\s*[:.])
+    | (?P<filler>{_NOT_AFTER_LETTER}(?:no|nr|num|number|номер|n°)\.?{_NOT_BEFORE_LETTER}[:.]?)
+    | (?P<sep>[;,|\n\r&]|{_NOT_AFTER_LETTER}(?:or|and|oder|und|ou|et|или|и){_NOT_BEFORE_LETTER})
+    | (?P<slash>/)
+    | (?P<num>(?:\+|\d|{_NUMBER_PAREN})(?:[\d \t.\-~+)]|{_NUMBER_PAREN})*)
+    | (?P<word>{_LETTER}+)(?P<colon>\s*:)?
+    | (?P<other>\S)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """One number of a field, read and judged.
+
+    ``raw`` is the candidate's text (without its label and extension). ``e164``, ``international``,
+    ``national``, ``region``, ``location`` and ``dial_string`` are set only for valid numbers.
+    ``dial_string`` is what a line in the sender's country dials (the E.164 form when the sender's
+    country is unknown). ``alternatives`` holds, when the text is ambiguous, every valid reading's
+    E.164 form, the chosen one first. ``label`` is ``"fax"``, ``"tel"``, ``"tel/fax"``,
+    ``"mobile"`` or the lowercased word the field put before the number with a colon.
+    """
+
+    raw: str
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+    label: str | None = None
+    e164: str | None = None
+    international: str | None = None
+    national: str | None = None
+    extension: str | None = None
+    valid: bool = False
+    possible: bool = False
+    number_type: str | None = None
+    region: str | None = None
+    location: str | None = None
+    time_zones: tuple[str, ...] = ()
+    dial_string: str | None = None
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        """Whether the number may be dialled (verdict ``ok`` or ``warning``)."""
+        return self.verdict in (Verdict.OK, Verdict.WARNING)
+
+
+# --------------------------------------------------------------------------- splitting a field
+
+
+@dataclass
+class _Segment:
+    label: str | None = None
+    label_explicit: bool = False
+    parts: list[list[tuple[int, int]]] = field(default_factory=lambda: [[]])  # spans of text
+    extension: str | None = None
+
+    def has_content(self) -> bool:
+        return any(self.parts)
+
+    def parts_text(self, text: str) -> list[str]:
+        """Each part's text; pieces that touch in the field stay together, others get a space."""
+        result = []
+        for spans in self.parts:
+            joined = ""
+            end = None
+            for start, stop in spans:
+                joined += ("" if start == end else " ") + text[start:stop]
+                end = stop
+            result.append(_tidy(joined))
+        return result
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    label: str | None
+    extension: str | None
+    note: str | None = None
+
+
+def _normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_DASHES).translate(_INVISIBLE)
+    return text
+
+
+def _tidy(text: str) -> str:
+    """Strip the junk around one number: trailing dots and dashes, a doubled plus."""
+    text = re.sub(r"\s+", " ", text).lstrip(" .-~:)").rstrip(" .-~:(")
+    return re.sub(r"^\+[+ ]*", "+", text)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _has_letters(text: str) -> bool:
+    return re.search(_LETTER, text) is not None
+
+
+def _canonical_label(text: str) -> str:
+    for pattern, name in _LABELS:
+        if re.match(rf"(?:{pattern})", text, re.IGNORECASE):
+            return name
+    return text.lower()
+
+
+def _segments(text: str) -> list[_Segment]:
+    """Cut a field into segments: one per number, a slash-separated group counting as one."""
+    segments: list[_Segment] = []
+    sticky: str | None = None  # a label before numbers holds until the next label
+    current = _Segment()
+
+    def close(label: str | None) -> _Segment:
+        if current.has_content():
+            segments.append(current)
+        return _Segment(label=label)
+
+    def previous() -> _Segment | None:
+        if current.has_content():
+            return current
+        return segments[-1] if segments else None
+
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        token = match.group()
+        if kind == "label":
+            sticky = _canonical_label(token.strip())
+            current = close(sticky)
+            current.label_explicit = True
+        elif kind == "short_label":
+            sticky = "fax" if token[0].lower() in "fф" else "tel"
+            current = close(sticky)
+            current.label_explicit = True
+        elif kind == "paren":
+            inner = token[1:-1].strip().rstrip(".:")
+            if re.fullmatch(rf"(?:{_LABEL_RE})\.?", inner, re.IGNORECASE):
+                target = previous()
+                if target is None:
+                    sticky = _canonical_label(inner)
+                    current.label, current.label_explicit = sticky, True
+                elif not target.label_explicit:
+                    target.label, target.label_explicit = _canonical_label(inner), True
+            # Any other remark in parentheses ("приёмная", "reception") is not part of a number.
+        elif kind == "ext":
+            # ", доб. 12" belongs to the number before the comma; "#12" only to a number just read.
+            target = current if current.has_content() else None
+            if target is None and not token.startswith("#") and segments:
+                target = segments[-1]
+            if target is None:
+                current.parts[-1].append(match.span("ext_digits"))
+                continue
+            if target.extension is None:
+                target.extension = match.group("ext_digits")
+            current = close(sticky)
+        elif kind == "sep":
+            current = close(sticky)
+        elif kind == "slash":
+            if current.parts[-1]:
+                current.parts.append([])
+        elif kind == "num":
+            if current.extension is not None:
+                current = close(sticky)
+            current.parts[-1].append(match.span())
+        elif kind == "word":
+            if match.group("colon"):
+                sticky = match.group("word").lower()
+                current = close(sticky)
+                current.label_explicit = True
+            else:
+                current.parts[-1].append(match.span("word"))
+        # "filler" (No., №) and "other" (stray punctuation) are dropped.
+    close(None)
+    return segments
+
+
+def _replace_tail(base: str, suffix: str) -> str:
+    """Replace the last ``len(suffix)`` digits of ``base`` by ``suffix``, keeping its layout."""
+    chars = list(base)
+    pending = list(suffix)
+    for index in range(len(chars) - 1, -1, -1):
+        if not pending:
+            break
+        if chars[index].isdigit():
+            chars[index] = pending.pop()
+    return "".join(chars)
+
+
+def _is_full_number(text: str, region: str | None) -> bool:
+    """Whether a shorter number after a longer one stands alone rather than replacing its tail."""
+    if text.startswith("+") or region is None or len(_digits(text)) <= 4:
+        return text.startswith("+")
+    metadata = PhoneMetadata.metadata_for_region(region)
+    trunk = metadata.national_prefix if metadata is not None else None
+    if trunk and _digits(text).startswith(trunk):
+        return True
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(text, region)))
+    except NumberParseException:
+        return False
+
+
+def _candidates(text: str, recipient_region: str | None) -> list[_Candidate]:
+    candidates: list[_Candidate] = []
+    base: str | None = None  # the last complete number, whose tail a short number replaces
+    for segment in _segments(text):
+        parts = [part for part in segment.parts_text(text) if part]
+        if not parts:
+            continue
+        last = len(parts) - 1
+        first = parts[0]
+        if (
+            len(parts) > 1
+            and not parts[1].startswith("+")
+            and not _has_letters(first + parts[1])
+            and len(_digits(first)) <= 6
+            and len(_digits(first)) < len(_digits(parts[1]))
+        ):
+            # "030/2091 0", "727/2715802": area code / subscriber number.
+            parts = [f"{first}/{parts[1]}", *parts[2:]]
+            last = len(parts) - 1
+        for index, part in enumerate(parts):
+            extension = segment.extension if index == last else None
+            inherited = index > 0 or not segment.label_explicit
+            if (
+                base is not None
+                and inherited
+                and not _has_letters(part)
+                and not _has_letters(base)
+                and len(_digits(part)) < len(_digits(base))
+                and (index > 0 or not _is_full_number(part, recipient_region))
+            ):
+                full = _replace_tail(base, _digits(part))
+                note = f"completed from the number before it ({base} → {full})"
+                candidates.append(_Candidate(full, segment.label, extension, note))
+                continue
+            candidates.append(_Candidate(part, segment.label, extension))
+            base = part
+    return candidates
+
+
+# --------------------------------------------------------------------------- reading a candidate
+
+
+@dataclass(frozen=True)
+class _Reading:
+    number: PhoneNumber
+    e164: str
+    note: str | None = None  # why this reading was tried, when that needs saying
+    warn: bool = False  # the reading itself is a guess
+
+
+def _clean(number: PhoneNumber) -> PhoneNumber:
+    return PhoneNumber(
+        country_code=number.country_code,
+        national_number=number.national_number,
+        italian_leading_zero=number.italian_leading_zero,
+        number_of_leading_zeros=number.number_of_leading_zeros,
+    )
+
+
+def _parse(text: str, region: str | None) -> PhoneNumber | NumberParseException:
+    try:
+        return phonenumbers.parse(text, region, keep_raw_input=True)
+    except NumberParseException as error:
+        return error
+
+
+def _as_reading(
+    parsed: PhoneNumber | NumberParseException, note: str | None = None, *, warn: bool = False
+) -> _Reading | None:
+    if isinstance(parsed, NumberParseException):
+        return None
+    number = _clean(parsed)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return _Reading(number, e164, note, warn)
+
+
+def _idd_name(region: str) -> str:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return "+"
+    prefix = metadata.preferred_international_prefix or metadata.international_prefix
+    return str(prefix) if prefix and prefix.isdigit() else "+"
+
+
+def _readings(
+    text: str, recipient: str | None, sender: str | None
+) -> tuple[list[_Reading], PhoneNumber | NumberParseException | None]:
+    """Every plausible reading of ``text``, most likely first, and the parse to explain failure."""
+    if text.startswith("+"):
+        parsed = _parse(text, None)
+        reading = _as_reading(parsed)
+        return ([reading] if reading else []), parsed
+
+    readings: list[_Reading] = []
+    primary: PhoneNumber | NumberParseException | None = None
+    if recipient is not None:
+        primary = _parse(text, recipient)
+        reading = _as_reading(primary)
+        if reading:
+            readings.append(reading)
+    if sender is not None and sender != recipient:
+        parsed = _parse(text, sender)
+        from_idd = (
+            isinstance(parsed, PhoneNumber)
+            and parsed.country_code_source == phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD
+        )
+        if recipient is None:
+            primary = parsed
+            note = (
+                None
+                if from_idd
+                else (
+                    f"read as a number in {sender} (the sender's country) because the recipient's "
+                    "country is not given"
+                )
+            )
+            reading = _as_reading(parsed, note, warn=not from_idd)
+            if reading:
+                readings.append(reading)
+        elif from_idd:
+            reading = _as_reading(parsed)
+            if reading:
+                readings.append(reading)
+
+    fallback = _FALLBACK_IDD.match(text)
+    if fallback and (sender is None or not any(_is_valid(r) for r in readings)):
+        prefix = re.sub(r"\s", "", fallback.group())
+        rest = "+" + text[fallback.end() :]
+        if sender is None:
+            note = f"read the leading {prefix} as an international prefix"
+        else:
+            note = (
+                f"read the leading {prefix} as an international prefix, though callers in "
+                f"{sender} dial {_idd_name(sender)}"
+            )
+        parsed = _parse(rest, None)
+        reading = _as_reading(parsed, note)
+        if reading and _is_valid(reading):
+            readings.append(reading)
+    if primary is None:
+        primary = _parse(text, None)
+    return readings, primary
+
+
+def _is_valid(reading: _Reading) -> bool:
+    return bool(phonenumbers.is_valid_number(reading.number))
+
+
+def _region_name(number: PhoneNumber, recipient: str | None) -> str | None:
+    """The region whose rules apply to an invalid number: the recipient's if the code fits."""
+    if recipient is not None and phonenumbers.country_code_for_region(recipient) == (
+        number.country_code
+    ):
+        return recipient
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return None if region == phonenumbers.UNKNOWN_REGION else str(region)
+
+
+def _area_example(region: str) -> str:
+    code = phonenumbers.country_code_for_region(region)
+    if region in _EXAMPLE_AREA:
+        area, city = _EXAMPLE_AREA[region]
+        return f"e.g. +{code} {area} … for {city}"
+    example = phonenumbers.example_number_for_type(region, PhoneNumberType.FIXED_LINE)
+    if example is None:
+        return "with its full area code"
+    length = phonenumbers.length_of_geographical_area_code(example)
+    if length == 0:
+        return "with its full area code"
+    area = phonenumbers.national_significant_number(example)[:length]
+    city = geocoder.description_for_number(example, "en")
+    return f"e.g. +{code} {area} …" + (f" for {city}" if city else "")
+
+
+def _looks_local(number: PhoneNumber, region: str, national_form: bool, text: str) -> bool:
+    """Whether an invalid number is plausibly a local subscriber number missing its area code."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return False
+    length = len(phonenumbers.national_significant_number(number))
+    local_lengths: set[int] = set()
+    for desc in (metadata.general_desc, metadata.fixed_line):
+        if desc is not None:
+            local_lengths.update(desc.possible_length_local_only or ())
+    if length in local_lengths:
+        return True
+    if not national_form or length < 4:
+        return False
+    # Written without the trunk prefix and shorter than a full fixed-line number.
+    trunk = metadata.national_prefix
+    if trunk and _digits(text).startswith(trunk):
+        return False
+    example = phonenumbers.example_number_for_type(region, PhoneNumberType.FIXED_LINE)
+    full = len(phonenumbers.national_significant_number(example)) if example else 0
+    return length < full
+
+
+def _why_invalid(
+    text: str, parsed: PhoneNumber | NumberParseException | None, recipient: str | None
+) -> str:
+    if parsed is None or isinstance(parsed, NumberParseException):
+        error_type = parsed.error_type if parsed is not None else None
+        if error_type == NumberParseException.INVALID_COUNTRY_CODE:
+            if text.startswith("+"):
+                return "does not start with a known country code"
+            return (
+                "has no country code, and the recipient's country is not given: write it as "
+                "+<country code> …"
+            )
+        if error_type in (
+            NumberParseException.TOO_SHORT_NSN,
+            NumberParseException.TOO_SHORT_AFTER_IDD,
+        ):
+            return "is too short to be a phone number"
+        if error_type == NumberParseException.TOO_LONG:
+            return "is too long to be a phone number"
+        return "is not a phone number"
+
+    region = _region_name(parsed, recipient)
+    code = parsed.country_code
+    if region is None:
+        return f"+{code} is not a country code"
+    national_form = (
+        parsed.country_code_source == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
+    )
+    if _looks_local(parsed, region, national_form, text):
+        return f"has no area code: write it with the city code, {_area_example(region)}"
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    digits = len(phonenumbers.national_significant_number(parsed))
+    if reason == ValidationResult.TOO_SHORT:
+        return f"is too short for a {region} number ({digits} digits after +{code})"
+    if reason == ValidationResult.TOO_LONG:
+        hint = ""
+        if " " in text.strip():
+            hint = "; if it holds two numbers, separate them with a comma"
+        return f"is too long for a {region} number ({digits} digits after +{code}){hint}"
+    if reason == ValidationResult.INVALID_LENGTH:
+        return f"has the wrong number of digits for a {region} number ({digits} after +{code})"
+    return f"is not a valid {region} number: no such area code or number range"
+
+
+def _letters_reason(text: str) -> str:
+    letters = "".join(dict.fromkeys(re.findall(_LETTER, text)))
+    reason = f"has letters in it ({letters[:12]})"
+    if set(letters) <= set("oOоО"):
+        reason += ": a letter O instead of a zero?"
+    return reason
+
+
+def _judge(
+    candidate: _Candidate,
+    *,
+    kind: Kind,
+    recipient: str | None,
+    sender: str | None,
+    allow_types: frozenset[str],
+) -> NumberReading:
+    text = candidate.text
+    notes: list[tuple[Verdict, str]] = []
+    if candidate.note:
+        notes.append((Verdict.OK, candidate.note))
+
+    def invalid(reason: str, possible: bool = False) -> NumberReading:
+        return NumberReading(
+            raw=text,
+            label=candidate.label,
+            extension=candidate.extension,
+            verdict=Verdict.INVALID,
+            reasons=(*(note for _, note in notes), reason),
+            possible=possible,
+        )
+
+    if _has_letters(text):
+        return invalid(_letters_reason(text))
+    if not _digits(text):
+        return invalid("has no digits")
+
+    readings, primary = _readings(text, recipient, sender)
+    valid: list[_Reading] = []
+    for reading in readings:
+        if _is_valid(reading) and all(reading.e164 != seen.e164 for seen in valid):
+            valid.append(reading)
+    if not valid:
+        possible = isinstance(primary, PhoneNumber) and bool(
+            phonenumbers.is_possible_number(primary)
+        )
+        return invalid(_why_invalid(text, primary, recipient), possible)
+
+    chosen = next(
+        (r for r in valid if phonenumbers.region_code_for_number(r.number) == recipient), valid[0]
+    )
+    number = chosen.number
+    region = phonenumbers.region_code_for_number(number)
+    alternatives: tuple[str, ...] = ()
+    if len(valid) > 1:
+        alternatives = (chosen.e164, *(r.e164 for r in valid if r is not chosen))
+        readings_text = " or ".join(alternatives)
+        notes.append(
+            (
+                Verdict.WARNING,
+                f"ambiguous: it reads as {readings_text} depending on the country it was written "
+                "in; write it with + and the country code",
+            )
+        )
+    elif chosen.note:
+        notes.append((Verdict.WARNING if chosen.warn else Verdict.OK, chosen.note))
+
+    extension = candidate.extension
+    if extension is None and isinstance(primary, PhoneNumber) and primary.extension:
+        extension = str(primary.extension)  # phonenumbers' own forms, such as ";ext=12"
+
+    type_name = _TYPE_NAMES.get(phonenumbers.number_type(number))
+    notes.extend(_type_notes(type_name, number, kind, sender, allow_types))
+    if recipient is not None and region not in (
+        recipient,
+        phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY,
+    ):
+        notes.append(
+            (Verdict.WARNING, f"a number in {region}, but the recipient is in {recipient}")
+        )
+    if extension and kind == "fax":
+        notes.append(
+            (
+                Verdict.WARNING,
+                f"a fax number with an extension ({extension}): a fax machine cannot dial it; "
+                "ask for a direct fax line",
+            )
+        )
+    notes.extend(_label_notes(candidate.label, kind))
+
+    verdict = max((v for v, _ in notes), key=_SEVERITY.__getitem__, default=Verdict.OK)
+    zones = tuple(z for z in timezone.time_zones_for_number(number) if z != "Etc/Unknown")
+    return NumberReading(
+        raw=text,
+        label=candidate.label,
+        e164=chosen.e164,
+        international=phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL),
+        national=phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+        extension=extension,
+        valid=True,
+        possible=True,
+        number_type=type_name,
+        region=region,
+        location=geocoder.description_for_number(number, "en") or None,
+        time_zones=zones,
+        dial_string=(
+            phonenumbers.format_out_of_country_calling_number(number, sender)
+            if sender is not None
+            else chosen.e164
+        ),
+        verdict=verdict,
+        reasons=tuple(note for _, note in notes),
+        alternatives=alternatives,
+    )
+
+
+def _type_notes(
+    type_name: str | None,
+    number: PhoneNumber,
+    kind: Kind,
+    sender: str | None,
+    allow_types: frozenset[str],
+) -> list[tuple[Verdict, str]]:
+    if type_name is None or type_name in allow_types:
+        return []
+    if type_name in _COSTLY:
+        return [(Verdict.REFUSED, _COSTLY[type_name])]
+    if type_name in _UNREACHABLE:
+        return [(Verdict.REFUSED, _UNREACHABLE[type_name])]
+    if type_name == "mobile" and kind == "fax":
+        return [(Verdict.WARNING, "a mobile number, rarely a fax line")]
+    if type_name == "personal_number":
+        return [(Verdict.WARNING, "a personal number that forwards calls: it may cost more")]
+    if type_name == "toll_free":
+        home = phonenumbers.region_code_for_number(number)
+        if sender is None:
+            return [(Verdict.WARNING, f"toll-free in {home}: often unreachable from abroad")]
+        if phonenumbers.country_code_for_region(sender) != number.country_code:
+            return [(Verdict.WARNING, f"toll-free in {home}: often unreachable from {sender}")]
+    return []
+
+
+def _label_notes(label: str | None, kind: Kind) -> list[tuple[Verdict, str]]:
+    if kind == "fax" and label in ("tel", "mobile"):
+        return [(Verdict.WARNING, f"marked '{label}' in the field: it may be a voice line")]
+    if kind == "phone" and label == "fax":
+        return [(Verdict.WARNING, "marked 'fax' in the field: it may not answer a voice call")]
+    return []
+
+
+# --------------------------------------------------------------------------- public functions
+
+
+def _check_region(code: str | None, what: str) -> str | None:
+    if code is None:
+        return None
+    normalized = code.strip().upper()
+    if normalized not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{what} {code!r} is not a known ISO 3166 alpha-2 country code")
+    return normalized
+
+
+def _check_allow(allow_types: Iterable[str]) -> frozenset[str]:
+    allowed = frozenset(allow_types)
+    unknown = allowed - NUMBER_TYPES
+    if unknown:
+        raise ValueError(f"unknown number types: {', '.join(sorted(unknown))}")
+    return allowed
+
+
+def read_numbers(
+    raw: str,
+    *,
+    kind: Kind,
+    recipient_region: str | None,
+    sender_region: str | None,
+    allow_types: frozenset[str] = frozenset(),
+) -> tuple[NumberReading, ...]:
+    """Split a field into its numbers and judge each; a blank field gives ``()``.
+
+    ``recipient_region`` reads national forms (``8 (727) …`` for KZ), ``sender_region`` the
+    international prefix its people write (``011`` for US). ``allow_types`` names number types
+    (see :data:`NUMBER_TYPES`) the recipient explicitly uses, such as ``"premium_rate"``.
+    Raises ValueError for a region or type name that does not exist.
+    """
+    recipient = _check_region(recipient_region, "recipient region")
+    sender = _check_region(sender_region, "sender region")
+    allowed = _check_allow(allow_types)
+    text = _normalize(raw)
+    if _EMPTY_FIELD.match(text):
+        return ()
+    return tuple(
+        _judge(c, kind=kind, recipient=recipient, sender=sender, allow_types=allowed)
+        for c in _candidates(text, recipient)
+    )
+
+
+def read_number(
+    raw: str,
+    *,
+    kind: Kind,
+    recipient_region: str | None,
+    sender_region: str | None,
+    allow_types: frozenset[str] = frozenset(),
+) -> NumberReading:
+    """Read a text that should hold exactly one number; anything else is an ``invalid`` reading."""
+    readings = read_numbers(
+        raw,
+        kind=kind,
+        recipient_region=recipient_region,
+        sender_region=sender_region,
+        allow_types=allow_types,
+    )
+    if len(readings) == 1:
+        return readings[0]
+    if not readings:
+        return NumberReading(raw=raw.strip(), verdict=Verdict.INVALID, reasons=("is empty",))
+    return NumberReading(
+        raw=raw.strip(),
+        verdict=Verdict.INVALID,
+        reasons=(f"holds {len(readings)} numbers; give one",),
+        alternatives=tuple(r.e164 for r in readings if r.e164),
+    )
+
+
+def flag_duplicates(pairs: Iterable[tuple[str, NumberReading]]) -> tuple[NumberReading, ...]:
+    """Warn on numbers listed for more than one recipient; returns the readings in the same order.
+
+    ``pairs`` are (recipient id, reading) for a whole campaign. A reading whose E.164 form also belongs to another recipient gains the reason "also listed for
+    recipient X" and, if it was ``ok``, the verdict ``warning``.
+    """
+    items = list(pairs)
+    owners: dict[str, list[str]] = defaultdict(list)
+    for recipient_id, reading in items:
+        if reading.e164 is not None and recipient_id not in owners[reading.e164]:
+            owners[reading.e164].append(recipient_id)
+    flagged: list[NumberReading] = []
+    for recipient_id, reading in items:
+        others = [o for o in owners.get(reading.e164 or "", ()) if o != recipient_id]
+        if reading.e164 is None or not others:
+            flagged.append(reading)
+            continue
+        noun = "recipient" if len(others) == 1 else "recipients"
+        verdict = Verdict.WARNING if reading.verdict == Verdict.OK else reading.verdict
+        reason = f"also listed for {noun} {', '.join(others)}"
+        flagged.append(replace(reading, verdict=verdict, reasons=(*reading.reasons, reason)))
+    return tuple(flagged)
+
+
+def best(readings: Sequence[NumberReading]) -> NumberReading | None:
+    """The first ``ok`` reading, else the first ``warning`` one, else None."""
+    for verdict in (Verdict.OK, Verdict.WARNING):
+        for reading in readings:
+            if reading.verdict == verdict:
+                return reading
+    return None
+
+
+def is_valid_region(code: str) -> bool:
+    """Whether ``code`` is a two-letter country code phonenumbers knows (any letter case)."""
+    return code.strip().upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def suggest_region(code: str) -> str | None:
+    """The country code probably meant by a wrong one (``UK`` → ``GB``), or None."""
+    return _REGION_MISTAKES.get(code.strip().upper())

@@ -811,8 +811,9 @@ def read_number(
 def flag_duplicates(pairs: Iterable[tuple[str, NumberReading]]) -> tuple[NumberReading, ...]:
     """Warn on numbers listed for more than one recipient; returns the readings in the same order.
 
-    ``pairs`` are (recipient id, reading) for a whole campaign. A reading whose E.164 form also belongs to another recipient gains the reason "also listed for
-    recipient X" and, if it was ``ok``, the verdict ``warning``.
+    ``pairs`` are (recipient id, reading) for a whole campaign. A reading whose E.164 form also
+    belongs to another recipient gains the reason "also listed for recipient X" and, if it was
+    ``ok``, the verdict ``warning``.
     """
     items = list(pairs)
     owners: dict[str, list[str]] = defaultdict(list)

@@ -74,7 +74,7 @@ class _Reader:
             if not isinstance(key, str):
                 raise self.error(key_node, path or "(top level)", "keys must be plain words")
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
                 hint = (
                     f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
                 )

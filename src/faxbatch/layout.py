@@ -311,6 +311,20 @@ def _lay(block: Block, geometry: Geometry) -> _Laid:
     )
 
 
+def _kept_height(laid: Sequence[_Laid], k: int) -> float:
+    """Height that the blocks kept with block ``k`` need on its page.
+
+    That is a chain of keeps, then two lines of the first block that does not keep with its next.
+    """
+    extra = laid[k].space_after
+    for nxt in laid[k + 1 :]:
+        extra += nxt.space_before
+        if not nxt.keep_with_next:
+            return extra + sum(line.height for line in nxt.lines[:2])
+        extra += sum(line.height for line in nxt.lines) + nxt.space_after
+    return extra
+
+
 def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = None) -> list[Page]:
     """Flow blocks down pages: whole lines only, no lonely first or last line of a paragraph.
 
@@ -346,11 +360,9 @@ def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = 
                 fit += 1
             remaining = len(item.lines) - start
             if fit >= remaining:
-                if item.keep_with_next and not at_top and k + 1 < len(laid):
-                    nxt = laid[k + 1]
-                    extra = item.space_after + nxt.space_before
-                    extra += sum(line.height for line in nxt.lines[:2])
-                    if nxt.lines and used + extra > available + 0.01:
+                if item.keep_with_next and not at_top:
+                    extra = _kept_height(laid, k)
+                    if used + extra > available + 0.01:
                         new_page()
                         continue
                 place(item.lines[start:])

@@ -1,0 +1,211 @@
+"""The batch, end to end: campaign in, faxes, print volume and manifests out.
+
+:func:`build_batch` is the library's main entry point. It prints nothing and raises
+:class:`~faxbatch.errors.FaxbatchError` subclasses; per-recipient problems become manifest rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faxbatch import __version__
+from faxbatch.document import DoesNotFit, FaxTarget, fax_document, format_date
+from faxbatch.errors import ExitCode, OutputNotWritableError
+from faxbatch.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
+from faxbatch.layout import Paragraph
+from faxbatch.manifest import manifest_csv, manifest_json
+from faxbatch.markdown import parse_body
+from faxbatch.model import Campaign
+from faxbatch.outputs import Staging
+from faxbatch.pdf import PageContent, PdfWriter, render_page
+from faxbatch.plan import RecipientPlan, characters, check_campaign_text, plan_recipients
+from faxbatch.progress import NullProgress, Progress
+
+VOLUME_NAME = "print/volume-001.pdf"
+#: every label and word the layout itself prints, so the font subsets always hold them
+LABELS = (
+    "FAX URGENT Date Pages (including this cover sheet) To Organization Fax Phone From Email "
+    "Regarding Reference Comments By fax: Page of — · … • 0123456789 January February March "
+    "April May June July August September October November December"
+)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build: where to, and which date to print when the campaign gives none."""
+
+    out: Path = Path("out")
+    today: dt.date | None = None
+
+
+@dataclass
+class BuildResult:
+    """What a build produced: one manifest entry per recipient, in campaign order."""
+
+    out: Path
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ready(self) -> int:
+        """Documents built."""
+        return sum(1 for doc in self.documents if doc["status"] == "ready")
+
+    @property
+    def rejected(self) -> int:
+        """Recipients that got no document."""
+        return len(self.documents) - self.ready
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when every recipient is ready, 6 when some were rejected."""
+        return ExitCode.REJECTED_RECIPIENTS if self.rejected else ExitCode.OK
+
+
+def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
+    """The date printed on the letters: the campaign's, else today (or SOURCE_DATE_EPOCH)."""
+    if campaign.date:
+        return campaign.date
+    if options.today:
+        return options.today
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    return dt.date.today()
+
+
+def render_fax(
+    campaign: Campaign,
+    plan: RecipientPlan,
+    body: Sequence[Paragraph],
+    day: dt.date,
+    fonts: dict[Style, EmbeddedFont],
+) -> list[PageContent]:
+    """Lay out and render one recipient's fax (cover and letter)."""
+    assert plan.fax is not None
+    target = FaxTarget(
+        fax=plan.fax.international or plan.fax.e164 or plan.fax.raw,
+        phone=plan.phone.international or "" if plan.phone else "",
+    )
+    pages = fax_document(campaign, plan.recipient, body, day, target)
+    return [render_page(page, fonts) for page in pages]
+
+
+def pdf_bytes(
+    contents: Sequence[PageContent], fonts: dict[Style, EmbeddedFont], title: str
+) -> bytes:
+    """One self-contained PDF from rendered pages."""
+    buffer = io.BytesIO()
+    writer = PdfWriter(buffer, fonts, title=title, producer=f"faxbatch {__version__}")
+    writer.add_pages(contents)
+    writer.close()
+    return buffer.getvalue()
+
+
+def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
+    """The ``campaign`` part of the manifest."""
+    return {
+        "title": campaign.title,
+        "reference": campaign.reference or None,
+        "date": day.isoformat(),
+        "source": campaign.source.name,
+        "page_size": campaign.page_size,
+        "sender": campaign.sender.organization or campaign.sender.name,
+        "faxbatch_version": __version__,
+    }
+
+
+def build_batch(
+    campaign: Campaign, options: BuildOptions, progress: Progress | None = None
+) -> BuildResult:
+    """Build every fax of the campaign into ``options.out``, atomically."""
+    started = time.monotonic()
+    progress = progress or NullProgress()
+    check_campaign_text(campaign)
+    plans = plan_recipients(campaign)
+    day = letter_date(campaign, options)
+    body = parse_body(campaign.letter.body)
+    chars = characters(campaign, plans) | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(day))
+    fonts = embed_all(dict.fromkeys(Style, chars))
+    result = BuildResult(out=Path(options.out))
+
+    with Staging(Path(options.out)) as staging:
+        try:
+            _write_documents(campaign, plans, body, day, fonts, staging, result, progress)
+            summary = campaign_summary(campaign, day)
+            staging.write("manifest.json", manifest_json(summary, result.documents))
+            staging.write("manifest.csv", manifest_csv(result.documents))
+        except OSError as exc:
+            raise OutputNotWritableError(
+                f"cannot write the batch beside {staging.out} ({exc.strerror or exc})",
+                hint="check free disk space and permissions",
+            ) from None
+        staging.commit()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _write_documents(
+    campaign: Campaign,
+    plans: list[RecipientPlan],
+    body: Sequence[Paragraph],
+    day: dt.date,
+    fonts: dict[Style, EmbeddedFont],
+    staging: Staging,
+    result: BuildResult,
+    progress: Progress,
+) -> None:
+    progress.start(len(plans), "faxes")
+    with staging.path(VOLUME_NAME).open("wb") as volume_file:
+        volume = PdfWriter(
+            volume_file, fonts, title=f"{campaign.title}: faxes", producer=f"faxbatch {__version__}"
+        )
+        for plan in plans:
+            entry = plan.manifest_fields()
+            entry.update(file=None, pages=None, sha256=None, volume=None,
+                         volume_first_page=None, volume_last_page=None)  # fmt: skip
+            contents: list[PageContent] = []
+            if plan.ready:
+                try:
+                    contents = render_fax(campaign, plan, body, day, fonts)
+                except DoesNotFit as exc:
+                    plan.problems.append(f"{exc}.")
+                    entry.update(status="rejected", problems=list(plan.problems))
+            if contents:
+                name = f"faxes/{plan.recipient.id}.pdf"
+                data = pdf_bytes(
+                    contents, fonts, f"{campaign.title}: {plan.recipient.display_name}"
+                )
+                staging.write(name, data)
+                first = volume.add_pages(contents)
+                volume.bookmark(_bookmark(plan), first)
+                entry.update(
+                    file=name,
+                    pages=len(contents),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    volume=VOLUME_NAME,
+                    volume_first_page=first + 1,
+                    volume_last_page=first + len(contents),
+                )
+            result.documents.append(entry)
+            progress.advance()
+        volume.close()
+    if volume.page_count == 0:  # every recipient rejected: no print volume to hand over
+        staging.path(VOLUME_NAME).unlink()
+    progress.finish()
+
+
+def _bookmark(plan: RecipientPlan) -> str:
+    recipient = plan.recipient
+    name = recipient.display_name
+    if recipient.organization and recipient.organization != name:
+        name = f"{name}, {recipient.organization}"
+    return f"{recipient.id}: {name}"

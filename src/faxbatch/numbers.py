@@ -77,6 +77,8 @@ _TYPE_NAMES: dict[int, str] = {
 NUMBER_TYPES: frozenset[str] = frozenset(_TYPE_NAMES.values())
 
 # Types that cost money on every try: refused unless the recipient allows them explicitly.
+# Types tied to a place, for which "a number in RU, but the recipient is in KZ" makes sense.
+_GEOGRAPHIC = frozenset({"fixed_line", "mobile", "fixed_line_or_mobile"})
 _COSTLY = {
     "premium_rate": "premium-rate: every try costs money",
     "shared_cost": "shared-cost: every try costs money",
@@ -137,8 +139,8 @@ _NUMBER_PAREN = r"\((?=[\d \t.\-]*\))"
 _TOKEN = re.compile(
     rf"""
       (?P<paren>\((?=[^()]*{_LETTER})[^()]*\))
-    | (?P<ext>(?:{_NOT_AFTER_LETTER}(?:extension|ext|x|доб(?:авочный)?|вн(?:утр(?:енний)?)?
-          |durchwahl|poste){_NOT_BEFORE_LETTER}\.?\s*[:.]?|\#)\s*(?P<ext_digits>\d{{1,6}})(?!\d))
+    | (?P<ext>(?:;\s*ext\s*=
+          |{_NOT_AFTER_LETTER}(?:extension|ext|x|доб(?:авочный)?|вн(?:утр(?:енний)?)?|durchwahl|poste){_NOT_BEFORE_LETTER}\.?\s*[:.]?|\#)\s*(?P<ext_digits>\d{{1,6}})(?!\d))
     | (?P<label>{_NOT_AFTER_LETTER}(?:{_LABEL_RE}){_NOT_BEFORE_LETTER}\.?
           (?:\s*(?:no|nr|num|number|номер)\b\.?)?\s*[:\-]?)
     | (?P<short_label>{_NOT_AFTER_LETTER}[ftфт]\s*[:.])
@@ -391,6 +393,8 @@ class _Reading:
     e164: str
     note: str | None = None  # why this reading was tried, when that needs saying
     warn: bool = False  # the reading itself is a guess
+    via_idd: bool = False  # read through an international prefix such as 00 or 011
+    national: bool = False  # read as a national number of the region given
 
 
 def _clean(number: PhoneNumber) -> PhoneNumber:
@@ -410,21 +414,32 @@ def _parse(text: str, region: str | None) -> PhoneNumber | NumberParseException:
 
 
 def _as_reading(
-    parsed: PhoneNumber | NumberParseException, note: str | None = None, *, warn: bool = False
+    parsed: PhoneNumber | NumberParseException,
+    note: str | None = None,
+    *,
+    warn: bool = False,
+    via_idd: bool = False,
 ) -> _Reading | None:
     if isinstance(parsed, NumberParseException):
         return None
     number = _clean(parsed)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-    return _Reading(number, e164, note, warn)
+    via_idd = via_idd or (
+        parsed.country_code_source == phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD
+    )
+    national = parsed.country_code_source == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
+    return _Reading(number, e164, note, warn, via_idd, national)
 
 
-def _idd_name(region: str) -> str:
+def _idd_name(region: str) -> str | None:
+    """The international prefix people in ``region`` dial, when it is a plain one."""
     metadata = PhoneMetadata.metadata_for_region(region)
     if metadata is None:
-        return "+"
-    prefix = metadata.preferred_international_prefix or metadata.international_prefix
-    return str(prefix) if prefix and prefix.isdigit() else "+"
+        return None
+    for prefix in (metadata.preferred_international_prefix, metadata.international_prefix):
+        if prefix and re.fullmatch(r"[\d~]+", prefix):
+            return str(prefix)
+    return None
 
 
 def _readings(
@@ -474,12 +489,12 @@ def _readings(
         if sender is None:
             note = f"read the leading {prefix} as an international prefix"
         else:
-            note = (
-                f"read the leading {prefix} as an international prefix, though callers in "
-                f"{sender} dial {_idd_name(sender)}"
+            usual = _idd_name(sender)
+            note = f"read the leading {prefix} as an international prefix, though callers in " + (
+                f"{sender} dial {usual}" if usual else f"{sender} use another one"
             )
         parsed = _parse(rest, None)
-        reading = _as_reading(parsed, note)
+        reading = _as_reading(parsed, note, via_idd=True)
         if reading and _is_valid(reading):
             readings.append(reading)
     if primary is None:
@@ -572,16 +587,33 @@ def _why_invalid(
         return f"has no area code: write it with the city code, {_area_example(region)}"
     reason = phonenumbers.is_possible_number_with_reason(parsed)
     digits = len(phonenumbers.national_significant_number(parsed))
-    if reason == ValidationResult.TOO_SHORT:
-        return f"is too short for a {region} number ({digits} digits after +{code})"
-    if reason == ValidationResult.TOO_LONG:
+    usual = _usual_lengths(region)
+    expected = ""
+    if usual:
+        low, high = min(usual), max(usual)
+        expected = f"; expected {low}" if low == high else f"; expected {low} to {high}"
+    counted = f"{digits} digits after +{code}{expected}"
+    if reason == ValidationResult.TOO_SHORT or (usual and digits < min(usual)):
+        return f"is too short for a {region} number ({counted})"
+    if reason == ValidationResult.TOO_LONG or (usual and digits > max(usual)):
         hint = ""
-        if " " in text.strip():
+        if " " in text.strip() and usual and digits >= min(usual) + 4:
             hint = "; if it holds two numbers, separate them with a comma"
-        return f"is too long for a {region} number ({digits} digits after +{code}){hint}"
+        return f"is too long for a {region} number ({counted}){hint}"
     if reason == ValidationResult.INVALID_LENGTH:
-        return f"has the wrong number of digits for a {region} number ({digits} after +{code})"
+        return f"has the wrong number of digits for a {region} number ({counted})"
     return f"is not a valid {region} number: no such area code or number range"
+
+
+def _usual_lengths(region: str) -> set[int]:
+    """Lengths of the region's fixed-line and mobile numbers (after the country code)."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    lengths: set[int] = set()
+    if metadata is not None:
+        for desc in (metadata.fixed_line, metadata.mobile):
+            if desc is not None:
+                lengths.update(n for n in desc.possible_length or () if n > 0)
+    return lengths
 
 
 def _letters_reason(text: str) -> str:
@@ -631,9 +663,7 @@ def _judge(
         )
         return invalid(_why_invalid(text, primary, recipient), possible)
 
-    chosen = next(
-        (r for r in valid if phonenumbers.region_code_for_number(r.number) == recipient), valid[0]
-    )
+    chosen = _choose(valid, recipient)
     number = chosen.number
     region = phonenumbers.region_code_for_number(number)
     alternatives: tuple[str, ...] = ()
@@ -656,10 +686,7 @@ def _judge(
 
     type_name = _TYPE_NAMES.get(phonenumbers.number_type(number))
     notes.extend(_type_notes(type_name, number, kind, sender, allow_types))
-    if recipient is not None and region not in (
-        recipient,
-        phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY,
-    ):
+    if recipient is not None and region != recipient and type_name in _GEOGRAPHIC:
         notes.append(
             (Verdict.WARNING, f"a number in {region}, but the recipient is in {recipient}")
         )
@@ -669,6 +696,15 @@ def _judge(
                 Verdict.WARNING,
                 f"a fax number with an extension ({extension}): a fax machine cannot dial it; "
                 "ask for a direct fax line",
+            )
+        )
+    trunk = _missing_trunk_prefix(text, region) if chosen.national and region else None
+    if trunk:
+        notes.append(
+            (
+                Verdict.WARNING,
+                f"written without its leading {trunk} or a country code: check that the area "
+                "code is there",
             )
         )
     notes.extend(_label_notes(candidate.label, kind))
@@ -697,6 +733,31 @@ def _judge(
         reasons=tuple(note for _, note in notes),
         alternatives=alternatives,
     )
+
+
+def _missing_trunk_prefix(text: str, region: str) -> str | None:
+    """The trunk prefix a national number lacks, in a region whose numbers vary in length.
+
+    In such regions (DE, AT, GB) a local number missing its area code can still read as a valid
+    number with some other area code; a number written with its trunk prefix cannot be local.
+    """
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or not metadata.national_prefix or metadata.fixed_line is None:
+        return None
+    prefix = str(metadata.national_prefix)
+    varying = len(set(metadata.fixed_line.possible_length or ())) > 1
+    return prefix if varying and not _digits(text).startswith(prefix) else None
+
+
+def _choose(valid: list[_Reading], recipient: str | None) -> _Reading:
+    """The most likely of several valid readings.
+
+    A reading in the recipient's country wins; among those, one written with an international
+    prefix followed by the recipient's own country code ("8 10 49 30 …" for a German recipient)
+    beats a national reading that only happens to be valid.
+    """
+    home = [r for r in valid if phonenumbers.region_code_for_number(r.number) == recipient]
+    return next((r for r in home if r.via_idd), home[0] if home else valid[0])
 
 
 def _type_notes(

@@ -1,9 +1,9 @@
 """The letter body: a small Markdown subset turned into layout paragraphs.
 
 Paragraphs, *emphasis*, **strong**, bullet and numbered lists (nested), headings (printed bold)
-and block quotes (indented). Markdown is parsed by markdown-it-py with raw HTML switched off, so
-``<b>`` in a letter prints as written. Placeholders (``{name}``) survive parsing and are filled per
-recipient by :func:`fill_blocks`.
+and block quotes (indented). Markdown is parsed by markdown-it-py with raw HTML and entities off,
+so ``<b>`` or ``&amp;`` in a letter prints as written. Placeholders (``{name}``) survive parsing and
+are filled per recipient by :func:`fill_blocks`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class _ListState:
 
 def parse_body(text: str, size: float = BODY_SIZE) -> list[Paragraph]:
     """Parse a Markdown letter body into paragraphs (placeholders left in place)."""
-    md = MarkdownIt("commonmark", {"html": False, "typographer": False})
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False}).disable("entity")
     tokens = md.parse(text)
     blocks: list[Paragraph] = []
     lists: list[_ListState] = []

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from faxbatch import pipeline
+from faxbatch.campaign import load_campaign
+from faxbatch.errors import OutputNotWritableError
+from faxbatch.outputs import MARKER, Staging, is_batch_folder, write_atomic
+from faxbatch.pipeline import BuildOptions, build_batch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_failed_run_leaves_previous_batch_intact(
+    basic_campaign: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+    before = snapshot(out)
+    calls = {"n": 0}
+    real = pipeline.pdf_bytes
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C halfway
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "pdf_bytes", failing)
+    with pytest.raises(KeyboardInterrupt):
+        build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.staging")] == []
+
+
+def test_killed_run_leaves_previous_batch_and_rerun_completes(
+    basic_campaign: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+    before = snapshot(out)
+    # a run killed with SIGKILL while it writes: no clean-up code gets to run
+    script = (
+        "import os, signal, faxbatch.pipeline as p\n"
+        "real = p.pdf_bytes\n"
+        "def die(*a, **k):\n"
+        "    real(*a, **k); os.kill(os.getpid(), signal.SIGKILL)\n"
+        "p.pdf_bytes = die\n"
+        "from faxbatch.cli import main\n"
+        f"main(['build', {str(basic_campaign)!r}, '--out', {str(out)!r}])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL
+    assert snapshot(out) == before
+    assert (tmp_path / ".out.staging").exists()  # the half-built batch, beside, not in place
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+    assert snapshot(out) == before
+    assert not (tmp_path / ".out.staging").exists()
+
+
+def test_interrupted_swap_is_repaired(basic_campaign: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+    before = snapshot(out)
+    out.rename(tmp_path / ".out.old")  # a crash between the two renames of the fallback swap
+    with Staging(out):
+        pass
+    assert snapshot(out) == before
+
+
+def test_staging_refuses_a_second_run(tmp_path: Path) -> None:
+    with Staging(tmp_path / "out"), pytest.raises(OutputNotWritableError):
+        Staging(tmp_path / "out").__enter__()
+
+
+def test_batch_folder_marker(basic_campaign: Path, tmp_path: Path) -> None:
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=tmp_path / "out"))
+    assert (tmp_path / "out" / MARKER).exists()
+    assert is_batch_folder(tmp_path / "out")
+    assert not is_batch_folder(tmp_path)
+
+
+def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "file.txt"
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+def test_rebuild_into_the_same_folder_replaces_it(basic_campaign: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+    (out / "faxes" / "stale.pdf").write_bytes(b"old")
+    time.sleep(0.01)
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+    assert not (out / "faxes" / "stale.pdf").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "campaign.yaml", "out"]

@@ -148,7 +148,7 @@ _TOKEN = re.compile(
     | (?P<sep>[;,|\n\r&]|{_NOT_AFTER_LETTER}(?:or|and|oder|und|ou|et|или|и){_NOT_BEFORE_LETTER})
     | (?P<slash>/)
     | (?P<num>(?:\+|\d|{_NUMBER_PAREN})(?:[\d \t.\-~+)]|{_NUMBER_PAREN})*)
-    | (?P<word>{_LETTER}+)(?P<colon>\s*:)?
+    | (?P<word>(?P<letters>{_LETTER}+)(?P<colon>\s*:)?)
     | (?P<other>\S)
     """,
     re.IGNORECASE | re.VERBOSE,
@@ -309,11 +309,11 @@ def _segments(text: str) -> list[_Segment]:
             current.parts[-1].append(match.span())
         elif kind == "word":
             if match.group("colon"):
-                sticky = match.group("word").lower()
+                sticky = match.group("letters").lower()
                 current = close(sticky)
                 current.label_explicit = True
             else:
-                current.parts[-1].append(match.span("word"))
+                current.parts[-1].append(match.span("letters"))
         # "filler" (No., №) and "other" (stray punctuation) are dropped.
     close(None)
     return segments

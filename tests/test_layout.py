@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from faxbatch.fonts import Style
+from faxbatch.layout import (
+    FAX_HEADER_ZONE,
+    Geometry,
+    Paragraph,
+    Span,
+    TextRun,
+    flow,
+    line_width,
+    wrap,
+)
+from faxbatch.markdown import fill, parse_body
+
+A4 = Geometry.for_size("A4")
+
+
+def test_wrap_respects_the_width_and_keeps_every_word() -> None:
+    text = "Peaceful assembly and free expression are rights " * 8
+    lines = wrap([Span(text)], 200.0, 12.0)
+    assert len(lines) > 3
+    assert all(line_width(line, 12.0) <= 200.01 for line in lines)
+    words = " ".join("".join(t for t, _s, _x in line) for line in lines).split()
+    assert words == text.split()
+
+
+def test_wrap_mixes_styles_in_one_line() -> None:
+    (line,) = wrap([Span("plain "), Span("bold", Style.BOLD), Span(" again")], 400.0, 12.0)
+    assert [(t, s) for t, s, _x in line] == [
+        ("plain ", Style.REGULAR),
+        ("bold", Style.BOLD),
+        (" again", Style.REGULAR),
+    ]
+    assert line[0][2] == 0.0 and line[1][2] > 0.0
+
+
+def test_overlong_word_is_cut_not_lost() -> None:
+    word = "x" * 300
+    lines = wrap([Span(word)], 100.0, 12.0)
+    assert "".join(t for line in lines for t, _s, _x in line) == word
+    assert all(line_width(line, 12.0) <= 100.01 for line in lines)
+
+
+def test_newline_breaks_the_line() -> None:
+    assert len(wrap([Span("one\ntwo\nthree")], 400.0, 12.0)) == 3
+
+
+def _paragraph(n: int, lines: int) -> Paragraph:
+    return Paragraph((Span("\n".join(f"p{n} line {i}" for i in range(lines))),))
+
+
+def test_flow_breaks_pages_without_lonely_lines() -> None:
+    blocks = [_paragraph(n, 7) for n in range(12)]
+    pages = flow(blocks, A4)
+    assert len(pages) > 1
+    for page in pages:
+        for item in page.items:
+            assert isinstance(item, TextRun)
+            assert A4.bottom - 1 <= item.y <= A4.height - FAX_HEADER_ZONE - item.size
+    # no paragraph leaves a single line at the foot or at the head of a page
+    for page in pages:
+        runs = [item.text for item in page.items if isinstance(item, TextRun)]
+        first_par, last_par = runs[0].split()[0], runs[-1].split()[0]
+        assert sum(1 for r in runs if r.startswith(first_par + " ")) >= 2
+        assert sum(1 for r in runs if r.startswith(last_par + " ")) >= 2
+    texts = [item.text for page in pages for item in page.items if isinstance(item, TextRun)]
+    assert texts == [f"p{n} line {i}" for n in range(12) for i in range(7)]
+
+
+def test_keep_with_next_moves_a_heading_to_the_next_page() -> None:
+    filler = [_paragraph(n, 8) for n in range(5)]
+    probe = flow(filler, A4)
+    free = probe[-1].items[-1].y - A4.bottom  # type: ignore[union-attr]
+    lines_left = int(free // 15.6)
+    blocks = [
+        *filler,
+        _paragraph(98, max(lines_left - 1, 0)),
+        Paragraph((Span("Heading"),), keep_with_next=True),
+        _paragraph(99, 5),
+    ]
+    pages = flow(blocks, A4)
+    for page in pages:
+        texts = [i.text for i in page.items if isinstance(i, TextRun)]
+        if "Heading" in texts:
+            assert texts.index("Heading") < len(texts) - 2
+
+
+def test_markdown_lists_emphasis_and_placeholders() -> None:
+    blocks = parse_body("Dear {name}, *very* **much**.\n\n- one\n- two\n\n1. first\n2. second\n")
+    assert [b.bullet for b in blocks] == ["", "•", "•", "1.", "2."]
+    assert [s.style for s in blocks[0].spans] == [
+        Style.REGULAR,
+        Style.ITALIC,
+        Style.REGULAR,
+        Style.BOLD,
+        Style.REGULAR,
+    ]
+    assert blocks[1].indent > 0
+    assert fill("{name} {{x}} {unknown}", {"name": "Ana"}) == "Ana {x} {unknown}"
+
+
+def test_markdown_keeps_html_and_entities_as_text() -> None:
+    (block,) = parse_body("<b>Ministry & Co</b> &amp; 1 < 2")
+    assert "".join(s.text for s in block.spans) == "<b>Ministry & Co</b> &amp; 1 < 2"
+
+
+def test_markdown_link_shows_its_address() -> None:
+    (block,) = parse_body("See [our site](https://example.org).")
+    assert "".join(s.text for s in block.spans) == "See our site (https://example.org)."

@@ -28,8 +28,6 @@ from phonenumbers import (
     PhoneNumberFormat,
     PhoneNumberType,
     ValidationResult,
-    geocoder,
-    timezone,
 )
 
 __all__ = [
@@ -528,8 +526,14 @@ def _area_example(region: str) -> str:
     if length == 0:
         return "with its full area code"
     area = phonenumbers.national_significant_number(example)[:length]
-    city = geocoder.description_for_number(example, "en")
-    return f"e.g. +{code} {area} …" + (f" for {city}" if city else "")
+    place = _location(example)
+    return f"e.g. +{code} {area} …" + (f" for {place}" if place else "")
+
+
+def _location(number: PhoneNumber) -> str | None:
+    from phonenumbers import geocoder  # slow to import; see _judge
+
+    return str(geocoder.description_for_number(number, "en")) or None
 
 
 def _looks_local(number: PhoneNumber, region: str, national_form: bool, text: str) -> bool:
@@ -710,6 +714,9 @@ def _judge(
     notes.extend(_label_notes(candidate.label, kind))
 
     verdict = max((v for v, _ in notes), key=_SEVERITY.__getitem__, default=Verdict.OK)
+    # Imported here: the geocoding and time-zone tables take most of a second to import.
+    from phonenumbers import timezone
+
     zones = tuple(z for z in timezone.time_zones_for_number(number) if z != "Etc/Unknown")
     return NumberReading(
         raw=text,
@@ -722,7 +729,7 @@ def _judge(
         possible=True,
         number_type=type_name,
         region=region,
-        location=geocoder.description_for_number(number, "en") or None,
+        location=_location(number),
         time_zones=zones,
         dial_string=(
             phonenumbers.format_out_of_country_calling_number(number, sender)

@@ -38,6 +38,8 @@ _RECIPIENT_KEYS = (
     "fax",
     "phone",
 )
+#: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PAGE_SIZES: dict[str, PageSize] = {"a4": "A4", "letter": "Letter"}
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
@@ -284,7 +286,7 @@ def load_campaign(path: str | Path) -> Campaign:
             hint="save the campaign file as UTF-8",
         ) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"

@@ -88,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FaxbatchError as exc:
         print(f"faxbatch: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
+    except BrokenPipeError:
+        # the reader of our output went away (``faxbatch ... | head``): not an error of ours
+        sys.stderr.close()
+        return int(ExitCode.OK)
     except KeyboardInterrupt:
         print("faxbatch: interrupted; the previous output folder is unchanged", file=sys.stderr)
         return 130

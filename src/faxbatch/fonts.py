@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import unicodedata
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -137,9 +138,10 @@ class EmbeddedFont:
     style: Style
     base_font: str
     font_file: bytes
+    font_file_z: bytes  # compressed once, written into every file of the batch
     codes: Mapping[str, int]
     widths: Mapping[int, int]
-    to_unicode: bytes
+    to_unicode_z: bytes
     flags: int
     bbox: tuple[int, ...]
     italic_angle: float
@@ -150,7 +152,7 @@ class EmbeddedFont:
     def encode(self, text: str) -> bytes:
         """The text as a PDF hex string of CIDs, ``<0012002f>``."""
         codes = self.codes
-        return b"<" + "".join(f"{codes[c]:04x}" for c in text).encode("ascii") + b">"
+        return b"<" + "".join([f"{codes[c]:04x}" for c in text]).encode("ascii") + b">"
 
 
 def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
@@ -186,9 +188,10 @@ def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
         style=face.style,
         base_font=f"{tag}+{face.postscript_name}",
         font_file=data,
+        font_file_z=zlib.compress(data, 9),
         codes=codes,
         widths=widths,
-        to_unicode=_to_unicode_cmap(codes),
+        to_unicode_z=zlib.compress(_to_unicode_cmap(codes), 9),
         flags=flags,
         bbox=face.bbox,
         italic_angle=face.italic_angle,

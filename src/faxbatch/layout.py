@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from faxbatch.fonts import Style, typeface
@@ -272,7 +272,8 @@ class _LaidLine:
     height: float
 
 
-def _lay_paragraph(block: Paragraph, geometry: Geometry) -> list[_LaidLine]:
+@lru_cache(maxsize=4096)
+def _lay_paragraph(block: Paragraph, geometry: Geometry) -> tuple[_LaidLine, ...]:
     width = geometry.frame_width - block.indent
     size = block.size
     step = block.line_height
@@ -292,12 +293,12 @@ def _lay_paragraph(block: Paragraph, geometry: Geometry) -> list[_LaidLine]:
                 0, TextRun(x0 - bullet_width - 0.4 * size, -drop, block.bullet, Style.REGULAR, size)
             )
         laid.append(_LaidLine(tuple(runs), step))
-    return laid
+    return tuple(laid)
 
 
 @dataclass
 class _Laid:
-    lines: list[_LaidLine]
+    lines: tuple[_LaidLine, ...]
     space_before: float
     space_after: float
     keep_with_next: bool
@@ -305,7 +306,7 @@ class _Laid:
 
 def _lay(block: Block, geometry: Geometry) -> _Laid:
     if isinstance(block, Spacer):
-        return _Laid([], block.height, 0.0, False)
+        return _Laid((), block.height, 0.0, False)
     return _Laid(
         _lay_paragraph(block, geometry), block.space_before, block.space_after, block.keep_with_next
     )
@@ -334,10 +335,12 @@ def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = 
     pages = [Page(geometry)]
     y = geometry.top if first_top is None else first_top
 
-    def place(lines: list[_LaidLine]) -> None:
+    def place(lines: Sequence[_LaidLine]) -> None:
         nonlocal y
         for line in lines:
-            pages[-1].items.extend(replace(run, y=y + run.y) for run in line.runs)
+            pages[-1].items.extend(
+                TextRun(run.x, y + run.y, run.text, run.style, run.size) for run in line.runs
+            )
             y -= line.height
 
     def new_page() -> None:

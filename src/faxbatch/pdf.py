@@ -219,10 +219,8 @@ class PdfWriter:
                 file_id,
             ),
         )
-        self._stream(
-            file_id, zlib.compress(font.font_file, 9), b" /Length1 %d" % len(font.font_file)
-        )
-        self._stream(cmap_id, zlib.compress(font.to_unicode, 9))
+        self._stream(file_id, font.font_file_z, b" /Length1 %d" % len(font.font_file))
+        self._stream(cmap_id, font.to_unicode_z)
 
     def _write_outline(self) -> int | None:
         if not self._bookmarks:

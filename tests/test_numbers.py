@@ -285,6 +285,20 @@ def test_suffix_of_a_local_number_stays_local() -> None:
     assert all(r.verdict == INVALID and "area code" in r.reasons[-1] for r in readings)
 
 
+def test_short_number_under_its_own_label_is_completed_with_a_warning() -> None:
+    tel, fax = _read("тел. 8 (7172) 74-55-24, факс 74-55-25")
+    assert (fax.label, fax.e164, fax.verdict) == ("fax", "+77172745525", WARNING)
+    assert "completed from the number before it" in fax.reasons[0]
+    assert tel.label == "tel"
+
+
+def test_german_dash_suffix_replaces_the_extension_part() -> None:
+    readings = _read("+49 30 2091-0 / -11", "DE")
+    assert [r.e164 for r in readings] == ["+493020910", "+4930209111"]
+    readings = _read("Tel. 030 2091-0, Fax -111", "DE", "DE")
+    assert [(r.label, r.raw) for r in readings] == [("tel", "030 2091-0"), ("fax", "030 2091-111")]
+
+
 def test_german_area_code_slash_number_is_one_number() -> None:
     (reading,) = _read("030/2091 0", "DE", "DE")
     assert reading.e164 == "+493020910" and reading.verdict == OK
@@ -314,6 +328,8 @@ def test_labels_are_kept() -> None:
         ("Fax No. 8(727)2715802", ["fax"]),
         ("Приёмная: 8 (727) 271-58-02", ["приёмная"]),
         ("моб. 8 701 123 45 67", ["mobile"]),
+        ("Канцелярия 8 (727) 271 58 02", ["канцелярия"]),
+        ("Fax - 8 (727) 271 58 02", ["fax"]),
     ],
 )
 def test_label_words(text: str, labels: list[str]) -> None:
@@ -342,7 +358,24 @@ def test_read_number_wants_exactly_one() -> None:
 
 def test_words_in_a_field_make_it_invalid() -> None:
     (reading,) = _read("см. сайт")
-    assert reading.verdict == INVALID and "letters" in reading.reasons[0]
+    assert reading.verdict == INVALID
+    assert reading.reasons == ("has letters in it (см, сайт)",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "8 (727) 271 58 02 - приёмная",
+        "8 (727) 271 58 02 (приёмная)",
+        "(+7 727) 271 58 02",
+        "8 (727) 271 58 02 (main line)",
+        "Fax: 8 (727) 271 58 02.",
+        "8 (727) 271 58 02, fax: -",
+    ],
+)
+def test_remarks_around_a_number_are_dropped(text: str) -> None:
+    (reading,) = _read(text)
+    assert reading.e164 == "+77272715802" and reading.verdict in (OK, WARNING)
 
 
 def test_two_numbers_without_a_separator_get_a_hint() -> None:
@@ -366,6 +399,7 @@ def test_two_numbers_without_a_separator_get_a_hint() -> None:
         "+7 (7172) 74-55-24, доб. 12",
         "+7 (7172) 74-55-24 вн. 12",
         "+7 (7172) 74-55-24;ext=12",
+        "+7 (7172) 74-55-24 (доб. 12)",
     ],
 )
 def test_extensions_are_kept_apart(text: str) -> None:

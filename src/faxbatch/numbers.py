@@ -74,9 +74,9 @@ _TYPE_NAMES: dict[int, str] = {
 #: Every value ``NumberReading.number_type`` can take; ``allow_types`` takes these names.
 NUMBER_TYPES: frozenset[str] = frozenset(_TYPE_NAMES.values())
 
-# Types that cost money on every try: refused unless the recipient allows them explicitly.
 # Types tied to a place, for which "a number in RU, but the recipient is in KZ" makes sense.
 _GEOGRAPHIC = frozenset({"fixed_line", "mobile", "fixed_line_or_mobile"})
+# Types that cost money on every try: refused unless the recipient allows them explicitly.
 _COSTLY = {
     "premium_rate": "premium-rate: every try costs money",
     "shared_cost": "shared-cost: every try costs money",
@@ -104,12 +104,10 @@ _EXAMPLE_AREA = {
 }
 
 # Country codes people write that are not ISO 3166 alpha-2.
-_REGION_MISTAKES = {"UK": "GB", "EL": "GR", "EN": "GB", "KA": "KZ", "SU": "RU"}
+_REGION_MISTAKES = {"UK": "GB", "EL": "GR"}
 
-# International prefixes tried when the writer's country is unknown, and their names in reasons.
-_FALLBACK_IDD = re.compile(
-    r"^\s*(?:(?P<p00>00)|(?P<p011>011)|(?P<p810>8\s*[~-]?\s*10))(?=[\s(]*\d)"
-)
+# International prefixes tried when the writer's country is unknown or dials differently.
+_FALLBACK_IDD = re.compile(r"^\s*(?:00|011|8\s*[~-]?\s*10)(?=[\s(]*\d)")
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"), "-")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -132,15 +130,24 @@ _LABEL_RE = "|".join(f"(?:{pattern})" for pattern, _ in _LABELS)
 _LETTER = r"[^\W\d_]"
 _NOT_AFTER_LETTER = r"(?<![^\W\d_])"
 _NOT_BEFORE_LETTER = r"(?![^\W\d_])"
-_NUMBER_PAREN = r"\((?=[\d \t.\-]*\))"
+_NUMBER_PAREN = r"\((?=[\d \t.\-+]*\))"
+
+_EXTENSION_RE = rf"""
+    (?:;\s*ext\s*=
+      |{_NOT_AFTER_LETTER}
+       (?:extension|ext|x|доб(?:авочный)?|вн(?:утр(?:енний)?)?|durchwahl|poste)
+       {_NOT_BEFORE_LETTER}\.?\s*[:.]?
+      |\#)
+    \s*(?P<ext_digits>\d{{1,6}})(?!\d)
+"""
+_EXTENSION = re.compile(_EXTENSION_RE, re.IGNORECASE | re.VERBOSE)
 
 _TOKEN = re.compile(
     rf"""
       (?P<paren>\((?=[^()]*{_LETTER})[^()]*\))
-    | (?P<ext>(?:;\s*ext\s*=
-          |{_NOT_AFTER_LETTER}(?:extension|ext|x|доб(?:авочный)?|вн(?:утр(?:енний)?)?|durchwahl|poste){_NOT_BEFORE_LETTER}\.?\s*[:.]?|\#)\s*(?P<ext_digits>\d{{1,6}})(?!\d))
+    | (?P<ext>{_EXTENSION_RE})
     | (?P<label>{_NOT_AFTER_LETTER}(?:{_LABEL_RE}){_NOT_BEFORE_LETTER}\.?
-          (?:\s*(?:no|nr|num|number|номер)\b\.?)?\s*[:\-]?)
+          (?:\s*(?:no|nr|num|number|номер)\b\.?)?(?:\s*:|\s*-(?!\d))?)
     | (?P<short_label>{_NOT_AFTER_LETTER}[ftфт]\s*[:.])
     | (?P<filler>{_NOT_AFTER_LETTER}(?:no|nr|num|number|номер|n°)\.?{_NOT_BEFORE_LETTER}[:.]?)
     | (?P<sep>[;,|\n\r&]|{_NOT_AFTER_LETTER}(?:or|and|oder|und|ou|et|или|и){_NOT_BEFORE_LETTER})
@@ -193,12 +200,16 @@ class NumberReading:
 
 @dataclass
 class _Segment:
+    """One number of a field in the making, as spans of the field's text."""
+
     label: str | None = None
     label_explicit: bool = False
-    parts: list[list[tuple[int, int]]] = field(default_factory=lambda: [[]])  # spans of text
+    parts: list[list[tuple[int, int]]] = field(default_factory=lambda: [[]])  # split at "/"
     extension: str | None = None
+    words: list[tuple[int, int]] = field(default_factory=list)  # words before any digit
+    trailing: list[tuple[int, int]] = field(default_factory=list)  # words after the digits
 
-    def has_content(self) -> bool:
+    def has_number(self) -> bool:
         return any(self.parts)
 
     def parts_text(self, text: str) -> list[str]:
@@ -220,6 +231,7 @@ class _Candidate:
     label: str | None
     extension: str | None
     note: str | None = None
+    note_warns: bool = False
 
 
 def _normalize(text: str) -> str:
@@ -229,7 +241,7 @@ def _normalize(text: str) -> str:
 
 def _tidy(text: str) -> str:
     """Strip the junk around one number: trailing dots and dashes, a doubled plus."""
-    text = re.sub(r"\s+", " ", text).lstrip(" .-~:)").rstrip(" .-~:(")
+    text = re.sub(r"\s+", " ", text).lstrip(" .~:)").rstrip(" .-~:(")
     return re.sub(r"^\+[+ ]*", "+", text)
 
 
@@ -254,30 +266,47 @@ def _segments(text: str) -> list[_Segment]:
     sticky: str | None = None  # a label before numbers holds until the next label
     current = _Segment()
 
-    def close(label: str | None) -> _Segment:
-        if current.has_content():
+    def close(label: str | None, *, explicit: bool = False) -> _Segment:
+        if not current.has_number() and current.words:
+            current.parts = [list(current.words)]  # only words: judged, and found wanting
+        if current.has_number():
             segments.append(current)
-        return _Segment(label=label)
+        return _Segment(label=label, label_explicit=explicit)
 
     def previous() -> _Segment | None:
-        if current.has_content():
+        if current.has_number():
             return current
         return segments[-1] if segments else None
+
+    def take_extension(digits: str, span: tuple[int, int], *, after_comma: bool) -> _Segment:
+        # "…, доб. 12" belongs to the number before the comma; "#12" only to a number just read.
+        target = current if current.has_number() else None
+        if target is None and after_comma and segments:
+            target = segments[-1]
+        if target is None:
+            current.parts[-1].append(span)
+            return current
+        if target.extension is None:
+            target.extension = digits
+        return close(sticky)
 
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         token = match.group()
         if kind == "label":
             sticky = _canonical_label(token.strip())
-            current = close(sticky)
-            current.label_explicit = True
+            current = close(sticky, explicit=True)
         elif kind == "short_label":
             sticky = "fax" if token[0].lower() in "fф" else "tel"
-            current = close(sticky)
-            current.label_explicit = True
+            current = close(sticky, explicit=True)
         elif kind == "paren":
-            inner = token[1:-1].strip().rstrip(".:")
-            if re.fullmatch(rf"(?:{_LABEL_RE})\.?", inner, re.IGNORECASE):
+            inner = token[1:-1].strip()
+            extension = _EXTENSION.fullmatch(inner)
+            if extension:
+                start = match.start() + 1 + token[1:].index(extension.group("ext_digits"))
+                span = (start, start + len(extension.group("ext_digits")))
+                current = take_extension(extension.group("ext_digits"), span, after_comma=True)
+            elif re.fullmatch(rf"(?:{_LABEL_RE})[.:]?", inner, re.IGNORECASE):
                 target = previous()
                 if target is None:
                     sticky = _canonical_label(inner)
@@ -286,33 +315,47 @@ def _segments(text: str) -> list[_Segment]:
                     target.label, target.label_explicit = _canonical_label(inner), True
             # Any other remark in parentheses ("приёмная", "reception") is not part of a number.
         elif kind == "ext":
-            # ", доб. 12" belongs to the number before the comma; "#12" only to a number just read.
-            target = current if current.has_content() else None
-            if target is None and not token.startswith("#") and segments:
-                target = segments[-1]
-            if target is None:
-                current.parts[-1].append(match.span("ext_digits"))
-                continue
-            if target.extension is None:
-                target.extension = match.group("ext_digits")
-            current = close(sticky)
+            current = take_extension(
+                match.group("ext_digits"),
+                match.span("ext_digits"),
+                after_comma=not token.startswith("#"),
+            )
         elif kind == "sep":
             current = close(sticky)
         elif kind == "slash":
+            current.trailing.clear()
             if current.parts[-1]:
                 current.parts.append([])
         elif kind == "num":
             if current.extension is not None:
                 current = close(sticky)
-            current.parts[-1].append(match.span())
+            touching = current.words and current.words[-1][1] == match.start()
+            if current.words and not current.has_number() and not touching:
+                # "Канцелярия 8 (727) …": words before a number name it.
+                if not current.label_explicit:
+                    first, last = current.words[0][0], current.words[-1][1]
+                    current.label = re.sub(r"\s+", " ", text[first:last]).lower()
+                    current.label_explicit = True
+                current.words.clear()
+            # Letters between digits are part of the number ("27158a02"); say so later.
+            current.parts[-1].extend(current.words + current.trailing)
+            current.words.clear()
+            current.trailing.clear()
+            # Without its trailing blanks, so that a word after a blank is not "in" the number.
+            current.parts[-1].append((match.start(), match.start() + len(token.rstrip())))
         elif kind == "word":
             if match.group("colon"):
                 sticky = match.group("letters").lower()
-                current = close(sticky)
-                current.label_explicit = True
+                current = close(sticky, explicit=True)
+            elif current.parts[-1] and current.parts[-1][-1][1] == match.start():
+                current.parts[-1].append(match.span("letters"))  # "244-16-0б": in the number
+            elif current.has_number():
+                current.trailing.append(match.span("letters"))
             else:
-                current.parts[-1].append(match.span("letters"))
-        # "filler" (No., №) and "other" (stray punctuation) are dropped.
+                current.words.append(match.span("letters"))
+        elif kind == "other" and token == "-" and not current.parts[-1]:
+            current.parts[-1].append(match.span())  # "/-11": German extension-style suffix
+        # "filler" (No., №), words after a number ("- приёмная") and stray punctuation: dropped.
     close(None)
     return segments
 
@@ -347,35 +390,41 @@ def _candidates(text: str, recipient_region: str | None) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     base: str | None = None  # the last complete number, whose tail a short number replaces
     for segment in _segments(text):
-        parts = [part for part in segment.parts_text(text) if part]
+        # A part written "-11" after "2091-0" replaces what follows the last dash (German style).
+        parts = [(part.lstrip("- "), part.startswith("-")) for part in segment.parts_text(text)]
+        parts = [(part, dash) for part, dash in parts if part]
         if not parts:
             continue
+        if len(parts) > 1:
+            (first, _), (second, dash) = parts[0], parts[1]
+            if (
+                not dash
+                and not second.startswith("+")
+                and not _has_letters(first + second)
+                and len(_digits(first)) <= 6
+                and len(_digits(first)) < len(_digits(second))
+            ):
+                # "030/2091 0", "727/2715802": area code / subscriber number.
+                parts = [(f"{first}/{second}", False), *parts[2:]]
         last = len(parts) - 1
-        first = parts[0]
-        if (
-            len(parts) > 1
-            and not parts[1].startswith("+")
-            and not _has_letters(first + parts[1])
-            and len(_digits(first)) <= 6
-            and len(_digits(first)) < len(_digits(parts[1]))
-        ):
-            # "030/2091 0", "727/2715802": area code / subscriber number.
-            parts = [f"{first}/{parts[1]}", *parts[2:]]
-            last = len(parts) - 1
-        for index, part in enumerate(parts):
+        for index, (part, dash) in enumerate(parts):
             extension = segment.extension if index == last else None
-            inherited = index > 0 or not segment.label_explicit
             if (
                 base is not None
-                and inherited
                 and not _has_letters(part)
                 and not _has_letters(base)
                 and len(_digits(part)) < len(_digits(base))
-                and (index > 0 or not _is_full_number(part, recipient_region))
+                and (index > 0 or dash or not _is_full_number(part, recipient_region))
             ):
-                full = _replace_tail(base, _digits(part))
+                # "…58-02/03", "…58-02, 58-03": the short number replaces the end of the one before.
+                # Under a label of its own ("tel … 58-02, fax 58-03") that is likely, not certain.
+                if dash and "-" in base:
+                    full = base[: base.rindex("-") + 1] + _digits(part)
+                else:
+                    full = _replace_tail(base, _digits(part))
                 note = f"completed from the number before it ({base} → {full})"
-                candidates.append(_Candidate(full, segment.label, extension, note))
+                warns = index == 0 and segment.label_explicit
+                candidates.append(_Candidate(full, segment.label, extension, note, warns))
                 continue
             candidates.append(_Candidate(part, segment.label, extension))
             base = part
@@ -621,9 +670,9 @@ def _usual_lengths(region: str) -> set[int]:
 
 
 def _letters_reason(text: str) -> str:
-    letters = "".join(dict.fromkeys(re.findall(_LETTER, text)))
-    reason = f"has letters in it ({letters[:12]})"
-    if set(letters) <= set("oOоО"):
+    words = list(dict.fromkeys(re.findall(rf"{_LETTER}+", text)))
+    reason = f"has letters in it ({', '.join(words)[:40]})"
+    if set("".join(words)) <= set("oOоО"):
         reason += ": a letter O instead of a zero?"
     return reason
 
@@ -639,7 +688,7 @@ def _judge(
     text = candidate.text
     notes: list[tuple[Verdict, str]] = []
     if candidate.note:
-        notes.append((Verdict.OK, candidate.note))
+        notes.append((Verdict.WARNING if candidate.note_warns else Verdict.OK, candidate.note))
 
     def invalid(reason: str, possible: bool = False) -> NumberReading:
         return NumberReading(

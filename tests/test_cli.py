@@ -144,3 +144,37 @@ def test_rejected_recipients_exit_6_and_are_reported(basic_campaign: Path, tmp_p
 def test_out_under_proc_exits_5(basic_campaign: Path) -> None:
     # even root cannot make folders in /proc: an unwritable place on every Linux machine
     assert_clean_error(run_cli("build", str(basic_campaign), "--out", "/proc/faxbatch/out"), 5)
+
+
+def test_progress_bar_only_on_a_terminal(basic_campaign: Path, tmp_path: Path) -> None:
+    import pty
+
+    piped = run_cli("build", str(basic_campaign), "--out", str(tmp_path / "a"))
+    assert "\r" not in piped.stderr and "faxes [" not in piped.stderr
+    # on a terminal (a pseudo-terminal here) the bar is drawn on standard error
+    output = bytearray()
+
+    def read(fd: int) -> bytes:
+        data = os.read(fd, 1024)
+        output.extend(data)
+        return data
+
+    env_path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = str(ROOT / "src")
+    try:
+        status = pty.spawn(
+            [
+                sys.executable,
+                "-m",
+                "faxbatch",
+                "build",
+                str(basic_campaign),
+                "--out",
+                str(tmp_path / "b"),
+            ],
+            read,
+        )
+    finally:
+        os.environ["PYTHONPATH"] = env_path
+    assert os.waitstatus_to_exitcode(status) == 6
+    assert b"faxes [" in output and b"3/3" in output

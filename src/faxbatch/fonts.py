@@ -14,7 +14,7 @@ import logging
 import unicodedata
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -148,11 +148,17 @@ class EmbeddedFont:
     ascent: int
     descent: int
     cap_height: int
+    _encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def encode(self, text: str) -> bytes:
         """The text as a PDF hex string of CIDs, ``<0012002f>``."""
-        codes = self.codes
-        return b"<" + "".join([f"{codes[c]:04x}" for c in text]).encode("ascii") + b">"
+        cached = self._encoded.get(text)
+        if cached is None:
+            codes = self.codes
+            cached = b"<" + "".join([f"{codes[c]:04x}" for c in text]).encode("ascii") + b">"
+            if len(self._encoded) < 200_000:  # the lines of a letter repeat in every document
+                self._encoded[text] = cached
+        return cached
 
 
 def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:

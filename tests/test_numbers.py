@@ -92,6 +92,9 @@ CORPUS: list[tuple[str, str | None, str | None, str | None, str, str]] = [
     ("07400 123456", "GB", "GB", "+447400123456", WARNING, "mobile"),
     ("0114 222 2000", "GB", "US", "+441142222000", OK, ""),
     ("2345678", "GB", None, None, INVALID, "no area code"),
+    ("+44 56 1234 5678", "GB", "GB", "+445612345678", OK, ""),
+    ("+44 70 1234 5678", "GB", "GB", "+447012345678", WARNING, "personal number"),
+    ("+44 76 2345 6789", "GB", "GB", "+447623456789", REFUSED, "pager"),
     # United States and Canada
     ("+1 202-647-4000", "US", None, "+12026474000", OK, ""),
     ("(202) 647-4000", "US", "US", "+12026474000", OK, ""),

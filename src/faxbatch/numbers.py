@@ -164,12 +164,13 @@ _TOKEN = re.compile(
 class NumberReading:
     """One number of a field, read and judged.
 
-    ``raw`` is the candidate's text (without its label and extension). ``e164``, ``international``,
+    ``raw`` is the candidate's text, without its label, extension and remarks. ``e164``,
+    ``international``,
     ``national``, ``region``, ``location`` and ``dial_string`` are set only for valid numbers.
     ``dial_string`` is what a line in the sender's country dials (the E.164 form when the sender's
     country is unknown). ``alternatives`` holds, when the text is ambiguous, every valid reading's
     E.164 form, the chosen one first. ``label`` is ``"fax"``, ``"tel"``, ``"tel/fax"``,
-    ``"mobile"`` or the lowercased word the field put before the number with a colon.
+    ``"mobile"`` or the lowercased words the field put before the number ("приёмная: …").
     """
 
     raw: str

@@ -168,8 +168,9 @@ class NumberReading:
     ``international``, ``national``, ``region``, ``location`` and ``dial_string`` are set only
     for valid numbers. ``dial_string`` is what a line in the sender's country dials (the E.164
     form when the sender's country is unknown). ``alternatives`` holds, when the text is
-    ambiguous, every valid reading's E.164 form, the chosen one first. ``label`` is ``"fax"``, ``"tel"``, ``"tel/fax"``,
-    ``"mobile"`` or the lowercased words the field put before the number ("приёмная: …").
+    ambiguous, every valid reading's E.164 form, the chosen one first. ``label`` is ``"fax"``,
+    ``"tel"``, ``"tel/fax"``, ``"mobile"`` or the lowercased words the field put before the
+    number ("приёмная: …").
     """
 
     raw: str

@@ -1,0 +1,176 @@
+"""Gateway exports of a built batch, under ``DIR/gateways/``.
+
+- ``hylafax.sh``: one ``sendfax`` command per sendable fax, for anyone with a HylaFAX client. It
+  keeps no record (run twice, it queues twice); ``faxbatch send`` keeps the journal.
+- ``jobs.jsonl``: one JSON object per sendable fax for HTTP fax APIs: E.164 ``to``, file, SHA-256,
+  pages, sending window in UTC and the idempotency key, which stays the same when the same document
+  is built again.
+
+:func:`write_exports` writes both atomically; the build calls it, and ``send`` when they are
+missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from faxbatch import __version__
+from faxbatch.batch import Fax, faxes_of, format_utc, regarding
+from faxbatch.gateways.hylafax import at_time, ceil_minute, floor_minute, job_options, sanitize
+from faxbatch.gateways.settings import HylafaxSettings, parse_gateway_section
+from faxbatch.journal import job_tag
+from faxbatch.outputs import write_atomic
+
+EXPORTS_DIR = "gateways"
+HYLAFAX_SCRIPT = f"{EXPORTS_DIR}/hylafax.sh"
+JOBS_JSONL = f"{EXPORTS_DIR}/jobs.jsonl"
+JOBS_SCHEMA_VERSION = 1
+
+
+def _settings(manifest: Mapping[str, Any], settings: HylafaxSettings | None) -> HylafaxSettings:
+    if settings is not None:
+        return settings
+    campaign = manifest.get("campaign")
+    section = campaign.get("gateway") if isinstance(campaign, Mapping) else None
+    return parse_gateway_section(section, source="manifest.json").hylafax
+
+
+def _page_size(manifest: Mapping[str, Any]) -> str | None:
+    campaign = manifest.get("campaign")
+    size = campaign.get("page_size") if isinstance(campaign, Mapping) else None
+    return str(size) if size else None
+
+
+def job_record(fax: Fax, subject: str) -> dict[str, Any]:
+    """One line of ``jobs.jsonl``."""
+    return {
+        "schema_version": JOBS_SCHEMA_VERSION,
+        "idempotency_key": fax.key,
+        "recipient_id": fax.recipient_id,
+        "recipient_name": fax.recipient_name,
+        "organization": fax.organization or None,
+        "to": fax.e164,
+        "dial_string": fax.dial_string,
+        "file": fax.file,
+        "sha256": fax.sha256,
+        "pages": fax.pages,
+        "window_start_utc": format_utc(fax.window_start),
+        "window_end_utc": format_utc(fax.window_end),
+        "subject": subject,
+    }
+
+
+def jobs_jsonl(manifest: Mapping[str, Any]) -> bytes:
+    """``jobs.jsonl``: a JSON object per sendable fax, one per line, in campaign order."""
+    campaign = manifest.get("campaign")
+    subject = regarding(campaign if isinstance(campaign, Mapping) else {})
+    lines = [
+        json.dumps(job_record(fax, subject), ensure_ascii=False) + "\n"
+        for fax in faxes_of(manifest)
+    ]
+    return "".join(lines).encode("utf-8")
+
+
+def _sendfax_line(fax: Fax, options: list[str], window: list[str]) -> str:
+    words = ["sendfax", "-h", '"$server"']
+    words += [shlex.quote(word) for word in [*options, *window, "-d", fax.dial_string, fax.file]]
+    return " ".join(words) + f' || failed="$failed {fax.recipient_id}"'
+
+
+def _fax_block(fax: Fax, options: list[str]) -> list[str]:
+    comment = sanitize(f"{fax.recipient_id}: {fax.label} - {fax.international}", 200)
+    window = "any time (HylaFAX kills the job 3 hours after it starts)"
+    if fax.window_start or fax.window_end:
+        window = f"window {format_utc(fax.window_start) or 'now'} to "
+        window += format_utc(fax.window_end) or "(default kill time)"
+    lines = [f"# {comment}, {fax.pages} page(s), {window}"]
+    end = floor_minute(fax.window_end) if fax.window_end else None
+    start = ceil_minute(fax.window_start) if fax.window_start else None
+    kill = ["-k", at_time(end)] if end else []
+    if end is None and start is None:
+        return [*lines, _sendfax_line(fax, options, [])]
+    indent = "    "
+    branches: list[tuple[str, list[str]]] = []
+    if end is not None:
+        closed = shlex.quote(
+            f"{fax.recipient_id}: its window closed at {format_utc(end)}; not queued"
+        )
+        branches.append(
+            (f'[ "$now" -ge {int(end.timestamp())} ]',
+             [f"echo {closed} >&2", f'failed="$failed {fax.recipient_id}"'])
+        )  # fmt: skip
+    if start is not None:
+        later = _sendfax_line(fax, options, ["-a", at_time(start), *kill])
+        branches.append((f'[ "$now" -lt {int(start.timestamp())} ]', [later]))
+    for number, (condition, commands) in enumerate(branches):
+        lines.append(f"{'if' if number == 0 else 'elif'} {condition}; then")
+        lines += [indent + command for command in commands]
+    lines += ["else", indent + _sendfax_line(fax, options, kill), "fi"]
+    return lines
+
+
+def hylafax_script(manifest: Mapping[str, Any], settings: HylafaxSettings | None = None) -> bytes:
+    """``hylafax.sh``: a POSIX shell script with a ``sendfax`` command per sendable fax."""
+    hylafax = _settings(manifest, settings)
+    campaign = manifest.get("campaign")
+    subject = regarding(campaign if isinstance(campaign, Mapping) else {})
+    page_size = _page_size(manifest)
+    faxes = faxes_of(manifest)
+    head = [
+        "#!/bin/sh",
+        f"# HylaFAX jobs for {sanitize(subject, 200)}",
+        f"# Written by faxbatch {__version__}; building the batch again writes it again.",
+        "#",
+        "# Queues one fax per ready recipient with HylaFAX's sendfax. Each job is tagged (-i)",
+        "# with the fax's idempotency key, which faxstat shows (JobFmt %J). This script keeps",
+        "# no record: run it twice and every fax is queued twice. 'faxbatch send DIR --gateway",
+        "# hylafax' keeps a journal and never sends a fax twice.",
+        "#",
+        "# Usage: sh gateways/hylafax.sh [HOST[:PORT]]   (default: $FAXSERVER, else localhost)",
+        "set -u",
+        'cd "$(dirname "$0")/.." || exit 1',
+        "export TZ=UTC  # the -a (time to send) and -k (kill time) values below are in UTC",
+        f'server="${{1:-${{FAXSERVER:-{hylafax.host}:{hylafax.port}}}}}"',
+        "now=$(date +%s)",
+        'failed=""',
+        "",
+    ]
+    body: list[str] = []
+    for fax in faxes:
+        options = job_options(fax, hylafax, subject, page_size, job_tag(fax.key, 1))
+        body += [*_fax_block(fax, options), ""]
+    tail = [
+        'if [ -n "$failed" ]; then',
+        '    echo "not queued:$failed" >&2',
+        "    exit 1",
+        "fi",
+        f'echo "{len(faxes)} fax(es) queued on $server"',
+    ]
+    return ("\n".join(head + body + tail) + "\n").encode("utf-8")
+
+
+def write_exports(
+    out_dir: Path, manifest: Mapping[str, Any], settings: HylafaxSettings | None = None
+) -> list[Path]:
+    """Write ``gateways/hylafax.sh`` and ``gateways/jobs.jsonl`` of a batch; returns their paths.
+
+    ``settings`` (tries, dials, resolution, default server) come from the manifest's
+    ``campaign.gateway.hylafax`` when not given.
+    """
+    out_dir = Path(out_dir)
+    script = out_dir / HYLAFAX_SCRIPT
+    jobs = out_dir / JOBS_JSONL
+    write_atomic(script, hylafax_script(manifest, settings))
+    script.chmod(0o755)
+    write_atomic(jobs, jobs_jsonl(manifest))
+    jobs.chmod(0o644)
+    return [script, jobs]
+
+
+def exports_missing(out_dir: Path) -> bool:
+    """Whether a batch folder lacks one of its exports."""
+    return not all((Path(out_dir) / name).is_file() for name in (HYLAFAX_SCRIPT, JOBS_JSONL))

@@ -1,0 +1,318 @@
+"""The journal of a batch, ``DIR/journal.sqlite``: what was handed to which gateway, and when.
+
+One row per attempt to hand over a document (``submissions``): the first send is attempt 1, each
+``--resend`` one more. The row is written *before* the gateway is asked (state ``intent``) and
+updated after, each step in its own committed transaction (SQLite in WAL mode, synchronous FULL).
+So a crash between the gateway taking a fax and the journal saying so leaves an ``intent`` row that
+the next run reconciles instead of sending the fax again.
+
+States: ``intent`` (about to be handed over), ``not_submitted`` (the gateway did not take it; the
+next ``send`` tries again), ``submitted`` (taken; for HylaFAX then ``queued``, ``sending``,
+``done``, ``failed`` or ``unknown`` as ``status`` finds it), ``uncertain`` (may have been taken;
+only ``--resend`` sends it again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from faxbatch.errors import InputUnreadableError, OutputNotWritableError, SendError
+
+JOURNAL_NAME = "journal.sqlite"
+SCHEMA_VERSION = 1
+
+INTENT = "intent"
+NOT_SUBMITTED = "not_submitted"
+SUBMITTED = "submitted"
+UNCERTAIN = "uncertain"
+#: states of a job the gateway has (or may have): never hand the document over again by itself
+HANDED_OVER = frozenset({SUBMITTED, "queued", "sending", "done", "failed", "unknown", UNCERTAIN})
+#: states that no later look at the gateway changes
+FINAL = frozenset({"done", "failed", NOT_SUBMITTED, UNCERTAIN})
+
+_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS submissions (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipient_id    TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    attempt         INTEGER NOT NULL,
+    gateway         TEXT NOT NULL,
+    server          TEXT NOT NULL,
+    job_tag         TEXT NOT NULL UNIQUE,
+    destination     TEXT NOT NULL,
+    number          TEXT NOT NULL,
+    file            TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    pages           INTEGER NOT NULL,
+    state           TEXT NOT NULL,
+    job_id          TEXT,
+    intent_at       TEXT NOT NULL,
+    submitted_at    TEXT,
+    updated_at      TEXT NOT NULL,
+    tries           INTEGER,
+    dials           INTEGER,
+    pages_sent      INTEGER,
+    last_error      TEXT,
+    UNIQUE (idempotency_key, attempt)
+)""",
+    "CREATE INDEX IF NOT EXISTS submissions_by_recipient ON submissions (recipient_id)",
+)
+
+
+def now_utc() -> dt.datetime:
+    """The current time, aware, in UTC, to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One attempt to hand a document to a gateway."""
+
+    id: int
+    recipient_id: str
+    idempotency_key: str
+    attempt: int
+    gateway: str
+    server: str
+    job_tag: str
+    destination: str
+    number: str
+    file: str
+    sha256: str
+    pages: int
+    state: str
+    job_id: str | None
+    intent_at: str
+    submitted_at: str | None
+    updated_at: str
+    tries: int | None
+    dials: int | None
+    pages_sent: int | None
+    last_error: str | None
+
+    @property
+    def handed_over(self) -> bool:
+        """Whether the gateway has, or may have, this fax."""
+        return self.state in HANDED_OVER
+
+
+def job_tag(key: str, attempt: int) -> str:
+    """The tag a gateway job carries: the idempotency key, plus ``.N`` for the N-th resend."""
+    return key if attempt == 1 else f"{key}.{attempt}"
+
+
+class Journal:
+    """The journal of one batch folder; use as a context manager.
+
+    Opening it also takes an exclusive lock on the folder's ``manifest.json``, so that two ``send``
+    or ``status`` runs on one batch never interleave.
+    """
+
+    def __init__(self, root: Path, *, create: bool = True) -> None:
+        self.root = Path(root)
+        self.path = self.root / JOURNAL_NAME
+        self.create = create
+        self._db: sqlite3.Connection | None = None
+        self._lock: int | None = None
+
+    # -- opening ------------------------------------------------------------------------------
+    def __enter__(self) -> Journal:
+        self._take_lock()
+        try:
+            if not self.create and not self.path.exists():
+                return self  # nothing was ever sent; read as empty, write nothing
+            self._db = self._connect()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _take_lock(self) -> None:
+        try:
+            self._lock = os.open(self.root / "manifest.json", os.O_RDONLY)
+        except OSError as exc:
+            raise InputUnreadableError(
+                f"cannot open {self.root / 'manifest.json'} ({exc.strerror or exc})"
+            ) from None
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock)
+            self._lock = None
+            raise SendError(
+                f"another faxbatch send or status is working on {self.root}",
+                hint="wait for it to finish, then run this again",
+            ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        except sqlite3.Error as exc:
+            raise OutputNotWritableError(f"cannot open the journal {self.path} ({exc})") from None
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise InputUnreadableError(
+                    f"{self.path} was written by a newer faxbatch (journal version {version})",
+                    hint="use that faxbatch version for this batch",
+                )
+            if version < SCHEMA_VERSION:
+                with self._transaction(db):
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise InputUnreadableError(
+                f"{self.path} is not a readable journal ({exc})",
+                hint="do not delete it: it is the record of what was sent; "
+                "restore it from a backup if you have one",
+            ) from None
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    @contextmanager
+    def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database and release the lock."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- reading ------------------------------------------------------------------------------
+    def _rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[Submission]:
+        if self._db is None:
+            return []
+        query = f"SELECT * FROM submissions {where} ORDER BY id"
+        return [Submission(**dict(row)) for row in self._db.execute(query, params)]
+
+    def all(self) -> list[Submission]:
+        """Every attempt, oldest first."""
+        return self._rows()
+
+    def latest(self) -> dict[str, Submission]:
+        """The latest attempt of each document, by idempotency key."""
+        return {row.idempotency_key: row for row in self._rows()}
+
+    def latest_by_recipient(self) -> dict[str, Submission]:
+        """The latest attempt for each recipient (whatever the document's version)."""
+        return {row.recipient_id: row for row in self._rows()}
+
+    def in_state(self, state: str) -> list[Submission]:
+        """The attempts in one state."""
+        return self._rows("WHERE state = ?", (state,))
+
+    def get(self, submission_id: int) -> Submission:
+        """One attempt by its row id."""
+        rows = self._rows("WHERE id = ?", (submission_id,))
+        if not rows:  # pragma: no cover - ids come from this journal
+            raise KeyError(submission_id)
+        return rows[0]
+
+    # -- writing ------------------------------------------------------------------------------
+    def _writable(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._connect()
+        return self._db
+
+    def record_intent(
+        self,
+        *,
+        recipient_id: str,
+        key: str,
+        gateway: str,
+        server: str,
+        destination: str,
+        number: str,
+        file: str,
+        sha256: str,
+        pages: int,
+        now: dt.datetime,
+    ) -> Submission:
+        """Record, durably, that a document is about to be handed over; returns the attempt."""
+        db = self._writable()
+        with self._transaction(db):
+            row = db.execute(
+                "SELECT COALESCE(MAX(attempt), 0) FROM submissions WHERE idempotency_key = ?",
+                (key,),
+            ).fetchone()
+            attempt = int(row[0]) + 1
+            stamp = _stamp(now)
+            cursor = db.execute(
+                "INSERT INTO submissions (recipient_id, idempotency_key, attempt, gateway, server,"
+                " job_tag, destination, number, file, sha256, pages, state, intent_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (recipient_id, key, attempt, gateway, server, job_tag(key, attempt), destination,
+                 number, file, sha256, pages, INTENT, stamp, stamp),
+            )  # fmt: skip
+            submission_id = cursor.lastrowid
+        assert submission_id is not None
+        return self.get(submission_id)
+
+    def update(
+        self,
+        submission: Submission,
+        state: str,
+        *,
+        now: dt.datetime,
+        job_id: str | None = None,
+        submitted: bool = False,
+        tries: int | None = None,
+        dials: int | None = None,
+        pages_sent: int | None = None,
+        last_error: str | None = None,
+    ) -> Submission:
+        """Record a new state of an attempt (None keeps a value as it is)."""
+        db = self._writable()
+        stamp = _stamp(now)
+        with self._transaction(db):
+            db.execute(
+                "UPDATE submissions SET state = ?, updated_at = ?,"
+                " job_id = COALESCE(?, job_id),"
+                " submitted_at = CASE WHEN ? THEN COALESCE(submitted_at, ?) ELSE submitted_at END,"
+                " tries = COALESCE(?, tries), dials = COALESCE(?, dials),"
+                " pages_sent = COALESCE(?, pages_sent), last_error = COALESCE(?, last_error)"
+                " WHERE id = ?",
+                (state, stamp, job_id, submitted, stamp, tries, dials, pages_sent, last_error,
+                 submission.id),
+            )  # fmt: skip
+        return self.get(submission.id)

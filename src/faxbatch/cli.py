@@ -19,6 +19,15 @@ from faxbatch.campaign import load_campaign
 from faxbatch.errors import ExitCode, FaxbatchError, UsageError
 from faxbatch.pipeline import BuildOptions, BuildResult, build_batch
 from faxbatch.progress import for_stream
+from faxbatch.sending import (
+    SendRequest,
+    outcome_line,
+    plan_lines,
+    refresh_status,
+    send_batch,
+    status_lines,
+    summary_lines,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,7 +59,74 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--out", type=Path, default=Path("out"), help="output folder (default: ./out)"
     )
+    _add_gateway_commands(commands)
     return parser
+
+
+def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    send = commands.add_parser(
+        "send",
+        help="hand a built batch to a fax gateway (HylaFAX or email-to-fax)",
+        description="Show what would be sent; with --yes, hand each ready fax to the gateway. "
+        "A journal (DIR/journal.sqlite) keeps any fax from being sent twice, also after a crash; "
+        "an interrupted send continues where it stopped.",
+        epilog="Exit codes: 0 done, 2 usage, 3 invalid gateway settings, 4 batch unreadable, "
+        "8 a fax was not (or may not have been) handed over. The SMTP password is read only "
+        "from the environment variable FAXBATCH_SMTP_PASSWORD.",
+    )
+    send.add_argument("dir", type=Path, help="the batch folder ('faxbatch build --out DIR')")
+    send.add_argument("--gateway", required=True, choices=("hylafax", "email"))
+    send.add_argument("--yes", action="store_true", help="send (without it: show the plan only)")
+    send.add_argument("--resend", metavar="ID", help="send this recipient's fax again, on purpose")
+    send.add_argument("--host", help="the HylaFAX or SMTP server (default: localhost)")
+    send.add_argument("--port", type=int, help="its port (HylaFAX 4559, SMTP 587 or 25)")
+    send.add_argument(
+        "--campaign", type=Path, metavar="FILE", help="read 'gateway:' settings from this YAML file"
+    )
+    send.add_argument("--email-domain", dest="domain", help="email gateway: <digits>@DOMAIN")
+    send.add_argument("--smtp-user", dest="user", help="SMTP login (password from the environment)")
+    send.add_argument("--from", dest="sender", help="email gateway: the sender address")
+    send.add_argument("--starttls", action=argparse.BooleanOptionalAction, default=None)
+    send.add_argument("--tries", type=int, help="HylaFAX: most tries per fax (default 3)")
+    send.add_argument("--dials", type=int, help="HylaFAX: most dials per fax (default 12)")
+    status = commands.add_parser(
+        "status",
+        help="ask the gateway what became of each fax; write DIR/report.csv",
+        description="Refresh each sent fax's state (HylaFAX: from faxstat) and write the "
+        "transmission report DIR/report.csv.",
+    )
+    status.add_argument("dir", type=Path, help="the batch folder")
+
+
+def _run_gateway_command(args: argparse.Namespace) -> int:
+    if args.command == "status":
+        found = refresh_status(args.dir)
+        for warning in found.warnings:
+            print(f"faxbatch: warning: {warning}", file=sys.stderr)
+        print("\n".join(status_lines(found)))
+        return ExitCode.OK
+    names = ("host", "port", "domain", "user", "sender", "starttls", "tries", "dials")
+    request = SendRequest(
+        gateway=args.gateway,
+        confirm=args.yes,
+        resend=args.resend,
+        settings_file=args.campaign,
+        overrides={name: getattr(args, name) for name in names},
+    )
+    result = send_batch(
+        args.dir,
+        request,
+        on_plan=lambda plan: print("\n".join(plan_lines(plan)), flush=True),
+        on_outcome=lambda outcome: print(outcome_line(outcome), flush=True),
+    )
+    for warning in result.warnings:
+        print(f"faxbatch: warning: {warning}", file=sys.stderr)
+    if not result.confirmed:
+        print("\n".join(plan_lines(result)))
+        print("Nothing sent. Run again with --yes to send." if result.to_send else "Nothing sent.")
+        return ExitCode.OK
+    print("\n".join(summary_lines(result)))
+    return result.exit_code
 
 
 def _report_build(result: BuildResult) -> None:
@@ -78,6 +154,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = build_batch(campaign, BuildOptions(out=args.out), for_stream(sys.stderr))
         _report_build(result)
         return result.exit_code
+    if args.command in ("send", "status"):
+        return _run_gateway_command(args)
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover - argparse stops it
 
 

@@ -288,3 +288,24 @@ def test_pdfs_are_structurally_sound(basic_campaign: Path, tmp_path: Path) -> No
     qpdf_check(tmp_path / "out/faxes/court.pdf")
     text = poppler_text(tmp_path / "out/faxes/court.pdf")
     assert "Page 1 of" in text and "The Presiding Judge" in text
+
+
+def test_parallel_build_gives_the_same_bytes(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    many = "".join(
+        f"  - id: office-{n}\n    name: Office {n}\n    fax: '+7 7172 74 55 {n:02d}'\n"
+        for n in range(10)
+    )
+    path = write_campaign(BASIC + many)
+    campaign = load_campaign(path)
+    one = build_batch(campaign, BuildOptions(out=tmp_path / "one", jobs=1))
+    two = build_batch(campaign, BuildOptions(out=tmp_path / "two", jobs=2))
+    assert one.documents == two.documents
+    assert one.ready == 12
+    for name in [
+        "print/volume-001.pdf",
+        "manifest.json",
+        *(d["file"] for d in one.documents if d["file"]),
+    ]:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()

@@ -37,6 +37,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}", hint=f"see '{self.prog} --help'")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not '{text}'")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The command line, with its subcommands."""
     parser = _Parser(
@@ -58,6 +68,12 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("campaign", type=Path, help="the campaign file (YAML)")
     build.add_argument(
         "--out", type=Path, default=Path("out"), help="output folder (default: ./out)"
+    )
+    build.add_argument(
+        "--jobs",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="processes to render with (default: the number of cores)",
     )
     _add_gateway_commands(commands)
     return parser
@@ -151,7 +167,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     if args.command == "build":
         campaign = load_campaign(args.campaign)
-        result = build_batch(campaign, BuildOptions(out=args.out), for_stream(sys.stderr))
+        options = BuildOptions(out=args.out, jobs=args.jobs)
+        result = build_batch(campaign, options, for_stream(sys.stderr))
         _report_build(result)
         return result.exit_code
     if args.command in ("send", "status"):

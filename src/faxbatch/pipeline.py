@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,11 @@ LABELS = (
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build: where to, and which date to print when the campaign gives none."""
+    """How to build: where to, on how many processes, which date when the campaign has none."""
 
     out: Path = Path("out")
     today: dt.date | None = None
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 @dataclass
@@ -139,7 +141,8 @@ def build_batch(
 
     with Staging(Path(options.out)) as staging:
         try:
-            _write_documents(campaign, plans, body, day, fonts, staging, result, progress)
+            shared = _Shared(campaign, tuple(body), day, fonts, staging.tmp)
+            _write_documents(shared, plans, options.jobs, staging, result, progress)
             summary = campaign_summary(campaign, day)
             staging.write("manifest.json", manifest_json(summary, result.documents))
             staging.write("manifest.csv", manifest_csv(result.documents))
@@ -153,47 +156,111 @@ def build_batch(
     return result
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every document of the batch is made from (sent to worker processes once)."""
+
+    campaign: Campaign
+    body: tuple[Paragraph, ...]
+    day: dt.date
+    fonts: dict[Style, EmbeddedFont]
+    folder: Path  # the staging folder
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """One document, rendered and written; its pages go on into the volume."""
+
+    contents: list[PageContent]
+    sha256: str | None = None
+    problem: str | None = None
+
+
+_SHARED: _Shared | None = None  # set once in each worker process
+
+
+def _init_worker(shared: _Shared) -> None:
+    global _SHARED
+    _SHARED = shared
+
+
+def _render_in_worker(plan: RecipientPlan) -> _Rendered:
+    assert _SHARED is not None
+    return _render_and_write(_SHARED, plan)
+
+
+def _render_and_write(shared: _Shared, plan: RecipientPlan) -> _Rendered:
+    """Lay out, render and write one recipient's fax; returns its pages for the volume."""
+    campaign = shared.campaign
+    try:
+        contents = render_fax(campaign, plan, shared.body, shared.day, shared.fonts)
+    except DoesNotFit as exc:
+        return _Rendered([], problem=f"{exc}.")
+    data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
+    (shared.folder / fax_file(plan)).write_bytes(data)
+    return _Rendered(contents, sha256=hashlib.sha256(data).hexdigest())
+
+
+def fax_file(plan: RecipientPlan) -> str:
+    """Where a recipient's fax goes, relative to the batch folder."""
+    return f"faxes/{plan.recipient.id}.pdf"
+
+
+def _rendered_in_order(
+    shared: _Shared, plans: list[RecipientPlan], jobs: int
+) -> Iterator[_Rendered]:
+    """Render the ready plans, on ``jobs`` processes, yielding results in campaign order."""
+    ready = [plan for plan in plans if plan.ready]
+    if jobs <= 1 or len(ready) < 2 * jobs:
+        yield from (_render_and_write(shared, plan) for plan in ready)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = context.Pool(jobs, _init_worker, (shared,))
+    try:
+        # imap keeps the order, so the volume streams out while workers render ahead
+        yield from pool.imap(_render_in_worker, ready, chunksize=8)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
 def _write_documents(
-    campaign: Campaign,
+    shared: _Shared,
     plans: list[RecipientPlan],
-    body: Sequence[Paragraph],
-    day: dt.date,
-    fonts: dict[Style, EmbeddedFont],
+    jobs: int,
     staging: Staging,
     result: BuildResult,
     progress: Progress,
 ) -> None:
+    campaign = shared.campaign
+    (shared.folder / "faxes").mkdir(parents=True, exist_ok=True)
     progress.start(len(plans), "faxes")
+    rendered = _rendered_in_order(shared, plans, jobs)
     with staging.path(VOLUME_NAME).open("wb") as volume_file:
         volume = PdfWriter(
-            volume_file, fonts, title=f"{campaign.title}: faxes", producer=f"faxbatch {__version__}"
-        )
+            volume_file, fonts=shared.fonts, title=f"{campaign.title}: faxes",
+            producer=f"faxbatch {__version__}",
+        )  # fmt: skip
         for plan in plans:
             entry = plan.manifest_fields()
             entry.update(file=None, pages=None, sha256=None, volume=None,
                          volume_first_page=None, volume_last_page=None)  # fmt: skip
-            contents: list[PageContent] = []
-            if plan.ready:
-                try:
-                    contents = render_fax(campaign, plan, body, day, fonts)
-                except DoesNotFit as exc:
-                    plan.problems.append(f"{exc}.")
-                    entry.update(status="rejected", problems=list(plan.problems))
-            if contents:
-                name = f"faxes/{plan.recipient.id}.pdf"
-                data = pdf_bytes(
-                    contents, fonts, f"{campaign.title}: {plan.recipient.display_name}"
-                )
-                staging.write(name, data)
-                first = volume.add_pages(contents)
+            done = next(rendered) if plan.ready else None
+            if done is not None and done.problem:
+                plan.problems.append(done.problem)
+                entry.update(status="rejected", problems=list(plan.problems))
+            elif done is not None:
+                first = volume.add_pages(done.contents)
                 volume.bookmark(_bookmark(plan), first)
                 entry.update(
-                    file=name,
-                    pages=len(contents),
-                    sha256=hashlib.sha256(data).hexdigest(),
+                    file=fax_file(plan),
+                    pages=len(done.contents),
+                    sha256=done.sha256,
                     volume=VOLUME_NAME,
                     volume_first_page=first + 1,
-                    volume_last_page=first + len(contents),
+                    volume_last_page=first + len(done.contents),
                 )
             result.documents.append(entry)
             progress.advance()

@@ -51,20 +51,31 @@ def make_campaign(folder: Path, recipients: int) -> Path:
     body = "\n\n".join(PARAGRAPH * (2 + n % 3) for n in range(9))
     campaign = {
         "campaign": {"title": "Benchmark campaign", "reference": "BENCH-1", "date": "2012-05-10"},
-        "sender": {"name": "Campaign Secretary", "organization": "Solidarity Group",
-                   "address": ["1 Main Street", "Springfield"], "email": "s@example.org",
-                   "country": "US"},
+        "sender": {
+            "name": "Campaign Secretary",
+            "organization": "Solidarity Group",
+            "address": ["1 Main Street", "Springfield"],
+            "email": "s@example.org",
+            "country": "US",
+        },
         "defaults": {"country": "KZ"},
-        "letter": {"subject": "The trial of Dmitry Tikhonov", "body": body,
-                   "signature": ["Campaign Secretary"]},
+        "letter": {
+            "subject": "The trial of Dmitry Tikhonov",
+            "body": body,
+            "signature": ["Campaign Secretary"],
+        },
         "cover": {"comments": "Please pass this on.", "urgent": True},
         "recipients": [
-            {"id": f"office-{n:06d}", "name": f"Office {n}", "organization": f"Ministry {n % 97}",
-             "address": [f"Street {n % 50}", "Astana"],
-             "fax": f"+7 7172 {70 + n % 30} {n // 100 % 100:02d} {n % 100:02d}"}
+            {
+                "id": f"office-{n:06d}",
+                "name": f"Office {n}",
+                "organization": f"Ministry {n % 97}",
+                "address": [f"Street {n % 50}", "Astana"],
+                "fax": f"+7 7172 {70 + n % 30} {n // 100 % 100:02d} {n % 100:02d}",
+            }
             for n in range(recipients)
         ],
-    }  # fmt: skip
+    }
     path = folder / "campaign.yaml"
     path.write_text(yaml.safe_dump(campaign, allow_unicode=True, sort_keys=False), "utf-8")
     return path
@@ -78,8 +89,12 @@ def naive_volume(campaign_path: Path, sample: int) -> tuple[float, int, list[lis
     from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate
 
     fonts_dir = ROOT / "src/faxbatch/fonts"
-    names = {Style.REGULAR: "DejaVuSans", Style.BOLD: "DejaVuSans-Bold",
-             Style.ITALIC: "DejaVuSans-Oblique", Style.BOLD_ITALIC: "DejaVuSans-BoldOblique"}  # fmt: skip
+    names = {
+        Style.REGULAR: "DejaVuSans",
+        Style.BOLD: "DejaVuSans-Bold",
+        Style.ITALIC: "DejaVuSans-Oblique",
+        Style.BOLD_ITALIC: "DejaVuSans-BoldOblique",
+    }
     for name in names.values():
         pdfmetrics.registerFont(TTFont(name, str(fonts_dir / f"{name}.ttf")))
 
@@ -104,7 +119,7 @@ def naive_volume(campaign_path: Path, sample: int) -> tuple[float, int, list[lis
                     canvas.line(item.x1, item.y1, item.x2, item.y2)
             canvas.restoreState()
 
-        def drawOn(self, canvas, x, y, _sW=0):  # type: ignore[no-untyped-def]  # noqa: N802
+        def drawOn(self, canvas, x, y, _sW=0):  # type: ignore[no-untyped-def]
             self._frame_x, self._frame_y = x, y
             super().drawOn(canvas, x, y, _sW)
 
@@ -118,8 +133,9 @@ def naive_volume(campaign_path: Path, sample: int) -> tuple[float, int, list[lis
     texts: list[list[str]] = []
     for plan in plans:
         assert plan.fax is not None
-        pages = fax_document(campaign, plan.recipient, body, day,
-                             FaxTarget(plan.fax.international or ""))  # fmt: skip
+        pages = fax_document(
+            campaign, plan.recipient, body, day, FaxTarget(plan.fax.international or "")
+        )
         texts.append([page.text() for page in pages])
         buffer = io.BytesIO()
         doc = SimpleDocTemplate(buffer, pagesize=A4, invariant=1, initialFontName="DejaVuSans")
@@ -138,12 +154,22 @@ def naive_volume(campaign_path: Path, sample: int) -> tuple[float, int, list[lis
 
 def run_build(campaign: Path, out: Path, jobs: int) -> tuple[float, int]:
     """Run ``faxbatch build`` in a child process; returns (seconds, peak RSS in bytes)."""
-    command = [sys.executable, "-m", "faxbatch", "build", str(campaign), "--out", str(out),
-               "--jobs", str(jobs)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "faxbatch",
+        "build",
+        str(campaign),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    )
     seconds = time.perf_counter() - started
     if result.returncode not in (0, 6):
         raise SystemExit(f"build failed ({result.returncode}):\n{result.stderr}")
@@ -190,11 +216,14 @@ def main() -> None:
             ("letters", f"{sample} (sample)", f"{args.recipients}"),
             ("letters/s", f"{naive_rate:.0f}", f"{rate:.0f}"),
             ("ratio", "1.0", f"{rate / naive_rate:.1f}x"),
-            ("volume bytes/letter", f"{naive_bytes / sample:.0f}",
-             f"{volume / args.recipients:.0f}"),
+            (
+                "volume bytes/letter",
+                f"{naive_bytes / sample:.0f}",
+                f"{volume / args.recipients:.0f}",
+            ),
             ("peak RSS (MB)", "-", f"{rss / 2**20:.0f}"),
             ("re-run into same folder (s)", "-", f"{rerun:.2f}"),
-        ]  # fmt: skip
+        ]
         print(f"{'':30}{'naive':>18}{'faxbatch':>14}   (jobs={args.jobs}, {os.cpu_count()} cores)")
         for name, naive, ours in rows:
             print(f"{name:30}{naive:>18}{ours:>14}")

@@ -430,6 +430,7 @@ def send_batch(
         tagged = asked.get(server) if request.gateway == "hylafax" else None
         if request.gateway == "hylafax" and request.confirm:
             hylafax.client("sendfax")
+            hylafax.check_scheduler(server)
             if tagged is None:  # never send to a server whose queue cannot be read
                 hylafax.jobs(server)  # raises the server's own error, with its hint
         decided = reconcile(intents, asked)
@@ -677,10 +678,8 @@ def report(batch: Batch, latest: Mapping[str, Submission]) -> list[dict[str, Any
 def plan_lines(result: SendResult) -> list[str]:
     """The plan, as the command line shows it before anything is sent."""
     count = len(result.to_send)
-    lines = [
-        f"{count} fax(es), {result.pages} page(s), to send via {result.gateway} "
-        f"({result.server}) from {result.batch.root}:"
-    ]
+    head = f"{count} fax(es), {result.pages} page(s), to send" if count else "Nothing to send"
+    lines = [f"{head} via {result.gateway} ({result.server}) from {result.batch.root}:"]
     for item in result.to_send:
         fax = item.fax
         where = destination_text(fax, result)

@@ -260,6 +260,25 @@ def faxstat(server: str, queue: str) -> list[QueueJob]:
     return parse_faxstat(out)
 
 
+def check_scheduler(server: str) -> None:
+    """Stop unless the server answers and its scheduler (faxq) runs: else no job can be queued."""
+    program = client("faxstat")
+    code, out, err = _run([program, "-h", server], dict(os.environ, TZ="UTC"))
+    said = " ".join((err + " " + out).split())
+    if code != 0 or "HylaFAX scheduler" not in out:
+        raise HylafaxUnreachable(
+            f"cannot reach the HylaFAX server {server}: {said or 'no answer'}",
+            said,
+            hint="check that hfaxd runs there, and --host/--port",
+        )
+    if "Not running" in out:
+        raise HylafaxUnreachable(
+            f"the HylaFAX scheduler (faxq) is not running on {server}: no job can be queued",
+            said,
+            hint="start faxq on the server",
+        )
+
+
 def jobs(server: str) -> list[QueueJob]:
     """Every job the server knows: the send queue, then the done queue."""
     return faxstat(server, "-s") + faxstat(server, "-d")

@@ -275,7 +275,8 @@ class Collector:
         self.on_data: Callable[[Received], None] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        login = session.login_data.decode() if isinstance(session.login_data, bytes) else None
+        auth = getattr(session, "auth_data", None)
+        login = auth.login.decode() if isinstance(getattr(auth, "login", None), bytes) else None
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, login)
         self.messages.append(received)
         if self.on_data is not None:

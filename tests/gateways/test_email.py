@@ -53,7 +53,7 @@ def _states(batch: Path) -> list[tuple[str, str]]:
 def test_each_fax_is_one_message_with_its_pdf(
     build: Callable[..., Path], smtp_server: SmtpServer
 ) -> None:
-    batch = build()
+    batch = build(windows=False)
     assert run_cli(*_email_args(batch, smtp_server)) == 0
     assert smtp_server.messages == []  # the plan only
     assert not (batch / "journal.sqlite").exists()
@@ -79,7 +79,7 @@ def test_each_fax_is_one_message_with_its_pdf(
 def test_kill_during_handover_leaves_it_uncertain_not_sent_twice(
     build: Callable[..., Path], smtp_server: SmtpServer
 ) -> None:
-    batch = build()
+    batch = build(windows=False)
     args = _email_args(batch, smtp_server, "--yes")
     proc = faxbatch_process(*args)
 
@@ -115,7 +115,7 @@ def test_kill_during_handover_leaves_it_uncertain_not_sent_twice(
 def test_status_reports_email_submissions(
     build: Callable[..., Path], smtp_server: SmtpServer
 ) -> None:
-    batch = build()
+    batch = build(windows=False)
     assert run_cli(*_email_args(batch, smtp_server, "--yes")) == 0
     assert run_cli("status", batch) == 0
     text = (batch / "report.csv").read_bytes().decode("utf-8-sig")
@@ -125,7 +125,7 @@ def test_status_reports_email_submissions(
 def test_unreachable_smtp_server_is_a_send_error(
     build: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    batch = build()
+    batch = build(windows=False)
     args = [
         "send", batch, "--gateway", "email", "--host", "127.0.0.1", "--port", str(free_port()),
         "--no-starttls", "--email-domain", DOMAIN, "--from", "a@example.org", "--yes",
@@ -141,7 +141,7 @@ def test_password_only_from_the_environment(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    batch = build()
+    batch = build(windows=False)
     settings = tmp_path / "gateway.yaml"
     settings.write_text(
         f"gateway:\n  email: {{domain: {DOMAIN}, user: ann, password: secret}}\n", "utf-8"
@@ -201,7 +201,7 @@ def tls_smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def test_starttls_and_login_with_password_from_environment(
     build: Callable[..., Path], tls_smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = build()
+    batch = build(windows=False)
     smtp = tls_smtp_server
     args = [
         "send", batch, "--gateway", "email", "--host", smtp.host, "--port", str(smtp.port),

@@ -224,9 +224,9 @@ def add_footers(pages: Sequence[Page], left: str) -> None:
         geometry = page.geometry
         text = f"Page {number} of {total}"
         x = geometry.right - face.width(text, FOOTER)
-        page.items.append(TextRun(x, geometry.footer_baseline, text, Style.REGULAR, FOOTER))
+        page.footer.append(TextRun(x, geometry.footer_baseline, text, Style.REGULAR, FOOTER))
         if left:
-            page.items.append(
+            page.footer.append(
                 TextRun(geometry.left, geometry.footer_baseline, left, Style.REGULAR, FOOTER)
             )
 
@@ -258,7 +258,7 @@ def _footer_label(campaign: Campaign, recipient: Recipient) -> str:
 def header_zone_clear(page: Page) -> bool:
     """Whether nothing is drawn in the top band where fax machines print their header line."""
     limit = page.geometry.height - FAX_HEADER_ZONE
-    for item in page.items:
+    for item in [*page.items, *page.footer]:
         if isinstance(item, TextRun) and item.y + item.size > limit:
             return False
         if isinstance(item, Box) and item.y + item.h > limit:

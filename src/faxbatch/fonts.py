@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 from fontTools import subset as ft_subset
@@ -149,6 +149,11 @@ class EmbeddedFont:
     descent: int
     cap_height: int
     _encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def width_array(self) -> bytes:
+        """The widths as the inside of a PDF ``/W [0 [...]]`` array, glyph by glyph."""
+        return b" ".join(b"%d" % self.widths[gid] for gid in range(len(self.widths)))
 
     def encode(self, text: str) -> bytes:
         """The text as a PDF hex string of CIDs, ``<0012002f>``."""

@@ -104,10 +104,14 @@ class Page:
 
     geometry: Geometry
     items: list[Item] = field(default_factory=list)
+    #: what differs on every page of a batch ("Page 2 of 4"), kept apart from the rest so that
+    #: the rest can be rendered once and shared by every letter whose page is the same
+    footer: list[Item] = field(default_factory=list)
 
     def text(self) -> str:
         """The page's text runs, in drawing order (for tests and checks)."""
-        return "\n".join(item.text for item in self.items if isinstance(item, TextRun))
+        runs = [*self.items, *self.footer]
+        return "\n".join(item.text for item in runs if isinstance(item, TextRun))
 
 
 # -- text ----------------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ import hashlib
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import BinaryIO
 
 from faxbatch.fonts import EmbeddedFont, Style
-from faxbatch.layout import Box, Page, Rule, TextRun
+from faxbatch.layout import Box, Item, Page, Rule, TextRun
 
 _FONT_NAMES = {
     Style.REGULAR: b"/FR",
@@ -28,11 +29,15 @@ _FONT_NAMES = {
 
 @dataclass(frozen=True)
 class PageContent:
-    """A page rendered once: its compressed content stream and what it needs."""
+    """A page rendered once: its compressed content streams and what they need.
+
+    The first stream holds the page's content, the second its footer; letters whose pages differ
+    only in the footer share the first stream's bytes (and, in a volume, its object).
+    """
 
     width: float
     height: float
-    stream: bytes  # FlateDecode-compressed
+    streams: tuple[bytes, ...]  # FlateDecode-compressed
     styles: frozenset[Style]
 
 
@@ -41,11 +46,10 @@ def _num(value: float) -> bytes:
     return (text if text not in ("-0", "") else "0").encode("ascii")
 
 
-def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
-    """Turn a laid-out page into a compressed content stream."""
+def _ops(items: Sequence[Item], fonts: Mapping[Style, EmbeddedFont], styles: set[Style]) -> bytes:
+    """Content-stream operators drawing ``items``."""
     ops: list[bytes] = [b"0 g 0 G"]
-    styles: set[Style] = set()
-    text_runs = [item for item in page.items if isinstance(item, TextRun)]
+    text_runs = [item for item in items if isinstance(item, TextRun)]
     if text_runs:
         ops.append(b"BT")
         current: tuple[Style, float] | None = None
@@ -54,43 +58,34 @@ def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
                 ops.append(_FONT_NAMES[run.style] + b" " + _num(run.size) + b" Tf")
                 current = (run.style, run.size)
                 styles.add(run.style)
-            ops.append(b"1 0 0 1 " + _num(run.x) + b" " + _num(run.y) + b" Tm")
-            ops.append(fonts[run.style].encode(run.text) + b" Tj")
+            ops.append(b"1 0 0 1 %.2f %.2f Tm " % (run.x, run.y) + fonts[run.style].encode(run.text)
+                       + b" Tj")  # fmt: skip
         ops.append(b"ET")
-    for item in page.items:
+    for item in items:
         if isinstance(item, Rule):
-            ops.append(
-                b" ".join(
-                    [
-                        _num(item.width),
-                        b"w",
-                        _num(item.x1),
-                        _num(item.y1),
-                        b"m",
-                        _num(item.x2),
-                        _num(item.y2),
-                        b"l S",
-                    ]
-                )
-            )
+            ops.append(b"%.2f w %.2f %.2f m %.2f %.2f l S"
+                       % (item.width, item.x1, item.y1, item.x2, item.y2))  # fmt: skip
         elif isinstance(item, Box):
-            ops.append(
-                b" ".join(
-                    [
-                        _num(item.width),
-                        b"w",
-                        _num(item.x),
-                        _num(item.y),
-                        _num(item.w),
-                        _num(item.h),
-                        b"re",
-                        b"f" if item.filled else b"S",
-                    ]
-                )
-            )
-    raw = b"\n".join(ops)
+            paint = b"f" if item.filled else b"S"
+            ops.append(b"%.2f w %.2f %.2f %.2f %.2f re %s"
+                       % (item.width, item.x, item.y, item.w, item.h, paint))  # fmt: skip
+    return b"\n".join(ops)
+
+
+@lru_cache(maxsize=1024)
+def _deflate(raw: bytes) -> bytes:
+    """Compress a content stream; pages that repeat across letters are compressed once."""
+    return zlib.compress(raw, 6)
+
+
+def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
+    """Turn a laid-out page into compressed content streams (content, then footer)."""
+    styles: set[Style] = set()
+    streams = [_deflate(_ops(page.items, fonts, styles))]
+    if page.footer:
+        streams.append(zlib.compress(_ops(page.footer, fonts, styles), 6))
     geometry = page.geometry
-    return PageContent(geometry.width, geometry.height, zlib.compress(raw, 6), frozenset(styles))
+    return PageContent(geometry.width, geometry.height, tuple(streams), frozenset(styles))
 
 
 def _text_string(text: str) -> bytes:
@@ -122,6 +117,7 @@ class PdfWriter:
         self._page_ids: list[int] = []
         self._font_ids: dict[Style, int] = {}
         self._bookmarks: list[tuple[str, int]] = []
+        self._shared: dict[bytes, int] = {}
         self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 
     @property
@@ -158,14 +154,13 @@ class PdfWriter:
             _FONT_NAMES[style] + b" %d 0 R" % self._font_id(style)
             for style in sorted(content.styles)
         )
-        stream_id = self._reserve()
-        self._stream(stream_id, content.stream)
+        stream_ids = b" ".join(b"%d 0 R" % self._stream_id(data) for data in content.streams)
         page_id = self._reserve()
         self._object(
             page_id,
             b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << /Font << %s >> "
-            b"/ProcSet [/PDF /Text] >> /Contents %d 0 R >>"
-            % (self._pages_id, _num(content.width), _num(content.height), fonts, stream_id),
+            b"/ProcSet [/PDF /Text] >> /Contents [%s] >>"
+            % (self._pages_id, _num(content.width), _num(content.height), fonts, stream_ids),
         )
         self._page_ids.append(page_id)
         return len(self._page_ids) - 1
@@ -176,6 +171,17 @@ class PdfWriter:
         for content in contents:
             self.add_page(content)
         return first
+
+    def _stream_id(self, data: bytes) -> int:
+        """Write a content stream, or point at the same bytes written before."""
+        key = hashlib.sha1(data, usedforsecurity=False).digest()
+        if key in self._shared:
+            return self._shared[key]
+        number = self._reserve()
+        self._stream(number, data)
+        if len(data) > 256 and len(self._shared) < 4096:  # the letter pages that repeat
+            self._shared[key] = number
+        return number
 
     def bookmark(self, title: str, page_index: int) -> None:
         """An outline entry (bookmark) pointing at a page."""
@@ -195,13 +201,12 @@ class PdfWriter:
             b"<< /Type /Font /Subtype /Type0 /BaseFont %s /Encoding /Identity-H "
             b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (name, cid_id, cmap_id),
         )
-        widths = b" ".join(b"%d" % font.widths[gid] for gid in range(len(font.widths)))
         self._object(
             cid_id,
             b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont %s "
             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
             b"/FontDescriptor %d 0 R /CIDToGIDMap /Identity /DW 1000 /W [0 [%s]] >>"
-            % (name, descriptor_id, widths),
+            % (name, descriptor_id, font.width_array),
         )
         bbox = b" ".join(b"%d" % v for v in font.bbox)
         self._object(

@@ -118,8 +118,9 @@ def job_tag(key: str, attempt: int) -> str:
 class Journal:
     """The journal of one batch folder; use as a context manager.
 
-    Opening it also takes an exclusive lock on the folder's ``manifest.json``, so that two ``send``
-    or ``status`` runs on one batch never interleave.
+    Opening it also takes the exclusive lock that ``faxbatch build`` takes beside the folder, so
+    that two ``send`` or ``status`` runs never interleave and no build replaces the folder (and
+    its journal) while faxes are handed over.
     """
 
     def __init__(self, root: Path, *, create: bool = True) -> None:
@@ -142,19 +143,25 @@ class Journal:
         return self
 
     def _take_lock(self) -> None:
+        # the lock ``faxbatch build`` takes beside the folder (outputs.Staging): no build may
+        # replace the folder, journal and all, while faxes are handed over
+        folder = self.root.absolute()
         try:
-            self._lock = os.open(self.root / "manifest.json", os.O_RDONLY)
-        except OSError as exc:
-            raise InputUnreadableError(
-                f"cannot open {self.root / 'manifest.json'} ({exc.strerror or exc})"
-            ) from None
+            self._lock = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT)
+        except OSError:  # a parent we may not write: lock the manifest itself instead
+            try:
+                self._lock = os.open(self.root / "manifest.json", os.O_RDONLY)
+            except OSError as exc:
+                raise InputUnreadableError(
+                    f"cannot open {self.root / 'manifest.json'} ({exc.strerror or exc})"
+                ) from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(self._lock)
             self._lock = None
             raise SendError(
-                f"another faxbatch send or status is working on {self.root}",
+                f"another faxbatch run (build, send or status) is working on {self.root}",
                 hint="wait for it to finish, then run this again",
             ) from None
 

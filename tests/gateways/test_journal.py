@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from faxbatch.errors import SendError
+from faxbatch.cli import main
+from faxbatch.errors import ExitCode, SendError
 from faxbatch.gateways.hylafax import QueueJob
 from faxbatch.journal import INTENT, NOT_SUBMITTED, UNCERTAIN, Journal, Submission, job_tag
 from faxbatch.sending import reconcile
@@ -67,6 +68,14 @@ def test_two_runs_on_one_batch_do_not_interleave(build: Callable[..., Path]) -> 
     batch = build()
     with Journal(batch), pytest.raises(SendError, match="another faxbatch"), Journal(batch):
         pass
+
+
+def test_no_build_replaces_a_batch_while_it_is_being_sent(build: Callable[..., Path]) -> None:
+    batch = build()
+    campaign = batch.parent / "batch.yaml"
+    with Journal(batch):
+        assert main(["build", str(campaign), "--out", str(batch)]) == ExitCode.OUTPUT_NOT_WRITABLE
+    assert main(["build", str(campaign), "--out", str(batch)]) == ExitCode.REJECTED_RECIPIENTS
 
 
 def test_reconcile_decides_each_intent(build: Callable[..., Path]) -> None:

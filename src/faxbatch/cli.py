@@ -97,7 +97,10 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
     send.add_argument("--host", help="the HylaFAX or SMTP server (default: localhost)")
     send.add_argument("--port", type=int, help="its port (HylaFAX 4559, SMTP 587 or 25)")
     send.add_argument(
-        "--campaign", type=Path, metavar="FILE", help="read 'gateway:' settings from this YAML file"
+        "--campaign",
+        type=Path,
+        metavar="FILE",
+        help="read the 'gateway:' settings from this YAML file (the campaign or one of its own)",
     )
     send.add_argument("--email-domain", dest="domain", help="email gateway: <digits>@DOMAIN")
     send.add_argument("--smtp-user", dest="user", help="SMTP login (password from the environment)")

@@ -417,15 +417,18 @@ def send_batch(
         emailfax.check_settings(settings.email)
     server = server_of(request.gateway, settings)
     written: list[Path] = []
-    if request.confirm and exports_missing(batch.root):
-        written = write_exports(batch.root, batch.manifest, settings.hylafax)
+    warnings: list[str] = []
+    if exports_missing(batch.root):
+        try:
+            written = write_exports(batch.root, batch.manifest, settings.hylafax)
+        except OSError as exc:
+            warnings.append(f"cannot write the gateway exports ({exc.strerror or exc})")
 
     with Journal(batch.root, create=request.confirm) as journal:
         intents = journal.in_state(INTENT)
         servers = [s.server for s in intents if s.gateway == "hylafax"]
         if request.gateway == "hylafax":
             servers.append(server)
-        warnings: list[str] = []
         asked = _server_jobs(servers, warnings)
         tagged = asked.get(server) if request.gateway == "hylafax" else None
         if request.gateway == "hylafax" and request.confirm:

@@ -111,6 +111,8 @@ _EMAIL_KEYS: dict[str, tuple[str, type]] = {
     "timeout": ("timeout", float),
 }
 _RESOLUTIONS = ("fine", "standard")
+#: the command-line option of each override, for messages
+_OPTION_NAMES = {"domain": "--email-domain", "user": "--smtp-user", "sender": "--from"}
 
 
 def _error(source: str | None, path: str, message: str, hint: str | None = None) -> CampaignError:
@@ -215,10 +217,11 @@ def with_overrides(settings: GatewaySettings, **options: Any) -> GatewaySettings
     for name, value in options.items():
         if value is None:
             continue
+        option = _OPTION_NAMES.get(name, f"--{name}")
         if name in ("port", "tries", "dials") and (not isinstance(value, int) or value < 1):
-            raise UsageError(f"--{name} must be a whole number of at least 1, not {value!r}")
+            raise UsageError(f"{option} must be a whole number of at least 1, not {value!r}")
         if isinstance(value, str) and not value.strip():
-            raise UsageError(f"--{name.replace('_', '-')} must not be empty")
+            raise UsageError(f"{option} must not be empty")
         if name in ("host", "port"):
             if gateway == "email":
                 email["smtp_" + name] = value

@@ -19,15 +19,28 @@ from pathlib import Path
 import yaml
 
 from faxbatch.errors import CampaignError, InputUnreadableError
-from faxbatch.model import PLACEHOLDERS, Campaign, Cover, Letter, PageSize, Recipient, Sender
+from faxbatch.model import (
+    PLACEHOLDERS,
+    WEEKDAYS,
+    Campaign,
+    Cover,
+    Letter,
+    OfficeHours,
+    PageSize,
+    Recipient,
+    Sender,
+)
+from faxbatch.numbers import NUMBER_TYPES
 
-_TOP_KEYS = ("campaign", "sender", "defaults", "page", "letter", "cover", "recipients")
+_TOP_KEYS = ("campaign", "sender", "defaults", "page", "letter", "cover", "numbers", "recipients")
 _CAMPAIGN_KEYS = ("title", "reference", "date")
 _SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
 _DEFAULTS_KEYS = ("country",)
 _PAGE_KEYS = ("size",)
 _LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature")
 _COVER_KEYS = ("comments", "urgent")
+_NUMBERS_KEYS = ("verification_max_age_days", "office_hours")
+_OFFICE_HOURS_KEYS = ("days", "start", "end")
 _RECIPIENT_KEYS = (
     "id",
     "name",
@@ -37,11 +50,13 @@ _RECIPIENT_KEYS = (
     "country",
     "fax",
     "phone",
+    "allow_number_types",
 )
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PAGE_SIZES: dict[str, PageSize] = {"a4": "A4", "letter": "Letter"}
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+_CLOCK_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
 class _Reader:
@@ -148,6 +163,38 @@ class _Reader:
                 hint = f"did you mean '{close[0]}'? ({hint})"
             raise self.error(node, path, f"'{text}' is not a country code", hint)
         return code
+
+    def items(self, node: yaml.Node | None, path: str) -> list[tuple[yaml.Node, str, str]]:
+        """A list of words (or one word): each with its node and field path, for messages."""
+        if node is None or _is_null(node):
+            return []
+        if isinstance(node, yaml.ScalarNode):
+            return [(node, path, self.text(node, path))]
+        if isinstance(node, yaml.SequenceNode):
+            paths = [f"{path}[{i}]" for i in range(len(node.value))]
+            return [(n, p, self.text(n, p)) for n, p in zip(node.value, paths, strict=True)]
+        raise self.error(node, path, "expected a list")
+
+    def count(self, node: yaml.Node | None, path: str, default: int) -> int:
+        """A whole number of at least 1."""
+        text = self.text(node, path)
+        if not text:
+            return default
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+            raise self.error(node, path, f"'{text}' is not a whole number of at least 1")
+        return int(text)
+
+    def clock(self, node: yaml.Node | None, path: str, default: dt.time) -> dt.time:
+        """A time of day written ``HH:MM`` (24-hour clock)."""
+        text = self.text(node, path)
+        if not text:
+            return default
+        match = _CLOCK_PATTERN.match(text)
+        if match and int(match[1]) < 24 and int(match[2]) < 60:
+            return dt.time(int(match[1]), int(match[2]))
+        raise self.error(
+            node, path, f"'{text}' is not a time of day", 'write it as "HH:MM", e.g. "09:00"'
+        )
 
     def template(self, node: yaml.Node | None, path: str, default: str = "") -> str:
         """A text that may use recipient ``{placeholders}``; unknown ones are errors."""
@@ -330,6 +377,9 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
             comments=r.template(c.get("comments"), "cover.comments"),
             urgent=r.boolean(c.get("urgent"), "cover.urgent"),
         )
+    office_hours, max_age = OfficeHours(), 90
+    if "numbers" in top:
+        office_hours, max_age = _read_numbers_section(r, top["numbers"])
     recipients = _read_recipients(r, top["recipients"])
     return Campaign(
         source=r.source,
@@ -342,8 +392,80 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         letter=letter,
         cover=cover,
         recipients=recipients,
+        office_hours=office_hours,
+        verification_max_age_days=max_age,
         lines=r.lines,
     )
+
+
+def _read_numbers_section(r: _Reader, node: yaml.Node) -> tuple[OfficeHours, int]:
+    """``numbers:``: how old a volunteer's check may be, and when offices take faxes."""
+    m = r.mapping(node, "numbers", _NUMBERS_KEYS)
+    max_age = r.count(
+        m.get("verification_max_age_days"), "numbers.verification_max_age_days", default=90
+    )
+    hours = OfficeHours()
+    if "office_hours" in m and not _is_null(m["office_hours"]):
+        path = "numbers.office_hours"
+        h = r.mapping(m["office_hours"], path, _OFFICE_HOURS_KEYS)
+        days = _read_weekdays(r, h["days"], f"{path}.days") if "days" in h else hours.days
+        start = r.clock(h.get("start"), f"{path}.start", hours.start)
+        end = r.clock(h.get("end"), f"{path}.end", hours.end)
+        if end <= start:
+            raise r.error(
+                h.get("end") or h.get("start") or m["office_hours"],
+                f"{path}.end",
+                f"the office hours end ({end:%H:%M}) before they start ({start:%H:%M})",
+                'give start and end of one day\'s hours, e.g. start: "09:00", end: "18:00"',
+            )
+        hours = OfficeHours(days=days, start=start, end=end)
+    return hours, max_age
+
+
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(r: _Reader, node: yaml.Node, path: str, word: str) -> int:
+    """A weekday's number (Monday is 0) from ``mon`` or ``Monday``."""
+    name = word.strip().lower()
+    for index, names in enumerate(zip(WEEKDAYS, _FULL_DAY_NAMES, strict=True)):
+        if name in names:
+            return index
+    close = difflib.get_close_matches(name, WEEKDAYS + _FULL_DAY_NAMES, n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}'?" if close else f"use {', '.join(WEEKDAYS)}"
+    raise r.error(node, path, f"'{word}' is not a day of the week", hint)
+
+
+def _read_weekdays(r: _Reader, node: yaml.Node, path: str) -> tuple[int, ...]:
+    """``[mon, tue, wed]``, ``mon-fri`` or a mix of both; at least one day."""
+    days: set[int] = set()
+    for item, item_path, word in r.items(node, path):
+        first, dash, last = word.partition("-")
+        if dash:
+            a, b = _weekday(r, item, item_path, first), _weekday(r, item, item_path, last)
+            if b < a:
+                raise r.error(item, item_path, f"'{word}' runs backwards", "write it Monday first")
+            days.update(range(a, b + 1))
+        elif word:
+            days.add(_weekday(r, item, item_path, word))
+    if not days:
+        raise r.error(node, path, "no days given", "e.g. days: [mon, tue, wed, thu, fri]")
+    return tuple(sorted(days))
+
+
+def _number_types(r: _Reader, node: yaml.Node | None, path: str) -> tuple[str, ...]:
+    """``allow_number_types``: names from ``numbers.NUMBER_TYPES`` (``premium-rate`` also reads)."""
+    names: list[str] = []
+    known = sorted(NUMBER_TYPES)
+    for item, item_path, word in r.items(node, path):
+        name = re.sub(r"[\s-]+", "_", word.strip().lower())
+        if name not in NUMBER_TYPES:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else f"known types: {', '.join(known)}"
+            raise r.error(item, item_path, f"'{word}' is not a number type", hint)
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def _read_sender(r: _Reader, node: yaml.Node) -> Sender:
@@ -451,6 +573,9 @@ def _read_recipients(r: _Reader, node: yaml.Node) -> tuple[Recipient, ...]:
                 country=r.country(m.get("country"), f"{path}.country"),
                 fax=r.text(m.get("fax"), f"{path}.fax"),
                 phone=r.text(m.get("phone"), f"{path}.phone"),
+                allow_number_types=_number_types(
+                    r, m.get("allow_number_types"), f"{path}.allow_number_types"
+                ),
                 index=index,
                 line=item.start_mark.line + 1,
             )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from faxbatch import __version__
 from faxbatch.campaign import load_campaign
+from faxbatch.check import CheckResult, check_campaign, table_lines
 from faxbatch.errors import ExitCode, FaxbatchError, UsageError
 from faxbatch.pipeline import BuildOptions, BuildResult, build_batch
 from faxbatch.progress import for_stream
@@ -28,6 +29,7 @@ from faxbatch.sending import (
     status_lines,
     summary_lines,
 )
+from faxbatch.verification import load_verification
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +56,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Turn a campaign file into checked fax numbers, fax-ready PDFs, "
         "print volumes and manifests.",
         epilog="Exit codes: 0 all ready, 1 internal error, 2 usage, 3 invalid campaign, "
-        "4 input unreadable, 5 output not writable, 6 built with rejected recipients.",
+        "4 input unreadable, 5 output not writable, 6 built with rejected recipients "
+        "(check: some number not usable).",
     )
     parser.add_argument("--version", action="version", version=f"faxbatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -75,8 +78,42 @@ def make_parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         help="processes to render with (default: the number of cores)",
     )
+    _add_check_command(commands)
     _add_gateway_commands(commands)
     return parser
+
+
+def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    check = commands.add_parser(
+        "check",
+        help="judge every number and write the volunteers' sheet",
+        description="Judge every fax and phone number of the campaign (with verification.csv "
+        "beside it) without building, print a table and write DIR/numbers.csv, numbers.xlsx "
+        "and numbers.html. A built batch in DIR stays as it is.",
+        epilog="Exit codes: 0 every number usable, 3 invalid campaign, 4 campaign or "
+        "verification.csv unreadable, 5 DIR not writable, 6 some number not usable.",
+    )
+    check.add_argument("campaign", type=Path, help="the campaign file (YAML)")
+    check.add_argument(
+        "--out", type=Path, default=Path("out"), help="folder for the sheet (default: ./out)"
+    )
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        print(f"faxbatch: warning: {warning}", file=sys.stderr)
+
+
+def _report_check(result: CheckResult) -> None:
+    print("\n".join(table_lines(result.rows)))
+    print("(* the number the fax goes to)")
+    unusable = result.unusable
+    print(f"{len(result.rows) - len(unusable)} of {len(result.rows)} number(s) usable.")
+    if result.files:
+        print(f"Volunteer sheet: {', '.join(str(path) for path in result.files)}")
+    if unusable:
+        names = sorted({row.recipient_id for row in unusable})
+        print(f"{len(unusable)} number(s) not usable, for: {', '.join(names)}", file=sys.stderr)
 
 
 def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -155,6 +192,7 @@ def _report_build(result: BuildResult) -> None:
         print(f"  faxes:     {result.out}/faxes/")
         print(f"  print:     {result.out}/print/volume-001.pdf")
     print(f"  manifests: {result.out}/manifest.json, {result.out}/manifest.csv")
+    print(f"  numbers:   {result.out}/numbers.html, numbers.csv, numbers.xlsx")
     rejected = [doc for doc in result.documents if doc["status"] != "ready"]
     if rejected:
         print(f"{len(rejected)} recipient(s) rejected (listed in the manifests):", file=sys.stderr)
@@ -170,10 +208,19 @@ def run(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     if args.command == "build":
         campaign = load_campaign(args.campaign)
-        options = BuildOptions(out=args.out, jobs=args.jobs)
+        verification = load_verification(campaign)
+        _warn(verification.warnings)
+        options = BuildOptions(out=args.out, jobs=args.jobs, verification=verification)
         result = build_batch(campaign, options, for_stream(sys.stderr))
         _report_build(result)
         return result.exit_code
+    if args.command == "check":
+        campaign = load_campaign(args.campaign)
+        verification = load_verification(campaign)
+        _warn(verification.warnings)
+        checked = check_campaign(campaign, out=args.out, sheet=verification)
+        _report_check(checked)
+        return checked.exit_code
     if args.command in ("send", "status"):
         return _run_gateway_command(args)
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover - argparse stops it

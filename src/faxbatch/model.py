@@ -15,6 +15,9 @@ PageSize = Literal["A4", "Letter"]
 #: Recipient fields that letter texts may use as ``{placeholder}``.
 PLACEHOLDERS = ("id", "name", "title", "organization", "country")
 
+#: Weekday names as the campaign file writes them, in ``datetime.weekday()`` order (Monday is 0).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
 
 @dataclass(frozen=True)
 class Sender:
@@ -49,6 +52,22 @@ class Cover:
 
 
 @dataclass(frozen=True)
+class OfficeHours:
+    """When offices take faxes: the same hours on each listed weekday, in the office's own time."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # datetime.weekday() numbers: Monday to Friday
+    start: dt.time = dt.time(9)
+    end: dt.time = dt.time(18)
+
+    def describe(self) -> str:
+        """``Mon–Fri 09:00–18:00``, for people."""
+        names = [WEEKDAYS[day].capitalize() for day in self.days]
+        consecutive = list(self.days) == list(range(self.days[0], self.days[-1] + 1))
+        days = f"{names[0]}–{names[-1]}" if consecutive and len(names) > 2 else ", ".join(names)
+        return f"{days} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
 class Recipient:
     """One office or person the letter goes to."""
 
@@ -60,6 +79,8 @@ class Recipient:
     country: str | None = None
     fax: str = ""
     phone: str = ""
+    #: number types (``numbers.NUMBER_TYPES``) this recipient may be faxed on although they cost
+    allow_number_types: tuple[str, ...] = ()
     #: position in the campaign's ``recipients`` list (0-based) and the line it starts on
     index: int = 0
     line: int | None = None
@@ -99,6 +120,9 @@ class Campaign:
     default_country: str | None = None
     page_size: PageSize = "A4"
     cover: Cover = field(default_factory=Cover)
+    office_hours: OfficeHours = field(default_factory=OfficeHours)
+    #: a volunteer's "verified" older than this many days is stale: check the number again
+    verification_max_age_days: int = 90
     #: the line of each field path, for messages about values found valid here but wrong later
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 

@@ -170,3 +170,55 @@ class Staging:
             shutil.rmtree(self.tmp, ignore_errors=True)
         if self._lock is not None:
             os.close(self._lock)
+
+
+def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write a few files into an output folder without replacing the folder.
+
+    For what is made without a build (``faxbatch check``'s volunteer sheet): each file is written
+    atomically into ``out``, which is created (and marked as faxbatch's, so that a later build may
+    replace it) when missing. The same rules as a build hold: a folder holding files faxbatch did
+    not write is left alone, and a folder a build is writing right now is not touched.
+    """
+    out = Path(out).absolute()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(out.parent / f".{out.name}.lock", os.O_RDWR | os.O_CREAT)
+    except OSError as exc:
+        raise OutputNotWritableError(
+            f"cannot create the output folder {out} ({exc.strerror or exc})",
+            hint="choose another folder with --out, or fix its permissions",
+        ) from None
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputNotWritableError(
+                f"another faxbatch run is writing {out}",
+                hint="wait for it to finish, or write into another folder",
+            ) from None
+        if out.exists() and not out.is_dir():
+            raise OutputNotWritableError(f"{out} exists and is not a folder",
+                                         hint="choose another folder with --out")  # fmt: skip
+        if out.exists() and any(out.iterdir()) and not is_batch_folder(out):
+            raise OutputNotWritableError(
+                f"{out} holds files faxbatch did not write; it will not write into it",
+                hint="choose an empty or new folder with --out",
+            )
+        written = []
+        try:
+            out.mkdir(exist_ok=True)
+            if not is_batch_folder(out):
+                write_atomic(out / MARKER, _MARKER_BODY)
+            for name, data in files.items():
+                write_atomic(out / name, data)
+                (out / name).chmod(0o644)  # a sheet to share, not a secret (mkstemp gives 0600)
+                written.append(out / name)
+        except OSError as exc:
+            raise OutputNotWritableError(
+                f"cannot write into {out} ({exc.strerror or exc})",
+                hint="check free disk space and permissions",
+            ) from None
+        return written
+    finally:
+        os.close(lock)

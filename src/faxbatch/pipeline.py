@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
+from faxbatch.check import current_moment, sheet_files_of
 from faxbatch.document import DoesNotFit, FaxTarget, fax_document, format_date
 from faxbatch.errors import ExitCode, OutputNotWritableError
 from faxbatch.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
@@ -29,6 +30,7 @@ from faxbatch.outputs import Staging
 from faxbatch.pdf import PageContent, PdfWriter, render_page
 from faxbatch.plan import RecipientPlan, characters, check_campaign_text, plan_recipients
 from faxbatch.progress import NullProgress, Progress
+from faxbatch.verification import VerificationSheet, load_verification
 
 VOLUME_NAME = "print/volume-001.pdf"
 #: every label and word the layout itself prints, so the font subsets always hold them
@@ -46,6 +48,10 @@ class BuildOptions:
     out: Path = Path("out")
     today: dt.date | None = None
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: numbers: the moment sending windows start from (default: see check.current_moment), and
+    #: the volunteers' verification sheet (default: verification.csv beside the campaign)
+    now: dt.datetime | None = None
+    verification: VerificationSheet | None = None
 
 
 @dataclass
@@ -132,7 +138,9 @@ def build_batch(
     started = time.monotonic()
     progress = progress or NullProgress()
     check_campaign_text(campaign)
-    plans = plan_recipients(campaign)
+    now = current_moment(options.now, options.today)
+    sheet = options.verification or load_verification(campaign)
+    plans = plan_recipients(campaign, sheet=sheet, now=now)
     day = letter_date(campaign, options)
     body = parse_body(campaign.letter.body)
     chars = characters(campaign, plans) | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(day))
@@ -146,6 +154,8 @@ def build_batch(
             summary = campaign_summary(campaign, day)
             staging.write("manifest.json", manifest_json(summary, result.documents))
             staging.write("manifest.csv", manifest_csv(result.documents))
+            for name, data in sheet_files_of(campaign, plans, now).items():
+                staging.write(name, data)  # the volunteers' number sheet, as `check` writes it
         except OSError as exc:
             raise OutputNotWritableError(
                 f"cannot write the batch beside {staging.out} ({exc.strerror or exc})",

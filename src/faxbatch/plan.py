@@ -1,20 +1,24 @@
 """Deciding, before anything is drawn, what each recipient gets and why.
 
-For every recipient: its numbers read and judged, its text checked against the font, and a verdict:
+For every recipient: its numbers read and judged (against the volunteers' verification sheet too),
+each usable number's next sending window, its text checked against the font, and a verdict:
 ``ready`` (a fax will be built) or ``rejected`` (with the reasons in words). Text shared by every
 letter that the font cannot draw stops the whole campaign instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from faxbatch import numbers
+from faxbatch import numbers, verification
 from faxbatch.errors import CampaignError
 from faxbatch.fonts import describe_char, typeface
 from faxbatch.model import Campaign, Recipient
-from faxbatch.numbers import NumberReading
+from faxbatch.numbers import Kind, NumberReading, Verdict
+from faxbatch.verification import Verification, VerificationSheet
+from faxbatch.windows import WindowFinder, WindowResult, format_utc
 
 
 @dataclass
@@ -27,6 +31,17 @@ class RecipientPlan:
     fax: NumberReading | None = None
     phone: NumberReading | None = None
     problems: list[str] = field(default_factory=list)
+    #: what the verification sheet says, and the next sending window, by E.164 number
+    verifications: dict[str, Verification] = field(default_factory=dict)
+    windows: dict[str, WindowResult] = field(default_factory=dict)
+
+    def verification_of(self, reading: NumberReading | None) -> Verification | None:
+        """What volunteers found for one of the recipient's numbers."""
+        return self.verifications.get(reading.e164) if reading and reading.e164 else None
+
+    def window_of(self, reading: NumberReading | None) -> WindowResult | None:
+        """The next sending window of one of the recipient's usable numbers."""
+        return self.windows.get(reading.e164) if reading and reading.e164 else None
 
     @property
     def ready(self) -> bool:
@@ -58,6 +73,8 @@ class RecipientPlan:
             "phone_raw": r.phone or None,
             "phone_e164": self.phone.e164 if self.phone else None,
         }
+        fields.update(_verification_fields(self.verification_of(shown)))
+        fields.update(_window_fields(self.window_of(self.fax)))
         if shown is not None:
             fields.update(
                 fax_e164=shown.e164,
@@ -72,6 +89,39 @@ class RecipientPlan:
                 dial_string=shown.dial_string if self.fax is not None else None,
             )
         return fields
+
+
+def _verification_fields(found: Verification | None) -> dict[str, object]:
+    if found is None:
+        return {"fax_verification": None, "fax_verified_on": None, "fax_verified_by": None}
+    return {
+        "fax_verification": found.status,
+        "fax_verified_on": found.finding.date.isoformat(),
+        "fax_verified_by": found.finding.by or None,
+    }
+
+
+def _window_fields(found: WindowResult | None) -> dict[str, object]:
+    window = found.window if found else None
+    if window is None:
+        return dict.fromkeys(WINDOW_FIELDS)
+    return {
+        "window_start_local": window.start_local.isoformat(timespec="seconds"),
+        "window_end_local": window.end_local.isoformat(timespec="seconds"),
+        "window_start_utc": format_utc(window.start),
+        "window_end_utc": format_utc(window.end),
+        "window_time_zone": window.time_zone,
+    }
+
+
+#: the manifest fields of the sending window of the number a fax goes to
+WINDOW_FIELDS = (
+    "window_start_local",
+    "window_end_local",
+    "window_start_utc",
+    "window_end_utc",
+    "window_time_zone",
+)
 
 
 def campaign_texts(campaign: Campaign) -> Iterator[tuple[str, str]]:
@@ -127,22 +177,42 @@ def _text_problems(recipient: Recipient) -> list[str]:
     return problems
 
 
-def plan_recipients(campaign: Campaign) -> list[RecipientPlan]:
-    """Read and judge every recipient's numbers and text; pick the number each fax goes to."""
+def plan_recipients(
+    campaign: Campaign,
+    *,
+    sheet: VerificationSheet | None = None,
+    now: dt.datetime | None = None,
+) -> list[RecipientPlan]:
+    """Read and judge every recipient's numbers and text; pick the number each fax goes to.
+
+    ``sheet`` is the volunteers' verification sheet (none: nothing verified); ``now`` the moment
+    sending windows start from and verifications age to (default: the clock's).
+    """
     sender_region = campaign.sender.country
     plans: list[RecipientPlan] = []
     for recipient in campaign.recipients:
         region = campaign.recipient_country(recipient)
+        allowed = frozenset(recipient.allow_number_types)
         plan = RecipientPlan(recipient)
         plan.problems.extend(_text_problems(recipient))
         plan.fax_readings = numbers.read_numbers(
-            recipient.fax, kind="fax", recipient_region=region, sender_region=sender_region
+            recipient.fax,
+            kind="fax",
+            recipient_region=region,
+            sender_region=sender_region,
+            allow_types=allowed,
         )
         plan.phone_readings = numbers.read_numbers(
-            recipient.phone, kind="phone", recipient_region=region, sender_region=sender_region
+            recipient.phone,
+            kind="phone",
+            recipient_region=region,
+            sender_region=sender_region,
+            allow_types=allowed,
         )
         plans.append(plan)
     _judge_duplicates(plans)
+    moment = now or dt.datetime.now(dt.UTC)
+    _check_numbers(campaign, plans, sheet or VerificationSheet(), moment)
     for plan in plans:
         plan.fax = numbers.best(plan.fax_readings)
         plan.phone = numbers.best(plan.phone_readings)
@@ -156,6 +226,38 @@ def _judge_duplicates(plans: list[RecipientPlan]) -> None:
     flagged = iter(numbers.flag_duplicates(pairs))
     for plan in plans:
         plan.fax_readings = tuple(next(flagged) for _ in plan.fax_readings)
+
+
+def _check_numbers(
+    campaign: Campaign, plans: list[RecipientPlan], sheet: VerificationSheet, now: dt.datetime
+) -> None:
+    """Add the volunteers' findings and the sending windows to every reading."""
+    finder = WindowFinder(campaign.office_hours, now)
+    today = now.astimezone(dt.UTC).date()
+
+    def checked(plan: RecipientPlan, reading: NumberReading, kind: Kind) -> NumberReading:
+        reading, found = verification.judge(
+            reading,
+            kind=kind,
+            sheet=sheet,
+            today=today,
+            max_age_days=campaign.verification_max_age_days,
+        )
+        if found is not None and reading.e164:
+            plan.verifications[reading.e164] = found
+        if not reading.usable or not reading.e164:
+            return reading
+        window = finder.find(reading.time_zones, reading.region)
+        plan.windows[reading.e164] = window
+        if not window.notes:
+            return reading
+        # a number with no office hours to send in can be dialled, but not left to a scheduler
+        verdict = Verdict.WARNING if window.window is None else reading.verdict
+        return replace(reading, verdict=verdict, reasons=(*reading.reasons, *window.notes))
+
+    for plan in plans:
+        plan.fax_readings = tuple(checked(plan, r, "fax") for r in plan.fax_readings)
+        plan.phone_readings = tuple(checked(plan, r, "phone") for r in plan.phone_readings)
 
 
 def _no_fax_reason(plan: RecipientPlan) -> str:

@@ -64,6 +64,8 @@ REPORT_FIELDS = (
 )
 
 Clock = Callable[[], dt.datetime]
+#: how long a HylaFAX server surely keeps a finished job in its done queue (faxqclean's default)
+HYLAFAX_DONE_KEPT_SECONDS = 15 * 60
 
 # what the plan does with a fax
 SEND = "send"
@@ -232,9 +234,17 @@ def _server_jobs(
 
 
 def reconcile(
-    intents: Sequence[Submission], server_jobs: Mapping[str, dict[str, QueueJob] | None]
+    intents: Sequence[Submission],
+    server_jobs: Mapping[str, dict[str, QueueJob] | None],
+    now: dt.datetime,
 ) -> list[Reconciled]:
-    """Decide what each left-over ``intent`` was; an intent that cannot be decided stays."""
+    """Decide what each left-over ``intent`` was; an intent that cannot be decided stays.
+
+    HylaFAX: a job with the intent's tag means it was queued. No such job means it never was,
+    but only while the intent is young: the server deletes finished jobs from its done queue
+    (``faxqclean``, by default those finished more than 15 minutes ago), so an older intent
+    without a job is ``uncertain``. Email: always ``uncertain``.
+    """
     decided: list[Reconciled] = []
     for sub in intents:
         if sub.gateway == "hylafax":
@@ -242,12 +252,21 @@ def reconcile(
             if tagged is None:
                 continue  # the server cannot be asked now: decide on a later run
             job = tagged.get(sub.job_tag)
+            age = (now - _parse_stamp(sub.intent_at)).total_seconds()
             if job is not None:
                 note = f"found on {sub.server} as job {job.job_id} by its tag"
                 decided.append(Reconciled(sub, _state_of(job), job, note))
-            else:
+            elif age <= HYLAFAX_DONE_KEPT_SECONDS:
                 note = f"no job with its tag on {sub.server}: it was never queued"
                 decided.append(Reconciled(sub, NOT_SUBMITTED, None, note))
+            else:
+                note = (
+                    f"no job with its tag on {sub.server}, but the run stopped {age / 60:.0f} "
+                    "minutes ago: a finished job may have been cleaned from the done queue; "
+                    "check the server's transfer log (xferfaxlog), then use --resend if it did "
+                    "not go out"
+                )
+                decided.append(Reconciled(sub, UNCERTAIN, None, note))
         else:
             note = (
                 "the run stopped while handing it to the SMTP server, which cannot be asked "
@@ -256,6 +275,11 @@ def reconcile(
             )
             decided.append(Reconciled(sub, UNCERTAIN, None, note))
     return decided
+
+
+def _parse_stamp(stamp: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _apply(journal: Journal, decided: Sequence[Reconciled], now: dt.datetime) -> None:
@@ -418,13 +442,12 @@ def send_batch(
     server = server_of(request.gateway, settings)
     written: list[Path] = []
     warnings: list[str] = []
-    if exports_missing(batch.root):
-        try:
-            written = write_exports(batch.root, batch.manifest, settings.hylafax)
-        except OSError as exc:
-            warnings.append(f"cannot write the gateway exports ({exc.strerror or exc})")
-
     with Journal(batch.root, create=request.confirm) as journal:
+        if exports_missing(batch.root):
+            try:
+                written = write_exports(batch.root, batch.manifest, settings.hylafax)
+            except OSError as exc:
+                warnings.append(f"cannot write the gateway exports ({exc.strerror or exc})")
         intents = journal.in_state(INTENT)
         servers = [s.server for s in intents if s.gateway == "hylafax"]
         if request.gateway == "hylafax":
@@ -436,8 +459,8 @@ def send_batch(
             hylafax.check_scheduler(server)
             if tagged is None:  # never send to a server whose queue cannot be read
                 hylafax.jobs(server)  # raises the server's own error, with its hint
-        decided = reconcile(intents, asked)
         now = clock()
+        decided = reconcile(intents, asked, now)
         if request.confirm:
             _apply(journal, decided, now)
             latest = journal.latest()
@@ -616,7 +639,7 @@ def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
         open_jobs = [row for row in rows if row.gateway == "hylafax" and row.state not in FINAL]
         servers = [row.server for row in open_jobs]
         asked = _server_jobs(servers, warnings)
-        _apply(journal, reconcile(intents, asked), clock())
+        _apply(journal, reconcile(intents, asked, clock()), clock())
         for row in journal.all():
             if row.gateway != "hylafax" or row.state in FINAL or row.state == INTENT:
                 continue

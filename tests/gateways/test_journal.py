@@ -86,10 +86,15 @@ def test_reconcile_decides_each_intent(build: Callable[..., Path]) -> None:
         mailed = _intent(journal, key="c" * 64, gateway="email")
     on_server = {"a" * 64: _job("a" * 64, "31")}
     found_on = {"127.0.0.1:4559": on_server}
-    decided = {r.submission.idempotency_key: r for r in reconcile([found, lost, mailed], found_on)}
+    decided = {
+        r.submission.idempotency_key: r for r in reconcile([found, lost, mailed], found_on, NOW)
+    }
     assert decided["a" * 64].state == "queued" and decided["a" * 64].job is not None
     assert decided["a" * 64].job.job_id == "31"
     assert decided["b" * 64].state == NOT_SUBMITTED  # never queued: the next run sends it
     assert decided["c" * 64].state == UNCERTAIN  # email cannot be asked
     # a server that cannot be asked decides nothing: the intent stays
-    assert reconcile([found], {"127.0.0.1:4559": None}) == []
+    assert reconcile([found], {"127.0.0.1:4559": None}, NOW) == []
+    # an old intent without a job: the job may have finished and been cleaned away
+    later = NOW + dt.timedelta(hours=1)
+    assert [r.state for r in reconcile([lost], found_on, later)] == [UNCERTAIN]

@@ -128,7 +128,12 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
         "from the environment variable FAXBATCH_SMTP_PASSWORD.",
     )
     send.add_argument("dir", type=Path, help="the batch folder ('faxbatch build --out DIR')")
-    send.add_argument("--gateway", required=True, choices=("hylafax", "email"))
+    send.add_argument(
+        "--gateway",
+        required=True,
+        choices=("hylafax", "email"),
+        help="HylaFAX (its sendfax client) or an email-to-fax gateway (SMTP)",
+    )
     send.add_argument("--yes", action="store_true", help="send (without it: show the plan only)")
     send.add_argument("--resend", metavar="ID", help="send this recipient's fax again, on purpose")
     send.add_argument("--host", help="the HylaFAX or SMTP server (default: localhost)")
@@ -142,7 +147,12 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
     send.add_argument("--email-domain", dest="domain", help="email gateway: <digits>@DOMAIN")
     send.add_argument("--smtp-user", dest="user", help="SMTP login (password from the environment)")
     send.add_argument("--from", dest="sender", help="email gateway: the sender address")
-    send.add_argument("--starttls", action=argparse.BooleanOptionalAction, default=None)
+    send.add_argument(
+        "--starttls",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="email: STARTTLS before login (default: on)",
+    )
     send.add_argument("--tries", type=int, help="HylaFAX: most tries per fax (default 3)")
     send.add_argument("--dials", type=int, help="HylaFAX: most dials per fax (default 12)")
     status = commands.add_parser(

@@ -220,6 +220,8 @@ def sheet_csv(table: Sequence[dict[str, str]]) -> bytes:
 
 _WIDTHS = {"recipient": 28, "organization": 28, "reasons": 60, "note": 30, "time_zone": 18}
 _WRAPPED_COLUMNS = frozenset({"recipient", "organization", "reasons", "note"})
+# the columns volunteers fill in: their empty cells exist, formatted as text for what is typed
+_FILL_IN_COLUMNS = frozenset({"result", "date", "by", "note"})
 # characters XML 1.0 cannot hold (openpyxl refuses them)
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # a fixed time for the entries of the zip archive, so the same sheet gives the same bytes
@@ -257,8 +259,11 @@ def sheet_xlsx(table: Sequence[dict[str, str]], title: str, now: dt.datetime) ->
     top = Alignment(vertical="top", wrap_text=True)
     for row_index, values in enumerate([dict(zip(COLUMNS, COLUMNS, strict=True)), *table], 1):
         for column_index, name in enumerate(COLUMNS, 1):
+            value = _XML_ILLEGAL.sub("", values.get(name, ""))
+            if not value and name not in _FILL_IN_COLUMNS:
+                continue  # no cell at all: half the cells of a big sheet, half the time
             cell = sheet.cell(row=row_index, column=column_index)
-            cell.value = _XML_ILLEGAL.sub("", values.get(name, ""))
+            cell.value = value
             cell.data_type = "s"  # text, even for "=..." (openpyxl would make it a formula)
             cell.number_format = "@"  # and text when someone types into it
             if name in _WRAPPED_COLUMNS:
@@ -324,8 +329,9 @@ def _human(moment: dt.datetime) -> str:
 def _window_cell(row: NumberRow, hours: str) -> str:
     window = row.window
     if window is None:
-        zones = ", ".join(row.time_zones)
-        return f'<span class="small">{_e(zones or "time zone unknown")}</span>'
+        zones = list(row.time_zones)
+        shown = ", ".join(zones[:3]) + (f" and {len(zones) - 3} more" if len(zones) > 3 else "")
+        return f'<span class="small">{_e(shown or "time zone unknown")}</span>'
     start, end = window.start_local, window.end_local
     until = f"{end:%H:%M}" if end.date() == start.date() else _human(end)
     utc_until = (
@@ -374,7 +380,9 @@ def _place_cell(row: NumberRow) -> str:
         return ""
     place = reading.location or reading.region or ""
     kind = (reading.number_type or "").replace("_", " ")
-    return f"{_e(place)}<br><span class='small'>{_e(kind)}</span>"
+    return "<br>".join(
+        part for part in (_e(place), kind and f'<span class="small">{_e(kind)}</span>') if part
+    )
 
 
 def _verdict_cell(row: NumberRow) -> str:

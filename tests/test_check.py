@@ -163,6 +163,9 @@ def test_the_xlsx_cells_are_text(messy: Path, tmp_path: Path) -> None:
             if cell.value is not None:
                 assert cell.data_type == "s", (cell.coordinate, cell.value)
                 assert cell.number_format == "@"
+    # the columns volunteers fill in are text even where still empty (a typed date stays text)
+    result_column = COLUMNS.index("result") + 1
+    assert sheet.cell(row=2, column=result_column).number_format == "@"
     values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
     number = COLUMNS.index("number")
     assert values[0][number] == "+77272715802"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from faxbatch.batch import load_batch
 from faxbatch.campaign import load_campaign
 from faxbatch.errors import ExitCode, InputUnreadableError
 from faxbatch.numbers import read_number
@@ -220,6 +221,11 @@ def test_round_trip_through_the_build(write_campaign: Callable[..., Path], tmp_p
     assert admin["window_time_zone"] == "Asia/Almaty"
     csv_text = (tmp_path / "out/manifest.csv").read_text("utf-8-sig")
     assert "fax_verification" in csv_text.splitlines()[0] and "Борис" in csv_text
+    # the gateways read the window back from the manifest; the wrong number is never sent
+    faxes = load_batch(tmp_path / "out").faxes
+    assert [fax.recipient_id for fax in faxes] == ["admin"]
+    assert faxes[0].window_start == dt.datetime(2012, 5, 14, 3, 0, tzinfo=dt.UTC)
+    assert faxes[0].window_end == dt.datetime(2012, 5, 14, 12, 0, tzinfo=dt.UTC)
 
 
 def test_an_old_verification_is_stale_in_the_manifest(

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from faxbatch.model import OfficeHours
-from faxbatch.windows import WindowFinder, format_utc
+from faxbatch.windows import WindowFinder, format_utc, zone
 
 UTC = dt.UTC
 WEEKDAYS = OfficeHours()
@@ -104,3 +107,28 @@ def test_zones_with_the_same_hours_count_as_one_and_home_comes_first() -> None:
     assert result.window is not None and result.window.time_zone == "Europe/London"
     assert result.notes == ()
     assert finder.find(zones).window is not None
+
+
+ZONES = ("Asia/Almaty", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata")
+
+
+@given(
+    now=st.datetimes(
+        min_value=dt.datetime(2000, 1, 1),
+        max_value=dt.datetime(2035, 12, 31),
+        timezones=st.just(UTC),
+    ),
+    name=st.sampled_from(ZONES),
+)
+def test_the_window_is_the_next_office_hours(now: dt.datetime, name: str) -> None:
+    window = find(now, name).window
+    assert window is not None
+    assert window.end > now and window.start < window.end
+    start, end = window.start_local, window.end_local
+    assert start.weekday() < 5 and (start.hour, start.minute) == (9, 0)
+    assert (end.hour, end.minute) == (18, 0) and end.date() == start.date()
+    if window.start > now:  # closed now: no office hour between now and the window
+        local = now.astimezone(zone(name))
+        open_now = local.weekday() < 5 and dt.time(9) <= local.time() < dt.time(18)
+        assert not open_now
+        assert window.start - now < dt.timedelta(days=4)

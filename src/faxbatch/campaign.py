@@ -12,7 +12,7 @@ import difflib
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,8 +31,19 @@ from faxbatch.model import (
     Sender,
 )
 from faxbatch.numbers import NUMBER_TYPES
+from faxbatch.recipient_file import Row, iter_rows, split_lines, split_list
 
-_TOP_KEYS = ("campaign", "sender", "defaults", "page", "letter", "cover", "numbers", "recipients")
+_TOP_KEYS = (
+    "campaign",
+    "sender",
+    "defaults",
+    "page",
+    "letter",
+    "cover",
+    "numbers",
+    "recipients",
+    "recipients_file",
+)
 _CAMPAIGN_KEYS = ("title", "reference", "date")
 _SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
 _DEFAULTS_KEYS = ("country",)
@@ -351,7 +362,14 @@ def load_campaign(path: str | Path) -> Campaign:
 
 
 def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
-    top = r.mapping(root, "", _TOP_KEYS, required=("campaign", "sender", "letter", "recipients"))
+    top = r.mapping(root, "", _TOP_KEYS, required=("campaign", "sender", "letter"))
+    if "recipients" not in top and "recipients_file" not in top:
+        raise r.error(
+            root,
+            "recipients",
+            "the campaign has no recipients",
+            "list them under 'recipients:', or name a CSV file in 'recipients_file:'",
+        )
 
     head = r.mapping(top["campaign"], "campaign", _CAMPAIGN_KEYS, required=("title",))
     sender = _read_sender(r, top["sender"])
@@ -380,7 +398,12 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     office_hours, max_age = OfficeHours(), 90
     if "numbers" in top:
         office_hours, max_age = _read_numbers_section(r, top["numbers"])
-    recipients = _read_recipients(r, top["recipients"])
+    recipients_file, file_ids = None, frozenset[str]()
+    if "recipients_file" in top:
+        recipients_file, file_ids = _read_recipients_file(r, top["recipients_file"])
+    recipients = _read_recipients(
+        r, top.get("recipients"), file_ids, required=recipients_file is None
+    )
     return Campaign(
         source=r.source,
         title=r.text(head["title"], "campaign.title"),
@@ -392,6 +415,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         letter=letter,
         cover=cover,
         recipients=recipients,
+        recipients_file=recipients_file,
         office_hours=office_hours,
         verification_max_age_days=max_age,
         lines=r.lines,
@@ -456,16 +480,23 @@ def _read_weekdays(r: _Reader, node: yaml.Node, path: str) -> tuple[int, ...]:
 def _number_types(r: _Reader, node: yaml.Node | None, path: str) -> tuple[str, ...]:
     """``allow_number_types``: names from ``numbers.NUMBER_TYPES`` (``premium-rate`` also reads)."""
     names: list[str] = []
-    known = sorted(NUMBER_TYPES)
     for item, item_path, word in r.items(node, path):
-        name = re.sub(r"[\s-]+", "_", word.strip().lower())
-        if name not in NUMBER_TYPES:
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else f"known types: {', '.join(known)}"
+        name, hint = number_type(word)
+        if name is None:
             raise r.error(item, item_path, f"'{word}' is not a number type", hint)
         if name not in names:
             names.append(name)
     return tuple(names)
+
+
+def number_type(word: str) -> tuple[str | None, str]:
+    """A number type's name as written (``Premium-Rate``) read, or None and a hint."""
+    name = re.sub(r"[\s-]+", "_", word.strip().lower())
+    if name in NUMBER_TYPES:
+        return name, ""
+    known = sorted(NUMBER_TYPES)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    return None, f"did you mean '{close[0]}'?" if close else f"known types: {', '.join(known)}"
 
 
 def _read_sender(r: _Reader, node: yaml.Node) -> Sender:
@@ -534,8 +565,30 @@ def _read_body_file(r: _Reader, node: yaml.Node) -> str:
         ) from None
 
 
-def _read_recipients(r: _Reader, node: yaml.Node) -> tuple[Recipient, ...]:
-    if not isinstance(node, yaml.SequenceNode) or not node.value:
+def _read_recipients_file(r: _Reader, node: yaml.Node) -> tuple[Path, frozenset[str]]:
+    """Check a recipients file's columns and collect the ids it gives (rows are read later)."""
+    name = r.text(node, "recipients_file")
+    if not name:
+        raise r.error(node, "recipients_file", "the file name is empty")
+    path = r.source.parent / name
+    if not path.is_file():
+        raise InputUnreadableError(
+            f"{r.source}:{node.start_mark.line + 1}: recipients_file: cannot read '{path}' "
+            "(no such file)",
+            hint="the path is relative to the campaign file",
+        )
+    ids = frozenset(
+        row.cells["id"] for row in iter_rows(path, _RECIPIENT_KEYS) if "id" in row.cells
+    )
+    return path, ids
+
+
+def _read_recipients(
+    r: _Reader, node: yaml.Node | None, file_ids: frozenset[str], *, required: bool
+) -> tuple[Recipient, ...]:
+    if node is None or (not required and _is_null(node)):
+        return ()
+    if not isinstance(node, yaml.SequenceNode) or (required and not node.value):
         raise r.error(node, "recipients", "expected a list of recipients (at least one)")
     recipients: list[Recipient] = []
     explicit: dict[str, int] = {}
@@ -580,7 +633,7 @@ def _read_recipients(r: _Reader, node: yaml.Node) -> tuple[Recipient, ...]:
                 line=item.start_mark.line + 1,
             )
         )
-    return tuple(_with_ids(recipients, set(explicit)))
+    return tuple(_with_ids(recipients, set(explicit) | file_ids))
 
 
 def _with_ids(recipients: list[Recipient], taken: set[str]) -> Iterable[Recipient]:
@@ -590,12 +643,100 @@ def _with_ids(recipients: list[Recipient], taken: set[str]) -> Iterable[Recipien
         if recipient.id:
             yield recipient
             continue
-        base = slugify(recipient.name or recipient.organization)
-        rid, n = base, 2
-        while rid in used:
-            rid, n = f"{base}-{n}", n + 1
-        used.add(rid)
-        yield replace(recipient, id=rid)
+        yield replace(recipient, id=_derive_id(recipient.name or recipient.organization, used))
 
 
-__all__ = ["check_placeholders", "fill", "load_campaign", "slugify"]
+def _derive_id(name: str, used: set[str]) -> str:
+    base = slugify(name)
+    rid, n = base, 2
+    while rid in used:
+        rid, n = f"{base}-{n}", n + 1
+    used.add(rid)
+    return rid
+
+
+def iter_recipients(campaign: Campaign) -> Iterator[Recipient]:
+    """Every recipient: those of the campaign file, then the rows of its recipients file.
+
+    The file is read row by row (a campaign of 50,000 recipients is never held whole). A row that
+    cannot be used becomes a recipient with ``problems``: it is rejected with the reason, and the
+    other rows go on.
+    """
+    yield from campaign.recipients
+    if campaign.recipients_file is None:
+        return
+    path = campaign.recipients_file
+    used = {r.id for r in campaign.recipients}
+    explicit_ids = {
+        row.cells["id"]: row.line for row in iter_rows(path, _RECIPIENT_KEYS) if "id" in row.cells
+    }
+    used |= set(explicit_ids)
+    first_line: dict[str, int] = {}
+    for number, row in enumerate(iter_rows(path, _RECIPIENT_KEYS)):
+        yield _row_recipient(path.name, row, len(campaign.recipients) + number, used, first_line)
+
+
+def _row_recipient(
+    source: str, row: Row, index: int, used: set[str], first_line: dict[str, int]
+) -> Recipient:
+    """A recipient from a row of a recipients file, its problems written down, not raised."""
+    cells = row.cells
+    problems: list[str] = []
+    where = f"{source}:{row.line}"
+    name, organization = cells.get("name", ""), cells.get("organization", "")
+    if not name and not organization:
+        problems.append(f"{where}: the row has neither a name nor an organization.")
+    rid = cells.get("id", "")
+    if rid and not _ID_PATTERN.match(rid):
+        problems.append(
+            f"{where}: '{rid}' cannot be used as an id; use lower-case letters, digits and dashes."
+        )
+        rid = ""
+    elif rid in first_line:
+        problems.append(f"{where}: id '{rid}' is already used on line {first_line[rid]}.")
+        rid = ""
+    if rid:
+        first_line[rid] = row.line
+    else:
+        rid = _derive_id(name or organization or "recipient", used)
+    country = cells.get("country", "").upper() or None
+    if country and country not in _known_regions():
+        problems.append(
+            f"{where}: '{cells['country']}' is not a country code; use the "
+            "two-letter ISO 3166 code, e.g. KZ."
+        )
+        country = None
+    types: list[str] = []
+    for word in split_list(cells.get("allow_number_types", "")):
+        type_name, hint = number_type(word)
+        if type_name is None:
+            problems.append(f"{where}: '{word}' is not a number type ({hint}).")
+        elif type_name not in types:
+            types.append(type_name)
+    if "_extra" in cells:
+        problems.append(f"{where}: the row has more cells than the header has columns.")
+    return Recipient(
+        id=rid,
+        name=name,
+        title=cells.get("title", ""),
+        organization=organization,
+        address=split_lines(cells.get("address", "")),
+        country=country,
+        fax=cells.get("fax", ""),
+        phone=cells.get("phone", ""),
+        allow_number_types=tuple(types),
+        index=index,
+        line=row.line,
+        source=source,
+        problems=tuple(problems),
+    )
+
+
+__all__ = [
+    "check_placeholders",
+    "fill",
+    "iter_recipients",
+    "load_campaign",
+    "number_type",
+    "slugify",
+]

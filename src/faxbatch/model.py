@@ -81,14 +81,26 @@ class Recipient:
     phone: str = ""
     #: number types (``numbers.NUMBER_TYPES``) this recipient may be faxed on although they cost
     allow_number_types: tuple[str, ...] = ()
-    #: position in the campaign's ``recipients`` list (0-based) and the line it starts on
+    #: position among the campaign's recipients (0-based) and the line it starts on
     index: int = 0
     line: int | None = None
+    #: the recipients file the row comes from (None: the campaign file's ``recipients`` list)
+    source: str | None = None
+    #: what is wrong with the entry itself (a row of a recipients file that cannot be used)
+    problems: tuple[str, ...] = ()
 
     @property
     def field_path(self) -> str:
-        """The recipient's place in the campaign file, for messages."""
+        """The recipient's place in the campaign, for messages."""
+        if self.source:
+            return f"{self.source}:{self.line}"
         return f"recipients[{self.index}]"
+
+    def field(self, name: str) -> str:
+        """Where a field of the recipient is: ``recipients[3].fax`` or ``offices.csv:12 fax``."""
+        if self.source:
+            return f"{self.source}:{self.line} {name}"
+        return f"recipients[{self.index}].{name}"
 
     @property
     def display_name(self) -> str:
@@ -114,8 +126,11 @@ class Campaign:
     title: str
     sender: Sender
     letter: Letter
+    #: recipients listed in the campaign file itself
     recipients: tuple[Recipient, ...]
     reference: str = ""
+    #: more recipients, in a CSV file read row by row (see ``campaign.iter_recipients``)
+    recipients_file: Path | None = None
     date: dt.date | None = None
     default_country: str | None = None
     page_size: PageSize = "A4"

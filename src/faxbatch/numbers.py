@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -33,6 +32,7 @@ from phonenumbers import (
 __all__ = [
     "NUMBER_TYPES",
     "Kind",
+    "NumberOwners",
     "NumberReading",
     "Verdict",
     "best",
@@ -926,6 +926,44 @@ def read_number(
     )
 
 
+class NumberOwners:
+    """Which recipients list each number, gathered one recipient at a time.
+
+    Keeps a count and the first few ids per number, so a campaign that sends 10,000 letters to
+    one court number costs a few bytes here, and its reasons stay short.
+    """
+
+    _SHOWN = 3
+
+    def __init__(self) -> None:
+        self._owners: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def add(self, recipient_id: str, reading: NumberReading) -> None:
+        """Note that ``recipient_id`` lists ``reading``'s number."""
+        if reading.e164 is None:
+            return
+        count, ids = self._owners.get(reading.e164, (0, ()))
+        if recipient_id in ids:
+            return
+        shown = ids if len(ids) > self._SHOWN else (*ids, recipient_id)
+        self._owners[reading.e164] = (count + 1, shown)
+
+    def flag(self, recipient_id: str, reading: NumberReading) -> NumberReading:
+        """The reading, with a warning when other recipients list the same number."""
+        if reading.e164 is None or reading.e164 not in self._owners:
+            return reading
+        count, ids = self._owners[reading.e164]
+        others = [o for o in ids if o != recipient_id][: self._SHOWN]
+        more = count - 1 - len(others)  # the recipient asking is one of the count
+        if not others and more <= 0:
+            return reading
+        noun = "recipient" if len(others) + more == 1 else "recipients"
+        listed = ", ".join(others) + (f" and {more:,} more" if more > 0 else "")
+        verdict = Verdict.WARNING if reading.verdict == Verdict.OK else reading.verdict
+        reason = f"also listed for {noun} {listed}"
+        return replace(reading, verdict=verdict, reasons=(*reading.reasons, reason))
+
+
 def flag_duplicates(pairs: Iterable[tuple[str, NumberReading]]) -> tuple[NumberReading, ...]:
     """Warn on numbers listed for more than one recipient; returns the readings in the same order.
 
@@ -934,21 +972,10 @@ def flag_duplicates(pairs: Iterable[tuple[str, NumberReading]]) -> tuple[NumberR
     ``ok``, the verdict ``warning``.
     """
     items = list(pairs)
-    owners: dict[str, list[str]] = defaultdict(list)
+    owners = NumberOwners()
     for recipient_id, reading in items:
-        if reading.e164 is not None and recipient_id not in owners[reading.e164]:
-            owners[reading.e164].append(recipient_id)
-    flagged: list[NumberReading] = []
-    for recipient_id, reading in items:
-        others = [o for o in owners.get(reading.e164 or "", ()) if o != recipient_id]
-        if reading.e164 is None or not others:
-            flagged.append(reading)
-            continue
-        noun = "recipient" if len(others) == 1 else "recipients"
-        verdict = Verdict.WARNING if reading.verdict == Verdict.OK else reading.verdict
-        reason = f"also listed for {noun} {', '.join(others)}"
-        flagged.append(replace(reading, verdict=verdict, reasons=(*reading.reasons, reason)))
-    return tuple(flagged)
+        owners.add(recipient_id, reading)
+    return tuple(owners.flag(recipient_id, reading) for recipient_id, reading in items)
 
 
 def best(readings: Sequence[NumberReading]) -> NumberReading | None:

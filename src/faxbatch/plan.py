@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from faxbatch import numbers, verification
+from faxbatch.campaign import iter_recipients
 from faxbatch.errors import CampaignError
 from faxbatch.fonts import describe_char, typeface
 from faxbatch.model import Campaign, Recipient
@@ -143,11 +144,10 @@ def campaign_texts(campaign: Campaign) -> Iterator[tuple[str, str]]:
 
 def recipient_texts(recipient: Recipient) -> Iterator[tuple[str, str]]:
     """(field path, text) of what one recipient adds to its letter."""
-    path = recipient.field_path
     for name in ("id", "name", "title", "organization", "fax", "phone"):
-        yield f"{path}.{name}", getattr(recipient, name)
+        yield recipient.field(name), getattr(recipient, name)
     for i, line in enumerate(recipient.address):
-        yield f"{path}.address[{i}]", line
+        yield recipient.field(f"address[{i}]"), line
 
 
 def check_campaign_text(campaign: Campaign) -> None:
@@ -177,6 +177,72 @@ def _text_problems(recipient: Recipient) -> list[str]:
     return problems
 
 
+#: number readings by field and countries, shared between builds (see ``faxbatch.cache``)
+ReadingsCache = dict[str, tuple[NumberReading, ...]]
+
+
+def _read(
+    recipient: Recipient,
+    raw: str,
+    kind: Kind,
+    region: str | None,
+    sender_region: str | None,
+    cache: ReadingsCache | None,
+) -> tuple[NumberReading, ...]:
+    allowed = frozenset(recipient.allow_number_types)
+    key = "\x1f".join([raw, kind, region or "", sender_region or "", ",".join(sorted(allowed))])
+    if cache is not None and key in cache:
+        return cache[key]
+    readings = numbers.read_numbers(
+        raw, kind=kind, recipient_region=region, sender_region=sender_region, allow_types=allowed
+    )
+    if cache is not None:
+        cache[key] = readings
+    return readings
+
+
+def read_recipient(
+    campaign: Campaign, recipient: Recipient, cache: ReadingsCache | None = None
+) -> RecipientPlan:
+    """First step for one recipient: its numbers read, its text checked (nothing compared yet)."""
+    region = campaign.recipient_country(recipient)
+    sender = campaign.sender.country
+    plan = RecipientPlan(recipient)
+    plan.problems.extend(recipient.problems)
+    plan.problems.extend(_text_problems(recipient))
+    plan.fax_readings = _read(recipient, recipient.fax, "fax", region, sender, cache)
+    plan.phone_readings = _read(recipient, recipient.phone, "phone", region, sender, cache)
+    return plan
+
+
+class NumberChecks:
+    """Second step, once every recipient was read: duplicates, volunteers' findings, windows."""
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        owners: numbers.NumberOwners,
+        sheet: VerificationSheet | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.campaign = campaign
+        self.owners = owners
+        self.sheet = sheet or VerificationSheet()
+        self.now = now or dt.datetime.now(dt.UTC)
+        self.finder = WindowFinder(campaign.office_hours, self.now)
+
+    def finish(self, plan: RecipientPlan) -> RecipientPlan:
+        """Judge the plan's numbers against the rest of the campaign; pick the fax number."""
+        rid = plan.recipient.id
+        plan.fax_readings = tuple(self.owners.flag(rid, r) for r in plan.fax_readings)
+        _check_numbers(self.campaign, plan, self.sheet, self.finder, self.now)
+        plan.fax = numbers.best(plan.fax_readings)
+        plan.phone = numbers.best(plan.phone_readings)
+        if plan.fax is None:
+            plan.problems.append(_no_fax_reason(plan))
+        return plan
+
+
 def plan_recipients(
     campaign: Campaign,
     *,
@@ -186,53 +252,26 @@ def plan_recipients(
     """Read and judge every recipient's numbers and text; pick the number each fax goes to.
 
     ``sheet`` is the volunteers' verification sheet (none: nothing verified); ``now`` the moment
-    sending windows start from and verifications age to (default: the clock's).
+    sending windows start from and verifications age to (default: the clock's). This holds every
+    plan at once; ``pipeline.build_batch`` does the same in two streaming passes.
     """
-    sender_region = campaign.sender.country
-    plans: list[RecipientPlan] = []
-    for recipient in campaign.recipients:
-        region = campaign.recipient_country(recipient)
-        allowed = frozenset(recipient.allow_number_types)
-        plan = RecipientPlan(recipient)
-        plan.problems.extend(_text_problems(recipient))
-        plan.fax_readings = numbers.read_numbers(
-            recipient.fax,
-            kind="fax",
-            recipient_region=region,
-            sender_region=sender_region,
-            allow_types=allowed,
-        )
-        plan.phone_readings = numbers.read_numbers(
-            recipient.phone,
-            kind="phone",
-            recipient_region=region,
-            sender_region=sender_region,
-            allow_types=allowed,
-        )
-        plans.append(plan)
-    _judge_duplicates(plans)
-    moment = now or dt.datetime.now(dt.UTC)
-    _check_numbers(campaign, plans, sheet or VerificationSheet(), moment)
+    plans = [read_recipient(campaign, recipient) for recipient in iter_recipients(campaign)]
+    owners = numbers.NumberOwners()
     for plan in plans:
-        plan.fax = numbers.best(plan.fax_readings)
-        plan.phone = numbers.best(plan.phone_readings)
-        if plan.fax is None:
-            plan.problems.append(_no_fax_reason(plan))
-    return plans
-
-
-def _judge_duplicates(plans: list[RecipientPlan]) -> None:
-    pairs = [(p.recipient.id, reading) for p in plans for reading in p.fax_readings]
-    flagged = iter(numbers.flag_duplicates(pairs))
-    for plan in plans:
-        plan.fax_readings = tuple(next(flagged) for _ in plan.fax_readings)
+        for reading in plan.fax_readings:
+            owners.add(plan.recipient.id, reading)
+    checks = NumberChecks(campaign, owners, sheet, now)
+    return [checks.finish(plan) for plan in plans]
 
 
 def _check_numbers(
-    campaign: Campaign, plans: list[RecipientPlan], sheet: VerificationSheet, now: dt.datetime
+    campaign: Campaign,
+    plan: RecipientPlan,
+    sheet: VerificationSheet,
+    finder: WindowFinder,
+    now: dt.datetime,
 ) -> None:
-    """Add the volunteers' findings and the sending windows to every reading."""
-    finder = WindowFinder(campaign.office_hours, now)
+    """Add the volunteers' findings and the sending windows to the plan's readings."""
     today = now.astimezone(dt.UTC).date()
 
     def checked(plan: RecipientPlan, reading: NumberReading, kind: Kind) -> NumberReading:
@@ -255,9 +294,8 @@ def _check_numbers(
         verdict = Verdict.WARNING if window.window is None else reading.verdict
         return replace(reading, verdict=verdict, reasons=(*reading.reasons, *window.notes))
 
-    for plan in plans:
-        plan.fax_readings = tuple(checked(plan, r, "fax") for r in plan.fax_readings)
-        plan.phone_readings = tuple(checked(plan, r, "phone") for r in plan.phone_readings)
+    plan.fax_readings = tuple(checked(plan, r, "fax") for r in plan.fax_readings)
+    plan.phone_readings = tuple(checked(plan, r, "phone") for r in plan.phone_readings)
 
 
 def _no_fax_reason(plan: RecipientPlan) -> str:
@@ -277,12 +315,15 @@ def characters(campaign: Campaign, plans: Iterable[RecipientPlan]) -> set[str]:
     for _path, text in campaign_texts(campaign):
         chars.update(text)
     for plan in plans:
-        for _path, text in recipient_texts(plan.recipient):
-            chars.update(text)
-        for reading in (plan.fax, plan.phone):
-            if reading is not None:
-                chars.update(reading.international or "")
-    chars.discard("\n")
-    chars.discard("\r")
-    chars.discard("\t")
+        chars.update(plan_characters(plan))
+    return chars - {"\n", "\r", "\t"}
+
+
+def plan_characters(plan: RecipientPlan) -> set[str]:
+    """The characters one recipient adds to its documents."""
+    chars: set[str] = set()
+    for _path, text in recipient_texts(plan.recipient):
+        chars.update(text)
+    for reading in (*plan.fax_readings, *plan.phone_readings):
+        chars.update(reading.international or "")
     return chars

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from faxbatch import numbers
+from faxbatch.campaign import iter_recipients
 from faxbatch.errors import InputUnreadableError
 from faxbatch.model import Campaign
 from faxbatch.numbers import Kind, NumberReading, Verdict
@@ -139,7 +140,8 @@ def load_verification(campaign: Campaign, path: Path | None = None) -> Verificat
             f"{path}:{line}: the verification sheet is not UTF-8 text",
             hint="save it from the spreadsheet as 'CSV UTF-8'",
         ) from None
-    regions = [campaign.default_country, *(r.country for r in campaign.recipients)]
+    countries = dict.fromkeys(r.country for r in iter_recipients(campaign) if r.country)
+    regions = [campaign.default_country, *countries]
     return parse_verification(
         text, source=path, regions=regions, sender_region=campaign.sender.country
     )

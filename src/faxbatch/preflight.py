@@ -1,0 +1,847 @@
+"""Preflight: a built batch checked the way print shops and fax machines will meet it.
+
+:func:`run_preflight` reads a batch folder (and never writes to it) and lists every failure in
+words, naming the file, the page and what is wrong:
+
+- every page has the configured page size and no rotation;
+- every font is embedded (``FontFile``, ``FontFile2`` or ``FontFile3``, descendant fonts included);
+- nothing is drawn within the printable margin (5 mm) of any page, nor in the fax header zone
+  (the top 12 mm, where the sending station prints its header line) of a fax;
+- every postal letter's first page holds its return line and address inside the envelope's window,
+  and nothing that touches the window sticks out of it;
+- pad pages are truly blank (no content operators);
+- the job ticket (``print/job.json``) matches the files: volumes present, no others, bytes,
+  sha256, pages, pad pages, sheets, documents, bookmarks, page ranges and totals; and the
+  manifest's checksums and page ranges agree.
+
+Positions come from the content streams themselves (pypdf's parser; ``cm``, ``q``/``Q``, the
+text operators, paths and XObjects followed), so a PDF made by another tool is checked the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pypdf
+from pypdf.errors import PdfReadError
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    ContentStream,
+    DictionaryObject,
+    IndirectObject,
+    NumberObject,
+    PdfObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from faxbatch.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
+from faxbatch.layout import FAX_HEADER_ZONE, MM, PAGE_SIZES
+from faxbatch.ticket import JOB_JSON, SCHEMA_VERSION
+
+#: office printers leave this much of every edge unprinted
+PRINTABLE_MARGIN = 5 * MM
+#: a page size matches when both sides agree this closely (points)
+SIZE_TOLERANCE = 1.0
+#: at most this many failures are listed, the rest counted
+MAX_FAILURES = 200
+
+Matrix = tuple[float, float, float, float, float, float]
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _mul(m: Matrix, n: Matrix) -> Matrix:
+    """``m`` then ``n`` (PDF's row-vector convention: p' = p × m × n)."""
+    a, b, c, d, e, f = m
+    aa, bb, cc, dd, ee, ff = n
+    return (
+        a * aa + b * cc,
+        a * bb + b * dd,
+        c * aa + d * cc,
+        c * bb + d * dd,
+        e * aa + f * cc + ee,
+        e * bb + f * dd + ff,
+    )
+
+
+def _apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    return (x * m[0] + y * m[2] + m[4], x * m[1] + y * m[3] + m[5])
+
+
+def _mark(kind: str, m: Matrix, x0: float, y0: float, x1: float, y1: float, text: str = "") -> Mark:
+    """A mark covering the box (x0, y0)–(x1, y1) of the space that ``m`` maps to the page."""
+    points = [_apply(m, x, y) for x in (x0, x1) for y in (y0, y1)]
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return Mark(kind, min(xs), min(ys), max(xs), max(ys), text)
+
+
+# -- what a page draws ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mark:
+    """Something a page draws, with its bounding box in page space (points)."""
+
+    kind: str  # "text", "path" or "image"
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str = ""
+
+    def describe(self) -> str:
+        """``text 'Page 1 of 2'``, ``a line`` or ``an image``, for messages."""
+        if self.kind == "text":
+            shown = self.text.strip() or "(spaces)"
+            return f"text '{shown[:40]}{'…' if len(shown) > 40 else ''}'"
+        return "a line or shape" if self.kind == "path" else "an image"
+
+
+@dataclass(frozen=True)
+class _Font:
+    """What measuring and reading a font's strings needs."""
+
+    two_byte: bool
+    widths: Mapping[int, float]
+    default_width: float
+    to_unicode: Mapping[int, str]
+
+    def codes(self, raw: bytes) -> list[int]:
+        if self.two_byte:
+            return [raw[i] << 8 | raw[i + 1] for i in range(0, len(raw) - 1, 2)]
+        return list(raw)
+
+    def text(self, codes: list[int]) -> str:
+        if self.to_unicode:
+            return "".join(self.to_unicode.get(code, "?") for code in codes)
+        return bytes(code for code in codes if code < 256).decode("latin-1")
+
+
+_FALLBACK_FONT = _Font(False, {}, 600.0, {})
+
+
+def _resolve(obj: Any) -> Any:
+    return obj.get_object() if isinstance(obj, (IndirectObject, PdfObject)) else obj
+
+
+def _numbers(obj: Any) -> list[float]:
+    return [float(_resolve(v)) for v in _resolve(obj) or []]
+
+
+def _load_font(font: DictionaryObject) -> _Font:
+    subtype = font.get("/Subtype")
+    to_unicode = _read_to_unicode(font.get("/ToUnicode"))
+    if subtype == "/Type0":
+        descendant = _resolve(_resolve(font["/DescendantFonts"])[0])
+        widths: dict[int, float] = {}
+        w = [_resolve(v) for v in _resolve(descendant.get("/W")) or []]
+        i = 0
+        while i < len(w):
+            first = int(w[i])
+            if i + 1 < len(w) and isinstance(w[i + 1], ArrayObject):
+                for k, value in enumerate(_numbers(w[i + 1])):
+                    widths[first + k] = value
+                i += 2
+            elif i + 2 < len(w):
+                last, value = int(w[i + 1]), float(w[i + 2])
+                for code in range(first, last + 1):
+                    widths[code] = value
+                i += 3
+            else:
+                break
+        default = float(_resolve(descendant.get("/DW", 1000)))
+        return _Font(True, widths, default, to_unicode)
+    first_char = int(_resolve(font.get("/FirstChar", 0)))
+    simple = {first_char + k: v for k, v in enumerate(_numbers(font.get("/Widths")))}
+    # the standard 14 fonts may come without widths: 0.6 em is close to Helvetica's average
+    return _Font(False, simple, 600.0 if not simple else 0.0, to_unicode)
+
+
+_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
+_HEX = re.compile(rb"<([0-9A-Fa-f]*)>")
+
+
+def _read_to_unicode(obj: Any) -> dict[int, str]:
+    stream = _resolve(obj)
+    if not isinstance(stream, StreamObject):
+        return {}
+    data = stream.get_data()
+    mapping: dict[int, str] = {}
+
+    def text(hex_digits: bytes) -> str:
+        return bytes.fromhex(hex_digits.decode("ascii")).decode("utf-16-be", "replace")
+
+    for block in _BFCHAR.findall(data):
+        values = _HEX.findall(block)
+        for src, dst in zip(values[::2], values[1::2], strict=False):
+            mapping[int(src, 16)] = text(dst)
+    for block in _BFRANGE.findall(data):
+        values = _HEX.findall(block)
+        for lo, hi, dst in zip(values[::3], values[1::3], values[2::3], strict=False):
+            start = ord(text(dst)[-1:] or "?")
+            for offset, code in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
+                mapping[code] = chr(start + offset)
+    return mapping
+
+
+@dataclass
+class _GState:
+    ctm: Matrix = _IDENTITY
+    font: _Font = _FALLBACK_FONT
+    size: float = 0.0
+    char_spacing: float = 0.0
+    word_spacing: float = 0.0
+    scale: float = 1.0
+    leading: float = 0.0
+    rise: float = 0.0
+
+
+@dataclass
+class _Interpreter:
+    """Follows a page's content streams and collects what they draw."""
+
+    reader: pypdf.PdfReader
+    marks: list[Mark] = field(default_factory=list)
+    operators: int = 0
+    state: _GState = field(default_factory=_GState)
+    stack: list[_GState] = field(default_factory=list)
+    tm: Matrix = _IDENTITY
+    tlm: Matrix = _IDENTITY
+    path: list[tuple[float, float]] = field(default_factory=list)
+    fonts: dict[int, _Font] = field(default_factory=dict)
+    depth: int = 0
+    in_text: bool = False
+
+    def signature(self) -> tuple[object, ...] | None:
+        """The state a content stream starts from, when its result may be reused."""
+        if self.stack or self.path:
+            return None
+        s = self.state
+        font = id(s.font)
+        text = (s.size, s.char_spacing, s.word_spacing, s.scale, s.leading, s.rise)
+        return (s.ctm, font, text, self.in_text, self.tm, self.tlm)
+
+    def run(self, stream: Any, resources: DictionaryObject, ctm: Matrix = _IDENTITY) -> None:
+        operations = ContentStream(stream, self.reader).operations
+        fonts = _resolve(resources.get("/Font")) or {}
+        xobjects = _resolve(resources.get("/XObject")) or {}
+        self.state.ctm = _mul(ctm, self.state.ctm) if ctm != _IDENTITY else self.state.ctm
+        for operands, operator in operations:
+            self.operators += 1
+            self._do(operator, operands, fonts, xobjects)
+
+    def _font(self, fonts: Any, name: Any) -> _Font:
+        ref = fonts.get(name) if fonts else None
+        if ref is None:
+            return _FALLBACK_FONT
+        key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else ref.idnum
+        if key not in self.fonts:
+            self.fonts[key] = _load_font(_resolve(ref))
+        return self.fonts[key]
+
+    def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
+        s = self.state
+        if op == b"q":
+            self.stack.append(replace(s))
+        elif op == b"Q":
+            if self.stack:
+                self.state = self.stack.pop()
+        elif op == b"cm" and len(args) == 6:
+            s.ctm = _mul(tuple(float(a) for a in args), s.ctm)  # type: ignore[arg-type]
+        elif op == b"BT":
+            self.tm = self.tlm = _IDENTITY
+            self.in_text = True
+        elif op == b"ET":
+            self.in_text = False
+        elif op == b"Tf" and len(args) == 2:
+            s.font = self._font(fonts, args[0])
+            s.size = float(args[1])
+        elif op == b"Tm" and len(args) == 6:
+            self.tm = self.tlm = tuple(float(a) for a in args)  # type: ignore[assignment]
+        elif op in (b"Td", b"TD") and len(args) == 2:
+            if op == b"TD":
+                s.leading = -float(args[1])
+            self._move(float(args[0]), float(args[1]))
+        elif op == b"T*":
+            self._move(0.0, -s.leading)
+        elif op == b"TL" and args:
+            s.leading = float(args[0])
+        elif op == b"Tc" and args:
+            s.char_spacing = float(args[0])
+        elif op == b"Tw" and args:
+            s.word_spacing = float(args[0])
+        elif op == b"Tz" and args:
+            s.scale = float(args[0]) / 100
+        elif op == b"Ts" and args:
+            s.rise = float(args[0])
+        elif op == b"Tj" and args:
+            self._show([args[0]])
+        elif op == b"TJ" and args:
+            self._show(list(args[0]))
+        elif op == b"'" and args:
+            self._move(0.0, -s.leading)
+            self._show([args[0]])
+        elif op == b'"' and len(args) == 3:
+            s.word_spacing, s.char_spacing = float(args[0]), float(args[1])
+            self._move(0.0, -s.leading)
+            self._show([args[2]])
+        elif op in (b"m", b"l") and len(args) == 2:
+            self.path.append(_apply(s.ctm, float(args[0]), float(args[1])))
+        elif op in (b"c", b"v", b"y"):
+            values = [float(a) for a in args]
+            self.path.extend(
+                _apply(s.ctm, x, y) for x, y in zip(values[::2], values[1::2], strict=False)
+            )
+        elif op == b"re" and len(args) == 4:
+            x, y, w, h = (float(a) for a in args)
+            self.path.extend(_apply(s.ctm, px, py) for px in (x, x + w) for py in (y, y + h))
+        elif op in (b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"):
+            if self.path:
+                xs = [p[0] for p in self.path]
+                ys = [p[1] for p in self.path]
+                self.marks.append(Mark("path", min(xs), min(ys), max(xs), max(ys)))
+            self.path = []
+        elif op == b"n":
+            self.path = []
+        elif op == b"Do" and args:
+            self._xobject(xobjects, args[0])
+        elif op == b"INLINE IMAGE":
+            self.marks.append(_mark("image", s.ctm, 0, 0, 1, 1))
+
+    def _move(self, tx: float, ty: float) -> None:
+        self.tlm = _mul((1.0, 0.0, 0.0, 1.0, tx, ty), self.tlm)
+        self.tm = self.tlm
+
+    def _show(self, items: list[Any]) -> None:
+        s = self.state
+        font = s.font
+        advance = 0.0
+        texts: list[str] = []
+        for item in items:
+            if isinstance(item, (int, float, NumberObject)) and not isinstance(item, bool):
+                advance -= float(item) / 1000 * s.size * s.scale
+                continue
+            raw = _raw(item)
+            codes = font.codes(raw)
+            for code in codes:
+                width = font.widths.get(code, font.default_width) / 1000 * s.size
+                width += s.char_spacing
+                if code == 32 and not font.two_byte:
+                    width += s.word_spacing
+                advance += width * s.scale
+            texts.append(font.text(codes))
+        matrix = _mul(self.tm, s.ctm)
+        low, high = s.rise - GLYPH_BOTTOM * s.size, s.rise + GLYPH_TOP * s.size
+        self.marks.append(_mark("text", matrix, 0.0, low, max(advance, 0.0), high, "".join(texts)))
+        self.tm = _mul((1.0, 0.0, 0.0, 1.0, advance, 0.0), self.tm)
+
+    def _xobject(self, xobjects: Any, name: Any) -> None:
+        target = _resolve(xobjects.get(name)) if xobjects else None
+        if not isinstance(target, StreamObject):
+            return
+        if target.get("/Subtype") == "/Image":
+            self.marks.append(_mark("image", self.state.ctm, 0, 0, 1, 1))
+        elif target.get("/Subtype") == "/Form" and self.depth < 8:
+            matrix = tuple(_numbers(target.get("/Matrix"))) or _IDENTITY
+            resources = _resolve(target.get("/Resources")) or DictionaryObject()
+            saved, saved_stack = replace(self.state), list(self.stack)
+            self.depth += 1
+            self.run(target, resources, matrix)  # type: ignore[arg-type]
+            self.depth -= 1
+            self.state, self.stack = saved, saved_stack
+
+
+def _raw(item: Any) -> bytes:
+    if isinstance(item, ByteStringObject):
+        return bytes(item)
+    if isinstance(item, TextStringObject):
+        return item.original_bytes  # as written: get_original_bytes() may add a BOM
+    if isinstance(item, bytes):
+        return item
+    return str(item).encode("latin-1", "replace")
+
+
+@dataclass
+class FileCache:
+    """What the pages of one PDF share, read once: fonts, and content streams that repeat.
+
+    A volume's letters share their content streams; a stream's result is reused when it starts
+    from the same state with the same fonts.
+    """
+
+    fonts: dict[int, _Font] = field(default_factory=dict)
+    streams: dict[tuple[object, ...], tuple[list[Mark], int, _GState, bool, Matrix, Matrix]] = (
+        field(default_factory=dict)
+    )
+    embedded: dict[int, bool] = field(default_factory=dict)
+
+
+def _font_key(resources: DictionaryObject) -> tuple[tuple[str, int], ...] | None:
+    fonts = _resolve(resources.get("/Font")) or {}
+    key = []
+    for name, ref in fonts.items():
+        if not isinstance(ref, IndirectObject):
+            return None
+        key.append((str(name), ref.idnum))
+    if resources.get("/XObject"):
+        return None  # forms may draw anything: not worth the bookkeeping
+    return tuple(sorted(key))
+
+
+def page_marks(
+    reader: pypdf.PdfReader, page: pypdf.PageObject, cache: FileCache | None = None
+) -> tuple[list[Mark], int]:
+    """What a page draws, and how many content operators it has (0: truly blank)."""
+    cache = cache if cache is not None else FileCache()
+    interpreter = _Interpreter(reader, fonts=cache.fonts)
+    resources = _resolve(page.get("/Resources")) or DictionaryObject()
+    fonts = _font_key(resources)
+    contents = page.get("/Contents")
+    resolved = _resolve(contents)
+    streams = resolved if isinstance(resolved, ArrayObject) else [contents] if contents else []
+    for stream in streams:
+        start = interpreter.signature()
+        key = None
+        if isinstance(stream, IndirectObject) and fonts is not None and start is not None:
+            key = (stream.idnum, fonts, start)
+        hit = cache.streams.get(key) if key else None
+        if hit is not None:
+            marks, operators, state, in_text, tm, tlm = hit
+            interpreter.marks.extend(marks)
+            interpreter.operators += operators
+            interpreter.state = replace(state)
+            interpreter.in_text, interpreter.tm, interpreter.tlm = in_text, tm, tlm
+            continue
+        first_mark, operators_before = len(interpreter.marks), interpreter.operators
+        interpreter.run(_resolve(stream), resources)
+        if key is not None and not interpreter.stack and not interpreter.path:
+            cache.streams[key] = (
+                interpreter.marks[first_mark:],
+                interpreter.operators - operators_before,
+                replace(interpreter.state),
+                interpreter.in_text,
+                interpreter.tm,
+                interpreter.tlm,
+            )
+    return interpreter.marks, interpreter.operators
+
+
+# -- fonts ---------------------------------------------------------------------------------------
+def _font_dicts(resources: Any, depth: int = 0) -> Iterator[DictionaryObject]:
+    resources = _resolve(resources)
+    if not isinstance(resources, DictionaryObject):
+        return
+    fonts = _resolve(resources.get("/Font")) or {}
+    for ref in fonts.values():
+        font = _resolve(ref)
+        if isinstance(font, DictionaryObject):
+            yield font
+    xobjects = _resolve(resources.get("/XObject")) or {}
+    for ref in xobjects.values():
+        xobject = _resolve(ref)
+        if isinstance(xobject, StreamObject) and xobject.get("/Subtype") == "/Form" and depth < 8:
+            yield from _font_dicts(xobject.get("/Resources"), depth + 1)
+
+
+def _embedded(font: DictionaryObject, cache: FileCache) -> bool:
+    key = font.indirect_reference.idnum if font.indirect_reference else None
+    if key is not None and key in cache.embedded:
+        return cache.embedded[key]
+    result = _has_font_file(font)
+    if key is not None:
+        cache.embedded[key] = result
+    return result
+
+
+def _has_font_file(font: DictionaryObject) -> bool:
+    if font.get("/Subtype") == "/Type3":
+        return True  # its glyphs are drawn by the PDF itself
+    target = font
+    if font.get("/Subtype") == "/Type0":
+        target = _resolve(_resolve(font["/DescendantFonts"])[0])
+    descriptor = _resolve(target.get("/FontDescriptor"))
+    return isinstance(descriptor, DictionaryObject) and any(
+        key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+    )
+
+
+# -- checking pages ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PageRules:
+    """What a page must satisfy."""
+
+    page_size: str
+    fax: bool = False
+    blank: bool = False
+    window: Rect | None = None
+
+
+def _mm(points: float) -> str:
+    return f"{points / MM:.1f} mm"
+
+
+def _outside_margin(mark: Mark, width: float, height: float, margin: float) -> str | None:
+    slack = 0.05
+    gaps = (
+        ("left", mark.x0),
+        ("right", width - mark.x1),
+        ("bottom", mark.y0),
+        ("top", height - mark.y1),
+    )
+    edge, gap = min(gaps, key=lambda item: item[1])
+    if gap >= margin - slack:
+        return None
+    return f"{mark.describe()} reaches {_mm(max(gap, 0.0))} from the {edge} edge"
+
+
+def check_page(
+    reader: pypdf.PdfReader,
+    page: pypdf.PageObject,
+    where: str,
+    rules: PageRules,
+    margin: float = PRINTABLE_MARGIN,
+    cache: FileCache | None = None,
+) -> list[str]:
+    """Failures of one page, each starting with ``where`` (``file, page N``).
+
+    Pass one ``cache`` for all pages of a file: what they share is then read once.
+    """
+    cache = cache if cache is not None else FileCache()
+    failures: list[str] = []
+    box = page.mediabox
+    width, height = float(box.width), float(box.height)
+    expected_w, expected_h = PAGE_SIZES[rules.page_size]
+    if abs(width - expected_w) > SIZE_TOLERANCE or abs(height - expected_h) > SIZE_TOLERANCE:
+        failures.append(
+            f"{where}: the page is {width / MM:.0f} × {height / MM:.0f} mm, "
+            f"not {rules.page_size} ({expected_w / MM:.0f} × {expected_h / MM:.0f} mm)"
+        )
+    rotation = int(page.get("/Rotate", 0) or 0) % 360
+    if rotation:
+        failures.append(f"{where}: the page is rotated by {rotation}°")
+    for font in _font_dicts(page.get("/Resources")):
+        if not _embedded(font, cache):
+            name = str(font.get("/BaseFont", "(unnamed)")).lstrip("/")
+            failures.append(f"{where}: font {name} is not embedded")
+    marks, operators = page_marks(reader, page, cache)
+    if rules.blank:
+        if operators:
+            failures.append(f"{where}: the pad page is not blank ({operators} content operators)")
+        return failures
+    outside = [
+        (mark, text)
+        for mark in marks
+        if (text := _outside_margin(mark, width, height, margin)) is not None
+    ]
+    if outside:
+        more = f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""
+        failures.append(
+            f"{where}: {outside[0][1]}, inside the {_mm(margin)} printers leave unprinted{more}"
+        )
+    if rules.fax:
+        limit = height - FAX_HEADER_ZONE
+        in_zone = [mark for mark in marks if mark.y1 > limit + 0.05]
+        if in_zone:
+            first = max(in_zone, key=lambda mark: mark.y1)
+            more = f" (and {len(in_zone) - 1} more)" if len(in_zone) > 1 else ""
+            failures.append(
+                f"{where}: {first.describe()} reaches {_mm(max(height - first.y1, 0.0))} from the "
+                f"top, inside the fax header zone (top {_mm(FAX_HEADER_ZONE)}){more}"
+            )
+    if rules.window is not None:
+        failures.extend(_check_window(marks, rules.window, where))
+    return failures
+
+
+def _check_window(marks: list[Mark], window: Rect, where: str) -> list[str]:
+    failures = []
+    inside = 0
+    for mark in marks:
+        if not window.overlaps(mark.x0, mark.y0, mark.x1, mark.y1):
+            continue
+        if window.contains(mark.x0, mark.y0, mark.x1, mark.y1):
+            inside += mark.kind == "text"
+            continue
+        failures.append(
+            f"{where}: {mark.describe()} sticks out of the envelope window "
+            f"({_mm(window.x)}–{_mm(window.right)} from the left, "
+            f"{_mm(window.y)}–{_mm(window.top)} from the bottom)"
+        )
+    if inside < 2:
+        failures.append(
+            f"{where}: the envelope window holds {inside} line(s) of text; a postal letter needs "
+            "the return line and the address there"
+        )
+    return failures
+
+
+# -- the batch -----------------------------------------------------------------------------------
+@dataclass
+class _Batch:
+    folder: Path
+    margin: float
+    failures: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+
+    def read(self, relative: str) -> pypdf.PdfReader | None:
+        try:
+            return pypdf.PdfReader(self.folder / relative)
+        except (OSError, PdfReadError, ValueError) as exc:
+            self.fail(f"{relative}: cannot be read as a PDF ({exc})")
+            return None
+
+
+def _load_json(batch: _Batch, relative: str, required: bool) -> dict[str, Any] | None:
+    path = batch.folder / relative
+    if not path.is_file():
+        if required:
+            batch.fail(f"{relative} is missing: the print volumes cannot be checked against it")
+        return None
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        batch.fail(f"{relative}: cannot be read as JSON ({exc})")
+        return None
+    if not isinstance(data, dict):
+        batch.fail(f"{relative}: not a JSON object")
+        return None
+    return data
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _window_of(volume: Mapping[str, Any], page_size: str) -> Rect | None:
+    envelope = volume.get("envelope")
+    if not envelope:
+        return None
+    try:
+        return envelope_spec(page_size, envelope, volume.get("din5008")).window
+    except ValueError:
+        return None
+
+
+def _check_volume(
+    batch: _Batch, volume: Mapping[str, Any], documents: Sequence[Mapping[str, Any]], page_size: str
+) -> None:
+    relative = str(volume.get("file"))
+    path = batch.folder / relative
+    if not path.is_file():
+        batch.fail(f"{relative}: listed in {JOB_JSON} but missing")
+        return
+    size = path.stat().st_size
+    if size != volume.get("bytes"):
+        batch.fail(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
+    if _sha256(path) != volume.get("sha256"):
+        batch.fail(f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)")
+    reader = batch.read(relative)
+    if reader is None:
+        return
+    pages = len(reader.pages)
+    duplex = bool(volume.get("duplex"))
+    expected = {
+        "pages": pages,
+        "sheets": math.ceil(pages / 2) if duplex else pages,
+        "documents": len(documents),
+    }
+    for key, value in expected.items():
+        if volume.get(key) != value:
+            batch.fail(f"{relative}: {value} {key}, but {JOB_JSON} says {volume.get(key)}")
+    if volume.get("page_size") != page_size:
+        batch.fail(
+            f"{relative}: {JOB_JSON} gives page size {volume.get('page_size')}, "
+            f"the batch is {page_size}"
+        )
+    owner: dict[int, Mapping[str, Any]] = {}
+    first_pages: set[int] = set()
+    for doc in documents:
+        first, last = doc.get("first_page"), doc.get("last_page")
+        if not (isinstance(first, int) and isinstance(last, int) and 1 <= first <= last <= pages):
+            batch.fail(
+                f"{relative}: {JOB_JSON} gives {doc.get('id')} pages {first}–{last}, "
+                f"outside the volume's {pages} pages"
+            )
+            continue
+        if duplex and first % 2 == 0:
+            batch.fail(f"{relative}, page {first}: {doc.get('id')} starts on a back side")
+        for number in range(first, last + 1):
+            if number in owner:
+                batch.fail(
+                    f"{relative}, page {number}: belongs to both {owner[number].get('id')} "
+                    f"and {doc.get('id')}"
+                )
+            owner[number] = doc
+        first_pages.add(first)
+    pads = pages - len(owner)
+    if volume.get("pad_pages") != pads:
+        batch.fail(f"{relative}: {pads} pad pages, but {JOB_JSON} says {volume.get('pad_pages')}")
+    _check_bookmarks(batch, reader, relative, documents)
+    fax = volume.get("channel") == "fax"
+    window = _window_of(volume, page_size) if volume.get("channel") == "post" else None
+    if volume.get("channel") == "post" and window is None:
+        batch.fail(f"{relative}: {JOB_JSON} names no valid envelope for this postal volume")
+    cache = FileCache()
+    for index, page in enumerate(reader.pages):
+        number = index + 1
+        rules = PageRules(
+            page_size,
+            fax=fax,
+            blank=number not in owner,
+            window=window if number in first_pages else None,
+        )
+        batch.failures.extend(
+            check_page(reader, page, f"{relative}, page {number}", rules, batch.margin, cache)
+        )
+
+
+def _check_bookmarks(
+    batch: _Batch, reader: pypdf.PdfReader, relative: str, documents: Sequence[Mapping[str, Any]]
+) -> None:
+    try:
+        outline = [item for item in reader.outline if not isinstance(item, list)]
+        found = [(str(item.title), _page_number(reader, item)) for item in outline]
+    except (PdfReadError, ValueError, KeyError) as exc:
+        batch.fail(f"{relative}: its bookmarks cannot be read ({exc})")
+        return
+    wanted = [(str(doc.get("title")), doc.get("first_page")) for doc in documents]
+    if found != wanted:
+        batch.fail(
+            f"{relative}: {len(found)} bookmarks do not match the {len(wanted)} documents of "
+            f"{JOB_JSON} (one per document, at its first page)"
+        )
+
+
+def _page_number(reader: pypdf.PdfReader, item: Any) -> int | None:
+    index = reader.get_destination_page_number(item)
+    return None if index is None else index + 1
+
+
+def _check_ticket_totals(batch: _Batch, ticket: Mapping[str, Any]) -> None:
+    volumes = [v for v in ticket.get("volumes", []) if isinstance(v, dict)]
+    totals = ticket.get("totals")
+    if not isinstance(totals, dict):
+        batch.fail(f"{JOB_JSON}: no totals")
+        return
+    for key in ("documents", "pages", "pad_pages", "sheets", "bytes"):
+        value = sum(int(v.get(key) or 0) for v in volumes)
+        if totals.get(key) != value:
+            batch.fail(
+                f"{JOB_JSON}: total {key} is {totals.get(key)}, the volumes add up to {value}"
+            )
+    if totals.get("volumes") != len(volumes):
+        batch.fail(f"{JOB_JSON}: total volumes is {totals.get('volumes')}, it lists {len(volumes)}")
+
+
+def _check_manifest(batch: _Batch, manifest: Mapping[str, Any], ticket: Mapping[str, Any]) -> None:
+    placed = {
+        (d.get("volume"), d.get("first_page"), d.get("last_page"))
+        for d in ticket.get("documents", [])
+        if isinstance(d, dict)
+    }
+    for entry in manifest.get("documents", []):
+        if not isinstance(entry, dict):
+            continue
+        name = entry.get("recipient_id") or entry.get("id") or "a document"
+        relative, digest = entry.get("file"), entry.get("sha256")
+        if isinstance(relative, str) and isinstance(digest, str):
+            path = batch.folder / relative
+            if not path.is_file():
+                batch.fail(f"{relative}: listed in manifest.json for {name} but missing")
+            elif _sha256(path) != digest:
+                batch.fail(f"{relative}: its sha256 differs from manifest.json")
+        volume = entry.get("volume")
+        if isinstance(volume, str):
+            key = (volume, entry.get("volume_first_page"), entry.get("volume_last_page"))
+            if key not in placed:
+                batch.fail(
+                    f"manifest.json: {name} points at {volume} pages {key[1]}–{key[2]}, but "
+                    f"{JOB_JSON} has no document there"
+                )
+
+
+def _single_files(batch: _Batch, page_size: str, ticket: Mapping[str, Any]) -> None:
+    """The documents' own files: faxes/*.pdf (fax rules) and post/*.pdf (window on page 1)."""
+    post_volume = next(
+        (
+            v
+            for v in ticket.get("volumes", [])
+            if isinstance(v, dict) and v.get("channel") == "post"
+        ),
+        None,
+    )
+    post_window = _window_of(post_volume, page_size) if post_volume else None
+    for folder, fax in (("faxes", True), ("post", False)):
+        window = None if fax else post_window
+        for path in sorted((batch.folder / folder).glob("*.pdf")):
+            relative = f"{folder}/{path.name}"
+            reader = batch.read(relative)
+            if reader is None:
+                continue
+            cache = FileCache()
+            for index, page in enumerate(reader.pages):
+                rules = PageRules(page_size, fax=fax, window=window if index == 0 else None)
+                where = f"{relative}, page {index + 1}"
+                batch.failures.extend(check_page(reader, page, where, rules, batch.margin, cache))
+
+
+def run_preflight(
+    folder: Path, *, page_size: str | None = None, margin: float = PRINTABLE_MARGIN
+) -> list[str]:
+    """Check a built batch folder; returns the failures in words (none: ready for the print shop).
+
+    ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job ticket's.
+    """
+    batch = _Batch(Path(folder), margin)
+    ticket = _load_json(batch, JOB_JSON, required=True) or {}
+    manifest = _load_json(batch, "manifest.json", required=False) or {}
+    if ticket and ticket.get("schema_version") != SCHEMA_VERSION:
+        batch.fail(
+            f"{JOB_JSON}: schema_version {ticket.get('schema_version')!r}, "
+            f"this faxbatch reads {SCHEMA_VERSION}"
+        )
+    volumes = [v for v in ticket.get("volumes", []) if isinstance(v, dict)]
+    campaign = manifest.get("campaign") if isinstance(manifest.get("campaign"), dict) else {}
+    size = page_size or (campaign or {}).get("page_size")
+    if size is None and volumes:
+        size = volumes[0].get("page_size")
+    if size not in PAGE_SIZES:
+        batch.fail(f"the batch's page size is unknown ({size!r}); expected A4 or Letter")
+        return batch.failures
+    documents = [d for d in ticket.get("documents", []) if isinstance(d, dict)]
+    listed = {str(v.get("file")) for v in volumes}
+    for doc in documents:
+        if doc.get("volume") not in listed:
+            batch.fail(
+                f"{JOB_JSON}: {doc.get('id')} is placed in {doc.get('volume')}, "
+                "which is not one of its volumes"
+            )
+    for volume in volumes:
+        inside = [d for d in documents if d.get("volume") == volume.get("file")]
+        _check_volume(batch, volume, inside, str(size))
+    for path in sorted((batch.folder / "print").glob("*.pdf")):
+        if f"print/{path.name}" not in listed:
+            batch.fail(f"print/{path.name}: not listed in {JOB_JSON}")
+    if ticket:
+        _check_ticket_totals(batch, ticket)
+        if manifest:
+            _check_manifest(batch, manifest, ticket)
+    _single_files(batch, str(size), ticket)
+    if len(batch.failures) > MAX_FAILURES:
+        rest = len(batch.failures) - MAX_FAILURES
+        return [*batch.failures[:MAX_FAILURES], f"… and {rest} more failures"]
+    return batch.failures

@@ -17,6 +17,7 @@ RSS of the build process, and the time of a re-run into the same folder.
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import os
 import resource
@@ -34,11 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from faxbatch.campaign import load_campaign  # noqa: E402
-from faxbatch.document import FaxTarget, fax_document  # noqa: E402
+from faxbatch.document import fax_document  # noqa: E402
 from faxbatch.fonts import Style  # noqa: E402
 from faxbatch.layout import Page, Rule, TextRun  # noqa: E402
 from faxbatch.markdown import parse_body  # noqa: E402
 from faxbatch.plan import plan_recipients  # noqa: E402
+from faxbatch.render import fax_target  # noqa: E402
 
 PARAGRAPH = (
     "We write to protest against the treatment of the activists who took part in the May Day "
@@ -47,7 +49,7 @@ PARAGRAPH = (
 
 
 def make_campaign(folder: Path, recipients: int) -> Path:
-    """A campaign of ``recipients`` offices with a letter of two to three pages."""
+    """A campaign of ``recipients`` offices (in a CSV file) with a letter of two to three pages."""
     body = "\n\n".join(PARAGRAPH * (2 + n % 3) for n in range(9))
     campaign = {
         "campaign": {"title": "Benchmark campaign", "reference": "BENCH-1", "date": "2012-05-10"},
@@ -65,17 +67,21 @@ def make_campaign(folder: Path, recipients: int) -> Path:
             "signature": ["Campaign Secretary"],
         },
         "cover": {"comments": "Please pass this on.", "urgent": True},
-        "recipients": [
-            {
-                "id": f"office-{n:06d}",
-                "name": f"Office {n}",
-                "organization": f"Ministry {n % 97}",
-                "address": [f"Street {n % 50}", "Astana"],
-                "fax": f"+7 7172 {70 + n % 30} {n // 100 % 100:02d} {n % 100:02d}",
-            }
-            for n in range(recipients)
-        ],
+        "recipients_file": "recipients.csv",
     }
+    with (folder / "recipients.csv").open("w", encoding="utf-8", newline="") as handle:
+        rows = csv.writer(handle)
+        rows.writerow(["id", "name", "organization", "address", "fax"])
+        for n in range(recipients):
+            rows.writerow(
+                [
+                    f"office-{n:06d}",
+                    f"Office {n}",
+                    f"Ministry {n % 97}",
+                    f"Street {n % 50} | Astana",
+                    f"+7 7172 {70 + n % 30} {n // 100 % 100:02d} {n % 100:02d}",
+                ]
+            )
     path = folder / "campaign.yaml"
     path.write_text(yaml.safe_dump(campaign, allow_unicode=True, sort_keys=False), "utf-8")
     return path
@@ -133,9 +139,7 @@ def naive_volume(campaign_path: Path, sample: int) -> tuple[float, int, list[lis
     texts: list[list[str]] = []
     for plan in plans:
         assert plan.fax is not None
-        pages = fax_document(
-            campaign, plan.recipient, body, day, FaxTarget(plan.fax.international or "")
-        )
+        pages = fax_document(campaign, plan.recipient, body, day, fax_target(plan))
         texts.append([page.text() for page in pages])
         buffer = io.BytesIO()
         doc = SimpleDocTemplate(buffer, pagesize=A4, invariant=1, initialFontName="DejaVuSans")

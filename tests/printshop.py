@@ -56,7 +56,7 @@ RECIPIENTS = (
 @cache
 def fonts() -> dict[Style, EmbeddedFont]:
     """The four styles, subset once for every test."""
-    return embed_all(dict.fromkeys(Style, CHARS))
+    return embed_all(dict.fromkeys(Style, CHARS))[0]
 
 
 def make_campaign(

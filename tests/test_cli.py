@@ -48,7 +48,7 @@ def test_example_campaign_builds(tmp_path: Path) -> None:
     assert result.returncode == 6, result.stderr
     assert (tmp_path / "out/faxes/almaty-court.pdf").is_file()
     assert (tmp_path / "out/faxes/presidential-administration.pdf").is_file()
-    assert (tmp_path / "out/print/volume-001.pdf").is_file()
+    assert (tmp_path / "out/print/fax-volume-001.pdf").is_file()
     assert "foreign-ministry" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -5,15 +5,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from faxbatch import pipeline
+from faxbatch import render
 from faxbatch.campaign import load_campaign
 from faxbatch.errors import OutputNotWritableError
 from faxbatch.outputs import MARKER, Staging, is_batch_folder, write_atomic
 from faxbatch.pipeline import BuildOptions, build_batch
+from tests.conftest import BASIC
+from tests.pdfcheck import page_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,14 +27,23 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
+def changed_campaign(write_campaign: Callable[..., Path]) -> Path:
+    """The basic campaign with another letter: a build that cannot reuse the previous batch."""
+    text = BASIC.replace("We protest against the trial.", "We protest, once more.")
+    return write_campaign(text, name="changed.yaml")
+
+
 def test_failed_run_leaves_previous_batch_intact(
-    basic_campaign: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    basic_campaign: Path,
+    write_campaign: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = tmp_path / "out"
     build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
     before = snapshot(out)
     calls = {"n": 0}
-    real = pipeline.pdf_bytes
+    real = render.pdf_bytes
 
     def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
@@ -39,28 +51,30 @@ def test_failed_run_leaves_previous_batch_intact(
             raise KeyboardInterrupt  # the user pressed Ctrl-C halfway
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "pdf_bytes", failing)
+    monkeypatch.setattr(render, "pdf_bytes", failing)
+    changed = changed_campaign(write_campaign)
     with pytest.raises(KeyboardInterrupt):
-        build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
+        build_batch(load_campaign(changed), BuildOptions(out=out, jobs=1))
     assert snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.staging")] == []
 
 
 def test_killed_run_leaves_previous_batch_and_rerun_completes(
-    basic_campaign: Path, tmp_path: Path
+    basic_campaign: Path, write_campaign: Callable[..., Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
     before = snapshot(out)
+    changed = changed_campaign(write_campaign)
     # a run killed with SIGKILL while it writes: no clean-up code gets to run
     script = (
-        "import os, signal, faxbatch.pipeline as p\n"
+        "import os, signal, faxbatch.render as p\n"
         "real = p.pdf_bytes\n"
         "def die(*a, **k):\n"
         "    real(*a, **k); os.kill(os.getpid(), signal.SIGKILL)\n"
         "p.pdf_bytes = die\n"
         "from faxbatch.cli import main\n"
-        f"main(['build', {str(basic_campaign)!r}, '--out', {str(out)!r}])\n"
+        f"main(['build', {str(changed)!r}, '--out', {str(out)!r}, '--jobs', '1'])\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script],
@@ -71,9 +85,9 @@ def test_killed_run_leaves_previous_batch_and_rerun_completes(
     assert proc.returncode == -signal.SIGKILL
     assert snapshot(out) == before
     assert (tmp_path / ".out.staging").exists()  # the half-built batch, beside, not in place
-    build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
-    assert snapshot(out) == before
+    build_batch(load_campaign(changed), BuildOptions(out=out))
     assert not (tmp_path / ".out.staging").exists()
+    assert "once more" in "".join(page_texts(out / "faxes/court.pdf"))
 
 
 def test_interrupted_swap_is_repaired(basic_campaign: Path, tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ def test_same_input_gives_identical_bytes(basic_campaign: Path, tmp_path: Path) 
     for name in (
         "faxes/court.pdf",
         "faxes/admin.pdf",
-        "print/volume-001.pdf",
+        "print/fax-volume-001.pdf",
         "manifest.json",
         "manifest.csv",
     ):
@@ -142,7 +142,7 @@ def test_volume_has_a_bookmark_per_fax_and_right_page_ranges(
     basic_campaign: Path, tmp_path: Path
 ) -> None:
     result = build(basic_campaign, tmp_path / "out")
-    volume = tmp_path / "out/print/volume-001.pdf"
+    volume = tmp_path / "out/print/fax-volume-001.pdf"
     reader = pypdf.PdfReader(volume)
     ready = [d for d in result.documents if d["status"] == "ready"]
     assert len(reader.pages) == sum(d["pages"] for d in ready)
@@ -279,7 +279,7 @@ def test_all_rejected_writes_manifests_but_no_volume(
     result = build(write_campaign(text), tmp_path / "out")
     assert result.ready == 0 and result.rejected == 1
     assert (tmp_path / "out/manifest.json").exists()
-    assert not (tmp_path / "out/print/volume-001.pdf").exists()
+    assert not (tmp_path / "out/print/fax-volume-001.pdf").exists()
     assert "'123'" in result.documents[0]["problems"][0]
 
 
@@ -304,7 +304,7 @@ def test_parallel_build_gives_the_same_bytes(
     assert one.documents == two.documents
     assert one.ready == 12
     for name in [
-        "print/volume-001.pdf",
+        "print/fax-volume-001.pdf",
         "manifest.json",
         *(d["file"] for d in one.documents if d["file"]),
     ]:

@@ -196,18 +196,27 @@ def _run_gateway_command(args: argparse.Namespace) -> int:
 
 
 def _report_build(result: BuildResult) -> None:
-    pages = sum(doc["pages"] or 0 for doc in result.documents)
-    print(f"Built {result.ready} fax(es), {pages} page(s), into {result.out}/")
+    out = result.out
+    reused = f" ({result.reused} unchanged, kept from the last build)" if result.reused else ""
+    print(f"Built {result.ready} fax(es), {result.pages} page(s), into {out}/{reused}")
     if result.ready:
-        print(f"  faxes:     {result.out}/faxes/")
-        print(f"  print:     {result.out}/print/volume-001.pdf")
-    print(f"  manifests: {result.out}/manifest.json, {result.out}/manifest.csv")
-    print(f"  numbers:   {result.out}/numbers.html, numbers.csv, numbers.xlsx")
-    rejected = [doc for doc in result.documents if doc["status"] != "ready"]
-    if rejected:
-        print(f"{len(rejected)} recipient(s) rejected (listed in the manifests):", file=sys.stderr)
-        for doc in rejected:
-            print(f"  - {doc['recipient_id']}: {' '.join(doc['problems'])}", file=sys.stderr)
+        print(f"  faxes:     {out}/faxes/")
+        shown = ", ".join(result.volumes[:3]) + (" ..." if len(result.volumes) > 3 else "")
+        print(f"  print:     {len(result.volumes)} volume(s): {shown}")
+    print(f"  manifests: {out}/manifest.json, {out}/manifest.csv")
+    for note in result.notes:
+        print(f"  note:      {note}")
+    if (out / "numbers.html").exists():
+        print(f"  numbers:   {out}/numbers.html, numbers.csv, numbers.xlsx")
+    if result.rejected:
+        print(
+            f"{result.rejected} recipient(s) rejected (listed in the manifests):", file=sys.stderr
+        )
+        for recipient_id, problems in result.rejected_examples:
+            print(f"  - {recipient_id}: {' '.join(problems)}", file=sys.stderr)
+        if result.rejected > len(result.rejected_examples):
+            more = result.rejected - len(result.rejected_examples)
+            print(f"  ... and {more} more (see manifest.csv)", file=sys.stderr)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache, cached_property
 from importlib import resources
+from typing import Protocol
 
 from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
@@ -166,8 +167,16 @@ class EmbeddedFont:
         return cached
 
 
-def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
-    """Subset ``face`` to ``chars`` (deterministic: same characters, same bytes)."""
+def subset_key(face: Face, chars: Iterable[str]) -> str:
+    """What a subset depends on: the font file and the characters."""
+    wanted = "".join(sorted({c for c in chars if face.has(c)} | {" "}))
+    digest = hashlib.sha256(face.data)
+    digest.update(wanted.encode("utf-8", "surrogatepass"))
+    return f"{face.style.value}:{digest.hexdigest()}"
+
+
+def subset(face: Face, chars: Iterable[str]) -> bytes:
+    """A TrueType file holding just the glyphs of ``chars`` (same characters, same bytes)."""
     wanted = sorted({c for c in chars if face.has(c)} | {" "})
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     font = TTFont(io.BytesIO(face.data), recalcTimestamp=False)
@@ -183,21 +192,25 @@ def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
     subsetter = ft_subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in wanted])
     subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def embedded(face: Face, data: bytes) -> EmbeddedFont:
+    """The embeddable font made from a subset of ``face`` (see :func:`subset`)."""
+    font = TTFont(io.BytesIO(data), recalcTimestamp=False)
     order = font.getGlyphOrder()
     gid_of = {name: gid for gid, name in enumerate(order)}
     cmap: dict[int, str] = font.getBestCmap()
-    codes = {chr(code): gid_of[name] for code, name in cmap.items() if chr(code) in wanted}
+    codes = {chr(code): gid_of[name] for code, name in cmap.items()}
     scale = 1000.0 / face.units_per_em
     metrics: dict[str, tuple[int, int]] = font["hmtx"].metrics
     widths = {gid: round(metrics[name][0] * scale) for gid, name in enumerate(order)}
-    out = io.BytesIO()
-    font.save(out)
-    data = out.getvalue()
-    tag = _subset_tag(data)
     flags = 32 | (64 if face.style in (Style.ITALIC, Style.BOLD_ITALIC) else 0)
     return EmbeddedFont(
         style=face.style,
-        base_font=f"{tag}+{face.postscript_name}",
+        base_font=f"{_subset_tag(data)}+{face.postscript_name}",
         font_file=data,
         font_file_z=zlib.compress(data, 9),
         codes=codes,
@@ -210,6 +223,18 @@ def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
         descent=round(face.descent),
         cap_height=round(face.cap_height),
     )
+
+
+def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
+    """Subset ``face`` to ``chars`` and make it embeddable."""
+    return embedded(face, subset(face, chars))
+
+
+class SubsetStore(Protocol):
+    """Where subsets made before may be found (the build cache)."""
+
+    def font(self, key: str) -> bytes | None:
+        """A subset by its key, or None."""
 
 
 def _subset_tag(data: bytes) -> str:
@@ -243,7 +268,21 @@ def _to_unicode_cmap(codes: Mapping[str, int]) -> bytes:
     return "\n".join(lines).encode("ascii")
 
 
-def embed_all(chars_by_style: Mapping[Style, Iterable[str]]) -> dict[Style, EmbeddedFont]:
-    """One embedded subset per style that is used."""
-    face = typeface()
-    return {style: embed(face[style], chars) for style, chars in chars_by_style.items()}
+def embed_all(
+    chars_by_style: Mapping[Style, Iterable[str]], store: SubsetStore | None = None
+) -> tuple[dict[Style, EmbeddedFont], dict[str, bytes]]:
+    """One embedded subset per style; also every subset by its key (for the build cache).
+
+    Subsets found in ``store`` are taken from there (subsetting is the slow part).
+    """
+    faces = typeface()
+    fonts: dict[Style, EmbeddedFont] = {}
+    subsets: dict[str, bytes] = {}
+    for style, chars in chars_by_style.items():
+        face = faces[style]
+        chars = list(chars)
+        key = subset_key(face, chars)
+        data = (store.font(key) if store else None) or subset(face, chars)
+        subsets[key] = data
+        fonts[style] = embedded(face, data)
+    return fonts, subsets

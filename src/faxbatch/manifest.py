@@ -12,7 +12,8 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 SCHEMA_VERSION = 1
 
@@ -55,13 +56,32 @@ FIELDS = (
 
 
 def manifest_json(campaign: Mapping[str, Any], documents: Sequence[Mapping[str, Any]]) -> bytes:
-    """``manifest.json``: ``{"schema_version", "campaign", "documents"}``, stable key order."""
-    body = {
-        "schema_version": SCHEMA_VERSION,
-        "campaign": dict(campaign),
-        "documents": [{key: doc.get(key) for key in FIELDS} for doc in documents],
-    }
-    return (json.dumps(body, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    """``manifest.json``: ``{"schema_version", "campaign", "documents"}``, stable key order.
+
+    One document per line: readable, easy to grep, and quick to write for 50,000 documents.
+    """
+    buffer = io.StringIO()
+    writer = _JsonManifest(buffer, campaign)
+    for document in documents:
+        writer.add(document)
+    writer.close()
+    return buffer.getvalue().encode("utf-8")
+
+
+class _JsonManifest:
+    def __init__(self, out: IO[str], campaign: Mapping[str, Any]) -> None:
+        self._out = out
+        head = {"schema_version": SCHEMA_VERSION, "campaign": dict(campaign)}
+        out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "documents": [')
+        self.count = 0
+
+    def add(self, document: Mapping[str, Any]) -> None:
+        entry = {key: document.get(key) for key in FIELDS}
+        self._out.write(("," if self.count else "") + "\n" + json.dumps(entry, ensure_ascii=False))
+        self.count += 1
+
+    def close(self) -> None:
+        self._out.write("\n]}\n")
 
 
 def csv_cell(value: Any) -> str:
@@ -88,3 +108,40 @@ def csv_bytes(rows: Iterable[Mapping[str, Any]], fields: Sequence[str] = FIELDS)
 def manifest_csv(documents: Sequence[Mapping[str, Any]]) -> bytes:
     """``manifest.csv``: the documents of manifest.json as rows."""
     return csv_bytes(documents)
+
+
+class ManifestWriter:
+    """Writes ``manifest.json`` and ``manifest.csv`` a document at a time (flat memory).
+
+    The files are byte for byte what :func:`manifest_json` and :func:`manifest_csv` give for the
+    same documents.
+    """
+
+    def __init__(self, folder: Path, campaign: Mapping[str, Any]) -> None:
+        self._json_file = (folder / "manifest.json").open("w", encoding="utf-8", newline="\n")
+        self._json = _JsonManifest(self._json_file, campaign)
+        self._csv_file = (folder / "manifest.csv").open("w", encoding="utf-8", newline="")
+        self._csv_file.write("\ufeff")
+        self._csv = csv.writer(self._csv_file, lineterminator="\r\n")
+        self._csv.writerow(FIELDS)
+
+    def add(self, document: Mapping[str, Any]) -> None:
+        """Append one document."""
+        self._json.add(document)
+        self._csv.writerow([csv_cell(document.get(field)) for field in FIELDS])
+
+    def close(self) -> None:
+        """Finish both files."""
+        self._json.close()
+        self._json_file.close()
+        self._csv_file.close()
+
+    def __enter__(self) -> ManifestWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:  # unfinished: the files go with the staging folder
+            self._json_file.close()
+            self._csv_file.close()

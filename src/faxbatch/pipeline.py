@@ -1,44 +1,78 @@
-"""The batch, end to end: campaign in, faxes, print volume and manifests out.
+"""The batch, end to end: campaign in, faxes, print volumes and manifests out.
 
 :func:`build_batch` is the library's main entry point. It prints nothing and raises
 :class:`~faxbatch.errors.FaxbatchError` subclasses; per-recipient problems become manifest rows.
+
+It runs in two streaming passes, so that a campaign of 50,000 recipients needs no more memory than
+one of 500: the first reads every recipient's numbers (on every core) and writes the plans to a
+spill file, gathering only what the whole batch needs (which recipients share a number, which
+characters the font subsets must hold); the second finishes each plan, makes its document (see
+:mod:`faxbatch.render`) and streams it into the print volumes and the manifests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import multiprocessing
+import json
 import os
+import pickle
+import shutil
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
-from faxbatch.check import current_moment, sheet_files_of
-from faxbatch.document import DoesNotFit, FaxTarget, fax_document, format_date
+from faxbatch.cache import FOLDER as CACHE_FOLDER
+from faxbatch.cache import (
+    CachedDocument,
+    CacheWriter,
+    PreviousBuild,
+    code_fingerprint,
+    input_key,
+)
+from faxbatch.check import current_moment, number_rows
+from faxbatch.document import format_date
 from faxbatch.errors import ExitCode, OutputNotWritableError
 from faxbatch.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
-from faxbatch.layout import Paragraph
-from faxbatch.manifest import manifest_csv, manifest_json
+from faxbatch.manifest import ManifestWriter
 from faxbatch.markdown import parse_body
-from faxbatch.model import Campaign
-from faxbatch.outputs import Staging
-from faxbatch.pdf import PageContent, PdfWriter, render_page
-from faxbatch.plan import RecipientPlan, characters, check_campaign_text, plan_recipients
+from faxbatch.model import Campaign, Recipient
+from faxbatch.numbers import NumberOwners
+from faxbatch.outputs import MARKER, Staging
+from faxbatch.plan import (
+    NumberChecks,
+    RecipientPlan,
+    campaign_texts,
+    check_campaign_text,
+    plan_characters,
+    read_recipient,
+)
 from faxbatch.progress import NullProgress, Progress
+from faxbatch.render import Made, Shared, fax_file, in_order, make_all
+from faxbatch.sheet import sheet_files
 from faxbatch.verification import VerificationSheet, load_verification
+from faxbatch.volumes import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PAGES,
+    Placement,
+    VolumeRecord,
+    VolumeSet,
+)
 
-VOLUME_NAME = "print/volume-001.pdf"
 #: every label and word the layout itself prints, so the font subsets always hold them
 LABELS = (
     "FAX URGENT Date Pages (including this cover sheet) To Organization Fax Phone From Email "
     "Regarding Reference Comments By fax: Page of — · … • 0123456789 January February March "
     "April May June July August September October November December"
 )
+#: the volunteers' number sheet is written into batches of up to this many recipients; for bigger
+#: ones ``faxbatch check`` writes it (a spreadsheet of 50,000 numbers helps no one on the phone)
+SHEET_LIMIT = 2_000
+#: rejected recipients a result keeps for the command line to list (all are in the manifests)
+SHOWN_REJECTED = 200
 
 
 @dataclass(frozen=True)
@@ -56,21 +90,26 @@ class BuildOptions:
 
 @dataclass
 class BuildResult:
-    """What a build produced: one manifest entry per recipient, in campaign order."""
+    """What a build produced; the documents themselves are in the manifests."""
 
     out: Path
-    documents: list[dict[str, Any]] = field(default_factory=list)
+    ready: int = 0
+    rejected: int = 0
+    pages: int = 0
+    reused: int = 0
+    volumes: list[str] = field(default_factory=list)
+    #: (recipient id, problems) of the first rejected recipients, for the command line
+    rejected_examples: list[tuple[str, list[str]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
-    def ready(self) -> int:
-        """Documents built."""
-        return sum(1 for doc in self.documents if doc["status"] == "ready")
-
-    @property
-    def rejected(self) -> int:
-        """Recipients that got no document."""
-        return len(self.documents) - self.ready
+    def documents(self) -> list[dict[str, Any]]:
+        """Every manifest entry, read back from ``manifest.json`` (for scripts and tests)."""
+        data = json.loads((self.out / "manifest.json").read_text(encoding="utf-8"))
+        documents: list[dict[str, Any]] = data["documents"]
+        return documents
 
     @property
     def exit_code(self) -> ExitCode:
@@ -88,34 +127,6 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
     if epoch and epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
     return dt.date.today()
-
-
-def render_fax(
-    campaign: Campaign,
-    plan: RecipientPlan,
-    body: Sequence[Paragraph],
-    day: dt.date,
-    fonts: dict[Style, EmbeddedFont],
-) -> list[PageContent]:
-    """Lay out and render one recipient's fax (cover and letter)."""
-    assert plan.fax is not None
-    target = FaxTarget(
-        fax=plan.fax.international or plan.fax.e164 or plan.fax.raw,
-        phone=plan.phone.international or "" if plan.phone else "",
-    )
-    pages = fax_document(campaign, plan.recipient, body, day, target)
-    return [render_page(page, fonts) for page in pages]
-
-
-def pdf_bytes(
-    contents: Sequence[PageContent], fonts: dict[Style, EmbeddedFont], title: str
-) -> bytes:
-    """One self-contained PDF from rendered pages."""
-    buffer = io.BytesIO()
-    writer = PdfWriter(buffer, fonts, title=title, producer=f"faxbatch {__version__}")
-    writer.add_pages(contents)
-    writer.close()
-    return buffer.getvalue()
 
 
 def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
@@ -136,26 +147,13 @@ def build_batch(
 ) -> BuildResult:
     """Build every fax of the campaign into ``options.out``, atomically."""
     started = time.monotonic()
-    progress = progress or NullProgress()
     check_campaign_text(campaign)
-    now = current_moment(options.now, options.today)
     sheet = options.verification or load_verification(campaign)
-    plans = plan_recipients(campaign, sheet=sheet, now=now)
-    day = letter_date(campaign, options)
-    body = parse_body(campaign.letter.body)
-    chars = characters(campaign, plans) | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(day))
-    fonts = embed_all(dict.fromkeys(Style, chars))
-    result = BuildResult(out=Path(options.out))
-
+    result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
     with Staging(Path(options.out)) as staging:
+        build = _Build(campaign, options, staging, sheet, progress or NullProgress(), result)
         try:
-            shared = _Shared(campaign, tuple(body), day, fonts, staging.tmp)
-            _write_documents(shared, plans, options.jobs, staging, result, progress)
-            summary = campaign_summary(campaign, day)
-            staging.write("manifest.json", manifest_json(summary, result.documents))
-            staging.write("manifest.csv", manifest_csv(result.documents))
-            for name, data in sheet_files_of(campaign, plans, now).items():
-                staging.write(name, data)  # the volunteers' number sheet, as `check` writes it
+            build.run()
         except OSError as exc:
             raise OutputNotWritableError(
                 f"cannot write the batch beside {staging.out} ({exc.strerror or exc})",
@@ -166,118 +164,439 @@ def build_batch(
     return result
 
 
+# -- the first pass: read every recipient ---------------------------------------------------------
 @dataclass(frozen=True)
-class _Shared:
-    """What every document of the batch is made from (sent to worker processes once)."""
-
+class _ReadSetup:
     campaign: Campaign
-    body: tuple[Paragraph, ...]
-    day: dt.date
-    fonts: dict[Style, EmbeddedFont]
-    folder: Path  # the staging folder
+    previous: Path | None
 
 
-@dataclass(frozen=True)
-class _Rendered:
-    """One document, rendered and written; its pages go on into the volume."""
+class _Reader:
+    """Reads recipients in one process, with the previous build's readings at hand."""
 
-    contents: list[PageContent]
-    sha256: str | None = None
-    problem: str | None = None
+    def __init__(self, setup: _ReadSetup) -> None:
+        self.campaign = setup.campaign
+        self.previous = PreviousBuild(setup.previous) if setup.previous else None
+        self.cache = _CacheView(self.previous)
 
+    def close(self) -> None:
+        """Release the previous build's cache."""
+        if self.previous is not None:
+            self.previous.close()
 
-_SHARED: _Shared | None = None  # set once in each worker process
-
-
-def _init_worker(shared: _Shared) -> None:
-    global _SHARED
-    _SHARED = shared
-
-
-def _render_in_worker(plan: RecipientPlan) -> _Rendered:
-    assert _SHARED is not None
-    return _render_and_write(_SHARED, plan)
+    def __call__(self, recipient: Recipient) -> tuple[RecipientPlan, bool]:
+        """The recipient's first-pass plan, and whether any number had to be read afresh."""
+        misses = self.cache.misses
+        plan = read_recipient(self.campaign, recipient, self.cache)
+        return plan, self.cache.misses > misses
 
 
-def _render_and_write(shared: _Shared, plan: RecipientPlan) -> _Rendered:
-    """Lay out, render and write one recipient's fax; returns its pages for the volume."""
-    campaign = shared.campaign
-    try:
-        contents = render_fax(campaign, plan, shared.body, shared.day, shared.fonts)
-    except DoesNotFit as exc:
-        return _Rendered([], problem=f"{exc}.")
-    data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
-    (shared.folder / fax_file(plan)).write_bytes(data)
-    return _Rendered(contents, sha256=hashlib.sha256(data).hexdigest())
+class _CacheView(dict[str, Any]):
+    """The previous build's number readings, looked up one key at a time."""
+
+    def __init__(self, previous: PreviousBuild | None) -> None:
+        super().__init__()
+        self.previous = previous
+        self.misses = 0
+
+    def __contains__(self, key: object) -> bool:
+        found = isinstance(key, str) and self._get(key) is not None
+        self.misses += not found
+        return found
+
+    def __getitem__(self, key: str) -> Any:
+        found = self._get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    _last: tuple[str, Any] = ("", None)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass  # the main process writes the new cache
+
+    def _get(self, key: str) -> Any:
+        if self._last[0] != key:  # "in", then "[]": one query
+            self._last = (key, self.previous.readings(key) if self.previous else None)
+        return self._last[1]
 
 
-def fax_file(plan: RecipientPlan) -> str:
-    """Where a recipient's fax goes, relative to the batch folder."""
-    return f"faxes/{plan.recipient.id}.pdf"
+class _Build:
+    """One build's state, pass by pass (the orchestration; nothing here prints)."""
 
+    def __init__(
+        self,
+        campaign: Campaign,
+        options: BuildOptions,
+        staging: Staging,
+        sheet: VerificationSheet,
+        progress: Progress,
+        result: BuildResult,
+    ) -> None:
+        self.campaign = campaign
+        self.options = options
+        self.staging = staging
+        self.sheet = sheet
+        self.progress = progress
+        self.result = result
+        self.now = current_moment(options.now, options.today)
+        self.day = letter_date(campaign, options)
+        self.folder = staging.tmp
+        self.previous = staging.out if (staging.out / CACHE_FOLDER).is_dir() else None
+        self.spill = self.folder / CACHE_FOLDER / "plans.spill"
+        self.cache: CacheWriter  # made once the previous batch is known not to stand as it is
+        self.owners = NumberOwners()
+        self.chars: set[str] = set()
+        self.count = 0
+        self.window_ends: list[dt.datetime] = []  # when the batch's sending windows close
 
-def _rendered_in_order(
-    shared: _Shared, plans: list[RecipientPlan], jobs: int
-) -> Iterator[_Rendered]:
-    """Render the ready plans, on ``jobs`` processes, yielding results in campaign order."""
-    ready = [plan for plan in plans if plan.ready]
-    if jobs <= 1 or len(ready) < 2 * jobs:
-        yield from (_render_and_write(shared, plan) for plan in ready)
-        return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    pool = context.Pool(jobs, _init_worker, (shared,))
-    try:
-        # imap keeps the order, so the volume streams out while workers render ahead
-        yield from pool.imap(_render_in_worker, ready, chunksize=8)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    def run(self) -> None:
+        fingerprint = self._fingerprint()
+        if self._unchanged(fingerprint):
+            return
+        self.cache = CacheWriter(self.folder, self.previous)
+        try:
+            self._read_all()
+            self._make_all()
+            self.cache.meta("batch", self._batch_record(fingerprint))
+        finally:
+            self.cache.close()
+            self.spill.unlink(missing_ok=True)
 
+    # -- a batch whose inputs did not change at all --------------------------------------------
+    def _fingerprint(self) -> str:
+        """A hash of every input of the batch (the campaign as read, its files, the code)."""
+        campaign = self.campaign
+        parts: list[object] = [
+            code_fingerprint(),
+            repr({k: v for k, v in vars(campaign).items() if k != "lines"}),
+            repr(self.sheet),
+            self.day.isoformat(),
+        ]
+        if campaign.recipients_file is not None:
+            parts.append(_file_hash(campaign.recipients_file))
+        return input_key(*parts)
 
-def _write_documents(
-    shared: _Shared,
-    plans: list[RecipientPlan],
-    jobs: int,
-    staging: Staging,
-    result: BuildResult,
-    progress: Progress,
-) -> None:
-    campaign = shared.campaign
-    (shared.folder / "faxes").mkdir(parents=True, exist_ok=True)
-    progress.start(len(plans), "faxes")
-    rendered = _rendered_in_order(shared, plans, jobs)
-    with staging.path(VOLUME_NAME).open("wb") as volume_file:
-        volume = PdfWriter(
-            volume_file, fonts=shared.fonts, title=f"{campaign.title}: faxes",
-            producer=f"faxbatch {__version__}",
-        )  # fmt: skip
-        for plan in plans:
+    def _batch_record(self, fingerprint: str) -> dict[str, Any]:
+        result = self.result
+        midnight = dt.datetime.combine(self.now.astimezone(dt.UTC).date(), dt.time(0), dt.UTC)
+        until = min([midnight + dt.timedelta(days=1), *self.window_ends])
+        return {
+            "fingerprint": fingerprint,
+            "valid_until": until.isoformat(),
+            "files": self._written_files(),
+            "result": {
+                "ready": result.ready,
+                "rejected": result.rejected,
+                "pages": result.pages,
+                "volumes": result.volumes,
+                "rejected_examples": result.rejected_examples,
+                "notes": result.notes,
+            },
+        }
+
+    def _written_files(self) -> list[str]:
+        """Every file of the new batch but the cache's and the marker (relative paths)."""
+        names: list[str] = []
+        for folder, _dirs, files in os.walk(self.folder):
+            relative = Path(folder).relative_to(self.folder)
+            if relative.parts[:1] == (CACHE_FOLDER,):
+                continue
+            names.extend(str(relative / name) for name in files if name != MARKER)
+        return sorted(names)
+
+    def _unchanged(self, fingerprint: str) -> bool:
+        """Take the previous batch as it is when nothing it was made from has changed.
+
+        Sending windows and the age of volunteers' checks depend on the time: the previous batch
+        stands only until its first window closes or the day ends, whichever comes first.
+        """
+        if self.previous is None:
+            return False
+        previous = PreviousBuild(self.previous)
+        try:
+            record = previous.meta("batch")
+        finally:
+            previous.close()
+        if not isinstance(record, dict) or record.get("fingerprint") != fingerprint:
+            return False
+        try:
+            if self.now >= dt.datetime.fromisoformat(record["valid_until"]):
+                return False
+            done = record["result"]
+            for name in [*record["files"], *_cache_files()]:
+                target = self.folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(self.previous / name, target)
+        except (OSError, KeyError, TypeError, ValueError):
+            shutil.rmtree(self.folder / "faxes", ignore_errors=True)
+            return False
+        result = self.result
+        result.ready, result.rejected, result.pages = done["ready"], done["rejected"], done["pages"]
+        result.volumes = list(done["volumes"])
+        result.rejected_examples = [
+            (rid, list(problems)) for rid, problems in done["rejected_examples"]
+        ]
+        result.notes = list(done["notes"])
+        result.reused = result.ready
+        return True
+
+    def _read_all(self) -> None:
+        """Pass 1: read every recipient, spill the plans, gather what the batch shares."""
+        from faxbatch.campaign import iter_recipients
+
+        for _path, text in campaign_texts(self.campaign):
+            self.chars.update(text)
+        setup = _ReadSetup(self.campaign, self.previous)
+        recipients = iter_recipients(self.campaign)
+        with self.spill.open("wb") as spill:
+            for item in in_order(_Reader, setup, recipients, self.options.jobs, chunk=64):
+                assert isinstance(item, tuple)
+                plan, fresh = item
+                if fresh:  # readings known from before are in the cache already
+                    self._remember_readings(plan)
+                for reading in plan.fax_readings:
+                    self.owners.add(plan.recipient.id, reading)
+                self.chars |= plan_characters(plan)
+                pickle.dump(plan, spill, protocol=pickle.HIGHEST_PROTOCOL)
+                self.count += 1
+
+    def _remember_readings(self, plan: RecipientPlan) -> None:
+        from faxbatch.plan import readings_key
+
+        recipient = plan.recipient
+        for kind, raw, readings in (
+            ("fax", recipient.fax, plan.fax_readings),
+            ("phone", recipient.phone, plan.phone_readings),
+        ):
+            self.cache.readings(readings_key(self.campaign, recipient, raw, kind), readings)
+
+    def _spilled(self) -> Iterator[RecipientPlan]:
+        with self.spill.open("rb") as spill:
+            for _ in range(self.count):
+                plan = pickle.load(spill)  # our own file, written moments ago in this build
+                assert isinstance(plan, RecipientPlan)
+                yield plan
+
+    def _fonts(self, previous: PreviousBuild | None) -> dict[Style, EmbeddedFont]:
+        chars = self.chars | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(self.day))
+        chars -= {"\n", "\r", "\t"}
+        fonts, subsets = embed_all(dict.fromkeys(Style, chars), previous)
+        for key, data in subsets.items():
+            self.cache.font(key, data)
+        return fonts
+
+    def _make_all(self) -> None:
+        """Pass 2: finish each plan, make its document, stream volumes and manifests."""
+        campaign, result = self.campaign, self.result
+        previous = PreviousBuild(self.previous) if self.previous else None
+        try:
+            fonts = self._fonts(previous)
+            batch_key = input_key(
+                code_fingerprint(),
+                [font.base_font for font in fonts.values()],
+                {k: v for k, v in vars(campaign).items() if k not in ("recipients", "lines")},
+                self.day,
+            )
+            shared = Shared(
+                campaign,
+                tuple(parse_body(campaign.letter.body)),
+                self.day,
+                fonts,
+                self.folder,
+                self.previous,
+                batch_key,
+            )
+            volumes = _Volumes(
+                lambda: VolumeSet(
+                    self.folder,
+                    "fax",
+                    fonts,
+                    campaign.page_size,
+                    duplex=False,
+                    max_pages=DEFAULT_MAX_PAGES,
+                    max_bytes=DEFAULT_MAX_BYTES,
+                    title=f"{campaign.title}: faxes",
+                    producer=f"faxbatch {__version__}",
+                ),
+                previous,
+            )
+            try:
+                self._stream_documents(shared, volumes)
+            except BaseException:
+                volumes.abort()
+                raise
+            records = volumes.close(self.folder)
+        finally:
+            if previous is not None:
+                previous.close()
+        self.cache.meta("volumes", [asdict(record) for record in records])
+        result.volumes = [record.file for record in records]
+
+    def _stream_documents(self, shared: Shared, volumes: _Volumes) -> None:
+        campaign, result = self.campaign, self.result
+        (self.folder / "faxes").mkdir(exist_ok=True)
+        checks = NumberChecks(campaign, self.owners, self.sheet, self.now)
+        finished = (checks.finish(plan) for plan in self._spilled())
+        small = self.count <= SHEET_LIMIT
+        sheet_plans: list[RecipientPlan] = []  # only while the batch is small enough for a sheet
+        with ManifestWriter(self.folder, campaign_summary(campaign, self.day)) as manifest:
+            self._stream_into(shared, volumes, finished, manifest, sheet_plans)
+        self.progress.finish()
+        if small:
+            for name, data in sheet_files(campaign, number_rows(sheet_plans), self.now).items():
+                self.staging.write(name, data)  # the volunteers' number sheet, as `check` writes it
+        else:
+            result.notes.append(
+                f"{self.count:,} recipients: the volunteers' number sheet is left out of the "
+                "batch; 'faxbatch check' writes it."
+            )
+
+    def _stream_into(
+        self,
+        shared: Shared,
+        volumes: _Volumes,
+        finished: Iterator[RecipientPlan],
+        manifest: ManifestWriter,
+        sheet_plans: list[RecipientPlan],
+    ) -> None:
+        result = self.result
+        small = self.count <= SHEET_LIMIT
+        self.progress.start(self.count, "faxes")
+        for made in make_all(shared, finished, self.options.jobs):
+            plan = made.plan
             entry = plan.manifest_fields()
-            entry.update(file=None, pages=None, sha256=None, volume=None,
-                         volume_first_page=None, volume_last_page=None)  # fmt: skip
-            done = next(rendered) if plan.ready else None
-            if done is not None and done.problem:
-                plan.problems.append(done.problem)
-                entry.update(status="rejected", problems=list(plan.problems))
-            elif done is not None:
-                first = volume.add_pages(done.contents)
-                volume.bookmark(_bookmark(plan), first)
+            entry.update(
+                file=None,
+                pages=None,
+                sha256=None,
+                volume=None,
+                volume_first_page=None,
+                volume_last_page=None,
+            )
+            if made.ready:
+                assert made.sha256 is not None
+                placed = volumes.add(plan.recipient.id, _bookmark(plan), made)
                 entry.update(
                     file=fax_file(plan),
-                    pages=len(done.contents),
-                    sha256=done.sha256,
-                    volume=VOLUME_NAME,
-                    volume_first_page=first + 1,
-                    volume_last_page=first + len(done.contents),
+                    pages=placed.pages,
+                    sha256=made.sha256,
+                    volume=placed.volume,
+                    volume_first_page=placed.first_page,
+                    volume_last_page=placed.last_page,
                 )
-            result.documents.append(entry)
-            progress.advance()
-        volume.close()
-    if volume.page_count == 0:  # every recipient rejected: no print volume to hand over
-        staging.path(VOLUME_NAME).unlink()
-    progress.finish()
+                where = (volumes.placed - 1, placed.volume, placed.first_page, placed.last_page)
+                self.cache.document(
+                    plan.recipient.id,
+                    made.key,
+                    fax_file(plan),
+                    made.sha256,
+                    made.contents,
+                    where,
+                    made.cached,
+                )
+                result.ready += 1
+                result.pages += placed.pages
+                result.reused += made.cached is not None
+            else:
+                entry.update(status="rejected", problems=list(plan.problems))
+                result.rejected += 1
+                if len(result.rejected_examples) < SHOWN_REJECTED:
+                    result.rejected_examples.append((plan.recipient.id, list(plan.problems)))
+            manifest.add(entry)
+            self.window_ends.extend(
+                found.window.end for found in plan.windows.values() if found.window is not None
+            )
+            if len(self.window_ends) > 64:  # only the earliest matters
+                self.window_ends = [min(self.window_ends)]
+            if small:
+                sheet_plans.append(plan)
+            self.progress.advance()
+
+
+class _Volumes:
+    """The print volumes, written only when they would differ from the previous build's.
+
+    While every document so far is the previous build's, in the same order, nothing is written:
+    their places are known from the cache. At the first document that differs, the volumes are
+    written from the start (the earlier documents' pages come from the cache). If none differs,
+    the previous volumes are linked into the new batch as they are.
+    """
+
+    def __init__(self, make: Callable[[], VolumeSet], previous: PreviousBuild | None) -> None:
+        self._make = make
+        self._previous = previous
+        self._set: VolumeSet | None = None
+        self._deferred: list[tuple[str, str, CachedDocument]] = []
+        self.placed = 0
+
+    def add(self, doc_id: str, title: str, made: Made) -> Placement:
+        """Place one document; returns where it went."""
+        self.placed += 1
+        cached = made.cached
+        if self._set is None and cached is not None and cached.seq == len(self._deferred):
+            self._deferred.append((doc_id, title, cached))
+            return Placement(
+                doc_id, title, "fax", cached.volume, cached.first_page, cached.last_page
+            )
+        volume_set = self._writing()
+        contents = made.contents
+        if cached is not None:
+            assert self._previous is not None
+            contents = self._previous.contents(cached)
+        return volume_set.add_document(doc_id, title, contents)
+
+    def _writing(self) -> VolumeSet:
+        if self._set is None:
+            self._set = self._make()
+            assert self._previous is not None or not self._deferred
+            for doc_id, title, cached in self._deferred:
+                assert self._previous is not None
+                self._set.add_document(doc_id, title, self._previous.contents(cached))
+            self._deferred.clear()
+        return self._set
+
+    def abort(self) -> None:
+        """Close an open volume file unfinished (the staging folder goes after an error)."""
+        if self._set is not None:
+            self._set.abort()
+
+    def close(self, folder: Path) -> list[VolumeRecord]:
+        """Finish the volumes; returns their records."""
+        if self._set is None and self._previous is not None and self._deferred:
+            records = self._previous_records()
+            if records is not None and sum(r.documents for r in records) == len(self._deferred):
+                for record in records:
+                    target = folder / record.file
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.link(self._previous.folder / record.file, target)
+                return records
+        if self._set is None and not self._deferred:
+            return []  # no document at all: no volume
+        return self._writing().close()
+
+    def _previous_records(self) -> list[VolumeRecord] | None:
+        assert self._previous is not None
+        stored = self._previous.meta("volumes")
+        try:
+            records = [VolumeRecord(**item) for item in stored or []]
+        except TypeError:
+            return None
+        if not all((self._previous.folder / r.file).is_file() for r in records):
+            return None
+        return records
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cache_files() -> list[str]:
+    return [f"{CACHE_FOLDER}/cache.sqlite", f"{CACHE_FOLDER}/pages.bin"]
 
 
 def _bookmark(plan: RecipientPlan) -> str:

@@ -190,7 +190,7 @@ def _read(
     cache: ReadingsCache | None,
 ) -> tuple[NumberReading, ...]:
     allowed = frozenset(recipient.allow_number_types)
-    key = "\x1f".join([raw, kind, region or "", sender_region or "", ",".join(sorted(allowed))])
+    key = _readings_key(raw, kind, region, sender_region, allowed)
     if cache is not None and key in cache:
         return cache[key]
     readings = numbers.read_numbers(
@@ -199,6 +199,19 @@ def _read(
     if cache is not None:
         cache[key] = readings
     return readings
+
+
+def _readings_key(
+    raw: str, kind: str, region: str | None, sender: str | None, allowed: frozenset[str]
+) -> str:
+    return "\x1f".join([raw, kind, region or "", sender or "", ",".join(sorted(allowed))])
+
+
+def readings_key(campaign: Campaign, recipient: Recipient, raw: str, kind: str) -> str:
+    """The cache key of one number field's readings (what the readings depend on)."""
+    region = campaign.recipient_country(recipient)
+    allowed = frozenset(recipient.allow_number_types)
+    return _readings_key(raw, kind, region, campaign.sender.country, allowed)
 
 
 def read_recipient(

@@ -20,7 +20,6 @@ import argparse
 import csv
 import io
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -156,12 +155,26 @@ def naive_volume(campaign_path: Path, sample: int) -> tuple[float, int, list[lis
     return time.perf_counter() - started, len(out.getvalue()), texts
 
 
+_MEASURED = """
+import resource, sys
+from faxbatch.cli import main
+code = main(sys.argv[1:])
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"RSS {own} {workers}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def run_build(campaign: Path, out: Path, jobs: int) -> tuple[float, int]:
-    """Run ``faxbatch build`` in a child process; returns (seconds, peak RSS in bytes)."""
+    """Run ``faxbatch build`` in a child process; returns (seconds, peak RSS in bytes).
+
+    The peak is the largest of the build process and each of its workers (each one's own peak).
+    """
     command = [
         sys.executable,
-        "-m",
-        "faxbatch",
+        "-c",
+        _MEASURED,
         "build",
         str(campaign),
         "--out",
@@ -169,7 +182,6 @@ def run_build(campaign: Path, out: Path, jobs: int) -> tuple[float, int]:
         "--jobs",
         str(jobs),
     ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     result = subprocess.run(
         command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -177,8 +189,9 @@ def run_build(campaign: Path, out: Path, jobs: int) -> tuple[float, int]:
     seconds = time.perf_counter() - started
     if result.returncode not in (0, 6):
         raise SystemExit(f"build failed ({result.returncode}):\n{result.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) * 1024
+    line = [ln for ln in result.stderr.splitlines() if ln.startswith("RSS ")][-1]
+    own, workers = (int(v) for v in line.split()[1:])
+    return seconds, max(own, workers) * 1024
 
 
 def check_equivalence(out: Path, naive_texts: list[list[str]]) -> None:
@@ -202,6 +215,13 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--naive-sample", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--memory-check",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also build N recipients (e.g. 50000) and compare peak RSS with the main run",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="faxbatch-bench-") as tmp:
@@ -228,6 +248,15 @@ def main() -> None:
             ("peak RSS (MB)", "-", f"{rss / 2**20:.0f}"),
             ("re-run into same folder (s)", "-", f"{rerun:.2f}"),
         ]
+        if args.memory_check:
+            big_folder = folder / "big"
+            big_folder.mkdir()
+            big = make_campaign(big_folder, args.memory_check)
+            big_seconds, big_rss = run_build(big, big_folder / "out", args.jobs)
+            rows.append((f"peak RSS, {args.memory_check} (MB)", "-", f"{big_rss / 2**20:.0f}"))
+            rows.append(
+                (f"letters/s, {args.memory_check}", "-", f"{args.memory_check / big_seconds:.0f}")
+            )
         print(f"{'':30}{'naive':>18}{'faxbatch':>14}   (jobs={args.jobs}, {os.cpu_count()} cores)")
         for name, naive, ours in rows:
             print(f"{name:30}{naive:>18}{ours:>14}")

@@ -162,7 +162,7 @@ class EmbeddedFont:
         if cached is None:
             codes = self.codes
             cached = b"<" + "".join([f"{codes[c]:04x}" for c in text]).encode("ascii") + b">"
-            if len(self._encoded) < 200_000:  # the lines of a letter repeat in every document
+            if len(self._encoded) < 20_000:  # the lines of a letter repeat in every document
                 self._encoded[text] = cached
         return cached
 

@@ -163,7 +163,7 @@ def wrap(spans: Sequence[Span], width: float, size: float) -> list[LinePieces]:
     return list(_wrap_cached(tuple(spans), round(width, 3), size))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _wrap_cached(spans: tuple[Span, ...], width: float, size: float) -> tuple[LinePieces, ...]:
     faces = typeface()
     # words: lists of (text, style) parts; None marks a forced break
@@ -276,7 +276,7 @@ class _LaidLine:
     height: float
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _lay_paragraph(block: Paragraph, geometry: Geometry) -> tuple[_LaidLine, ...]:
     width = geometry.frame_width - block.indent
     size = block.size

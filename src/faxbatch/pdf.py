@@ -72,7 +72,7 @@ def _ops(items: Sequence[Item], fonts: Mapping[Style, EmbeddedFont], styles: set
     return b"\n".join(ops)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _deflate(raw: bytes) -> bytes:
     """Compress a content stream; pages that repeat across letters are compressed once."""
     return zlib.compress(raw, 6)

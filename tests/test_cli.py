@@ -150,7 +150,7 @@ def test_progress_bar_only_on_a_terminal(basic_campaign: Path, tmp_path: Path) -
     import pty
 
     piped = run_cli("build", str(basic_campaign), "--out", str(tmp_path / "a"))
-    assert "\r" not in piped.stderr and "faxes [" not in piped.stderr
+    assert "\r" not in piped.stderr and "documents [" not in piped.stderr
     # on a terminal (a pseudo-terminal here) the bar is drawn on standard error
     output = bytearray()
 
@@ -177,4 +177,4 @@ def test_progress_bar_only_on_a_terminal(basic_campaign: Path, tmp_path: Path) -
     finally:
         os.environ["PYTHONPATH"] = env_path
     assert os.waitstatus_to_exitcode(status) == 6
-    assert b"faxes [" in output and b"3/3" in output
+    assert b"documents [" in output and b"3/3" in output

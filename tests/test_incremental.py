@@ -74,6 +74,8 @@ def test_one_changed_recipient_rebuilds_only_it_and_the_volume(
     assert changed - sheet == {
         "faxes/office-007.pdf",
         "print/fax-volume-001.pdf",
+        "print/job.json",
+        "print/job.txt",
         "manifest.json",
         "manifest.csv",
     }

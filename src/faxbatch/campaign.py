@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from faxbatch.envelopes import envelope_spec
 from faxbatch.errors import CampaignError, InputUnreadableError
 from faxbatch.model import (
     PLACEHOLDERS,
@@ -27,6 +28,7 @@ from faxbatch.model import (
     Letter,
     OfficeHours,
     PageSize,
+    PrintSettings,
     Recipient,
     Sender,
 )
@@ -43,6 +45,7 @@ _TOP_KEYS = (
     "numbers",
     "recipients",
     "recipients_file",
+    "print",
 )
 _CAMPAIGN_KEYS = ("title", "reference", "date")
 _SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
@@ -50,6 +53,15 @@ _DEFAULTS_KEYS = ("country",)
 _PAGE_KEYS = ("size",)
 _LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature")
 _COVER_KEYS = ("comments", "urgent")
+_PRINT_KEYS = (
+    "envelope",
+    "din5008",
+    "fold_marks",
+    "duplex",
+    "max_pages_per_volume",
+    "max_bytes_per_volume",
+)
+CHANNELS = ("fax", "post")
 _NUMBERS_KEYS = ("verification_max_age_days", "office_hours")
 _OFFICE_HOURS_KEYS = ("days", "start", "end")
 _RECIPIENT_KEYS = (
@@ -62,6 +74,7 @@ _RECIPIENT_KEYS = (
     "fax",
     "phone",
     "allow_number_types",
+    "channels",
 )
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -395,6 +408,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
             comments=r.template(c.get("comments"), "cover.comments"),
             urgent=r.boolean(c.get("urgent"), "cover.urgent"),
         )
+    printing = _read_print(r, top["print"], page_size) if "print" in top else PrintSettings()
     office_hours, max_age = OfficeHours(), 90
     if "numbers" in top:
         office_hours, max_age = _read_numbers_section(r, top["numbers"])
@@ -416,6 +430,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         cover=cover,
         recipients=recipients,
         recipients_file=recipients_file,
+        printing=printing,
         office_hours=office_hours,
         verification_max_age_days=max_age,
         lines=r.lines,
@@ -497,6 +512,69 @@ def number_type(word: str) -> tuple[str | None, str]:
     known = sorted(NUMBER_TYPES)
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     return None, f"did you mean '{close[0]}'?" if close else f"known types: {', '.join(known)}"
+
+
+def _read_print(r: _Reader, node: yaml.Node, page_size: PageSize) -> PrintSettings:
+    m = r.mapping(node, "print", _PRINT_KEYS)
+    envelope = r.text(m.get("envelope"), "print.envelope") or None
+    if envelope is not None:
+        envelope = {"dl": "DL", "c5": "C5", "us10": "us10"}.get(envelope.lower(), envelope)
+    din5008 = (r.text(m.get("din5008"), "print.din5008") or None) if "din5008" in m else None
+    if din5008 is not None:
+        din5008 = din5008.upper()
+        if envelope is None:
+            raise r.error(
+                m["din5008"],
+                "print.din5008",
+                "din5008 needs an envelope",
+                "add 'envelope: DL' or 'envelope: C5'",
+            )
+    if envelope is not None:
+        try:
+            envelope_spec(page_size, envelope, din5008)
+        except ValueError as exc:
+            node_at = m.get("din5008") if din5008 and "din5008" in str(exc) else m["envelope"]
+            field = "print.din5008" if node_at is m.get("din5008") else "print.envelope"
+            raise r.error(node_at, field, str(exc)) from None
+    defaults = PrintSettings()
+    return PrintSettings(
+        envelope=envelope,
+        din5008=din5008,
+        fold_marks=r.boolean(m.get("fold_marks"), "print.fold_marks", defaults.fold_marks),
+        duplex=r.boolean(m.get("duplex"), "print.duplex", defaults.duplex),
+        max_pages_per_volume=r.count(
+            m.get("max_pages_per_volume"),
+            "print.max_pages_per_volume",
+            defaults.max_pages_per_volume,
+        ),
+        max_bytes_per_volume=r.count(
+            m.get("max_bytes_per_volume"),
+            "print.max_bytes_per_volume",
+            defaults.max_bytes_per_volume,
+        ),
+    )
+
+
+def channels_of(words: Sequence[str]) -> tuple[tuple[str, ...], str]:
+    """Channels as written (``[fax, post]``), and a problem sentence ("" when fine)."""
+    chosen: list[str] = []
+    for word in words:
+        name = word.strip().lower()
+        if name not in CHANNELS:
+            close = difflib.get_close_matches(name, CHANNELS, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else "use fax and/or post"
+            return ("fax",), f"'{word}' is not a channel ({hint})"
+        if name not in chosen:
+            chosen.append(name)
+    return (tuple(chosen) or ("fax",)), ""
+
+
+def _read_channels(r: _Reader, node: yaml.Node | None, path: str) -> tuple[str, ...]:
+    words = [word for _item, _path, word in r.items(node, path)]
+    channels, problem = channels_of(words)
+    if problem:
+        raise r.error(node, path, problem)
+    return channels
 
 
 def _read_sender(r: _Reader, node: yaml.Node) -> Sender:
@@ -629,6 +707,7 @@ def _read_recipients(
                 allow_number_types=_number_types(
                     r, m.get("allow_number_types"), f"{path}.allow_number_types"
                 ),
+                channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
                 index=index,
                 line=item.start_mark.line + 1,
             )
@@ -713,6 +792,9 @@ def _row_recipient(
             problems.append(f"{where}: '{word}' is not a number type ({hint}).")
         elif type_name not in types:
             types.append(type_name)
+    channels, problem = channels_of(split_list(cells.get("channels", "")))
+    if problem:
+        problems.append(f"{where}: {problem}.")
     if "_extra" in cells:
         problems.append(f"{where}: the row has more cells than the header has columns.")
     return Recipient(
@@ -725,6 +807,7 @@ def _row_recipient(
         fax=cells.get("fax", ""),
         phone=cells.get("phone", ""),
         allow_number_types=tuple(types),
+        channels=channels,
         index=index,
         line=row.line,
         source=source,

@@ -52,6 +52,20 @@ class Cover:
 
 
 @dataclass(frozen=True)
+class PrintSettings:
+    """How print volumes and postal letters are made (the campaign's ``print:`` section)."""
+
+    #: the window envelope postal letters go in: DL or C5 (A4, DIN 5008), us10 (Letter)
+    envelope: str | None = None
+    din5008: str | None = None  # A or B, A4 only (default B)
+    fold_marks: bool = True
+    #: post volumes print on both sides, each letter starting on a front; fax volumes never pad
+    duplex: bool = True
+    max_pages_per_volume: int = 500
+    max_bytes_per_volume: int = 5_000_000  # fits common upload limits (5 MB)
+
+
+@dataclass(frozen=True)
 class OfficeHours:
     """When offices take faxes: the same hours on each listed weekday, in the office's own time."""
 
@@ -81,6 +95,8 @@ class Recipient:
     phone: str = ""
     #: number types (``numbers.NUMBER_TYPES``) this recipient may be faxed on although they cost
     allow_number_types: tuple[str, ...] = ()
+    #: what the recipient asks for: ("fax",) by default; ("post",) or ("fax", "post")
+    channels: tuple[str, ...] = ("fax",)
     #: position among the campaign's recipients (0-based) and the line it starts on
     index: int = 0
     line: int | None = None
@@ -135,6 +151,7 @@ class Campaign:
     default_country: str | None = None
     page_size: PageSize = "A4"
     cover: Cover = field(default_factory=Cover)
+    printing: PrintSettings = field(default_factory=PrintSettings)
     office_hours: OfficeHours = field(default_factory=OfficeHours)
     #: a volunteer's "verified" older than this many days is stale: check the number again
     verification_max_age_days: int = 90

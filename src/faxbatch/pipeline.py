@@ -51,12 +51,11 @@ from faxbatch.plan import (
     read_recipient,
 )
 from faxbatch.progress import NullProgress, Progress
-from faxbatch.render import Made, Shared, fax_file, in_order, make_all
+from faxbatch.render import Made, Shared, document_file, envelope_of, in_order, make_all
 from faxbatch.sheet import sheet_files
+from faxbatch.ticket import JOB_JSON, JOB_TEXT, job_json, job_text
 from faxbatch.verification import VerificationSheet, load_verification
 from faxbatch.volumes import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_PAGES,
     Placement,
     VolumeRecord,
     VolumeSet,
@@ -387,9 +386,10 @@ class _Build:
         return fonts
 
     def _make_all(self) -> None:
-        """Pass 2: finish each plan, make its document, stream volumes and manifests."""
+        """Pass 2: finish each plan, make its documents, stream volumes and manifests."""
         campaign, result = self.campaign, self.result
         previous = PreviousBuild(self.previous) if self.previous else None
+        volumes: dict[str, _Volumes] = {}
         try:
             fonts = self._fonts(previous)
             batch_key = input_key(
@@ -398,50 +398,78 @@ class _Build:
                 {k: v for k, v in vars(campaign).items() if k not in ("recipients", "lines")},
                 self.day,
             )
-            shared = Shared(
-                campaign,
-                tuple(parse_body(campaign.letter.body)),
-                self.day,
-                fonts,
-                self.folder,
-                self.previous,
-                batch_key,
-            )
-            volumes = _Volumes(
-                lambda: VolumeSet(
-                    self.folder,
-                    "fax",
-                    fonts,
-                    campaign.page_size,
-                    duplex=False,
-                    max_pages=DEFAULT_MAX_PAGES,
-                    max_bytes=DEFAULT_MAX_BYTES,
-                    title=f"{campaign.title}: faxes",
-                    producer=f"faxbatch {__version__}",
-                ),
-                previous,
-            )
+            body = tuple(parse_body(campaign.letter.body))
+            shared = Shared(campaign, body, self.day, fonts, self.folder, self.previous, batch_key)
+            volumes = {
+                channel: _Volumes(channel, self._volume_set(channel, fonts), previous)
+                for channel in ("fax", "post")
+            }
             try:
                 self._stream_documents(shared, volumes)
             except BaseException:
-                volumes.abort()
+                for volume_set in volumes.values():
+                    volume_set.abort()
                 raise
-            records = volumes.close(self.folder)
+            records = [r for v in volumes.values() for r in v.close(self.folder)]
         finally:
             if previous is not None:
                 previous.close()
+        placements = [p for v in volumes.values() for p in v.placements]
+        warnings = [w for v in volumes.values() for w in v.warnings]
+        if records:
+            title = campaign.title
+            ticket_json = job_json(records, placements, title=title, warnings=warnings)
+            ticket_text = job_text(records, placements, title=title, warnings=warnings)
+            self.staging.write(JOB_JSON, ticket_json)
+            self.staging.write(JOB_TEXT, ticket_text)
         self.cache.meta("volumes", [asdict(record) for record in records])
         result.volumes = [record.file for record in records]
+        result.warnings.extend(warnings)
 
-    def _stream_documents(self, shared: Shared, volumes: _Volumes) -> None:
+    def _volume_set(
+        self, channel: str, fonts: dict[Style, EmbeddedFont]
+    ) -> Callable[[], VolumeSet]:
+        campaign = self.campaign
+        printing = campaign.printing
+        post = channel == "post"
+        envelope = envelope_of(campaign) if post else None
+
+        def make() -> VolumeSet:
+            return VolumeSet(
+                self.folder,
+                "post" if post else "fax",
+                fonts,
+                campaign.page_size,
+                duplex=printing.duplex if post else False,  # a fax machine sends pads as pages
+                max_pages=printing.max_pages_per_volume,
+                max_bytes=printing.max_bytes_per_volume,
+                title=f"{campaign.title}: {'letters by post' if post else 'faxes'}",
+                producer=f"faxbatch {__version__}",
+                envelope=envelope.envelope if envelope else None,
+                din5008=envelope.din5008 if envelope else None,
+            )
+
+        return make
+
+    def _stream_documents(self, shared: Shared, volumes: dict[str, _Volumes]) -> None:
         campaign, result = self.campaign, self.result
-        (self.folder / "faxes").mkdir(exist_ok=True)
+        for folder in ("faxes", "post"):
+            (self.folder / folder).mkdir(exist_ok=True)
         checks = NumberChecks(campaign, self.owners, self.sheet, self.now)
         finished = (checks.finish(plan) for plan in self._spilled())
         small = self.count <= SHEET_LIMIT
         sheet_plans: list[RecipientPlan] = []  # only while the batch is small enough for a sheet
         with ManifestWriter(self.folder, campaign_summary(campaign, self.day)) as manifest:
-            self._stream_into(shared, volumes, finished, manifest, sheet_plans)
+            self.progress.start(self.count, "documents")
+            last: RecipientPlan | None = None
+            for made in make_all(shared, finished, self.options.jobs):
+                manifest.add(self._entry(made, volumes))
+                if made.plan is not last:  # a recipient's first document
+                    last = made.plan
+                    self._note_windows(made.plan)
+                    if small:
+                        sheet_plans.append(made.plan)
+                    self.progress.advance()
         self.progress.finish()
         if small:
             for name, data in sheet_files(campaign, number_rows(sheet_plans), self.now).items():
@@ -452,66 +480,52 @@ class _Build:
                 "batch; 'faxbatch check' writes it."
             )
 
-    def _stream_into(
-        self,
-        shared: Shared,
-        volumes: _Volumes,
-        finished: Iterator[RecipientPlan],
-        manifest: ManifestWriter,
-        sheet_plans: list[RecipientPlan],
-    ) -> None:
-        result = self.result
-        small = self.count <= SHEET_LIMIT
-        self.progress.start(self.count, "faxes")
-        for made in make_all(shared, finished, self.options.jobs):
-            plan = made.plan
-            entry = plan.manifest_fields()
+    def _entry(self, made: Made, volumes: dict[str, _Volumes]) -> dict[str, Any]:
+        """One document's manifest entry; its pages into the volumes, its record into the cache."""
+        plan, channel, result = made.plan, made.channel, self.result
+        entry = plan.manifest_fields(channel)
+        entry.update(
+            file=None,
+            pages=None,
+            sha256=None,
+            volume=None,
+            volume_first_page=None,
+            volume_last_page=None,
+        )
+        if channel is not None and made.sha256 is not None:
+            channel_volumes = volumes[channel]
+            placed = channel_volumes.add(plan.recipient.id, _bookmark(plan), made)
+            name = document_file(plan, channel)
             entry.update(
-                file=None,
-                pages=None,
-                sha256=None,
-                volume=None,
-                volume_first_page=None,
-                volume_last_page=None,
+                file=name,
+                pages=placed.pages,
+                sha256=made.sha256,
+                volume=placed.volume,
+                volume_first_page=placed.first_page,
+                volume_last_page=placed.last_page,
             )
-            if made.ready:
-                assert made.sha256 is not None
-                placed = volumes.add(plan.recipient.id, _bookmark(plan), made)
-                entry.update(
-                    file=fax_file(plan),
-                    pages=placed.pages,
-                    sha256=made.sha256,
-                    volume=placed.volume,
-                    volume_first_page=placed.first_page,
-                    volume_last_page=placed.last_page,
-                )
-                where = (volumes.placed - 1, placed.volume, placed.first_page, placed.last_page)
-                self.cache.document(
-                    plan.recipient.id,
-                    made.key,
-                    fax_file(plan),
-                    made.sha256,
-                    made.contents,
-                    where,
-                    made.cached,
-                )
-                result.ready += 1
-                result.pages += placed.pages
-                result.reused += made.cached is not None
-            else:
-                entry.update(status="rejected", problems=list(plan.problems))
-                result.rejected += 1
-                if len(result.rejected_examples) < SHOWN_REJECTED:
-                    result.rejected_examples.append((plan.recipient.id, list(plan.problems)))
-            manifest.add(entry)
-            self.window_ends.extend(
-                found.window.end for found in plan.windows.values() if found.window is not None
+            where = (channel_volumes.placed - 1, placed.volume, placed.first_page, placed.last_page)
+            cache_id = f"{channel}:{plan.recipient.id}"
+            self.cache.document(
+                cache_id, made.key, name, made.sha256, made.contents, where, made.cached
             )
-            if len(self.window_ends) > 64:  # only the earliest matters
-                self.window_ends = [min(self.window_ends)]
-            if small:
-                sheet_plans.append(plan)
-            self.progress.advance()
+            result.ready += 1
+            result.pages += placed.pages
+            result.reused += made.cached is not None
+            return entry
+        problems = [made.problem] if made.problem else plan.all_problems
+        entry.update(status="rejected", problems=problems)
+        result.rejected += 1
+        if len(result.rejected_examples) < SHOWN_REJECTED:
+            result.rejected_examples.append((plan.recipient.id, problems))
+        return entry
+
+    def _note_windows(self, plan: RecipientPlan) -> None:
+        self.window_ends.extend(
+            found.window.end for found in plan.windows.values() if found.window is not None
+        )
+        if len(self.window_ends) > 64:  # only the earliest matters
+            self.window_ends = [min(self.window_ends)]
 
 
 class _Volumes:
@@ -523,12 +537,21 @@ class _Volumes:
     the previous volumes are linked into the new batch as they are.
     """
 
-    def __init__(self, make: Callable[[], VolumeSet], previous: PreviousBuild | None) -> None:
+    def __init__(
+        self, channel: str, make: Callable[[], VolumeSet], previous: PreviousBuild | None
+    ) -> None:
+        self._channel = channel
         self._make = make
         self._previous = previous
         self._set: VolumeSet | None = None
         self._deferred: list[tuple[str, str, CachedDocument]] = []
         self.placed = 0
+        self.placements: list[Placement] = []
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the volume set noted (a document too big for any volume)."""
+        return list(self._set.warnings) if self._set is not None else []
 
     def add(self, doc_id: str, title: str, made: Made) -> Placement:
         """Place one document; returns where it went."""
@@ -536,15 +559,23 @@ class _Volumes:
         cached = made.cached
         if self._set is None and cached is not None and cached.seq == len(self._deferred):
             self._deferred.append((doc_id, title, cached))
-            return Placement(
-                doc_id, title, "fax", cached.volume, cached.first_page, cached.last_page
+            placement = Placement(
+                doc_id,
+                title,
+                "post" if self._channel == "post" else "fax",
+                cached.volume,
+                cached.first_page,
+                cached.last_page,
             )
-        volume_set = self._writing()
-        contents = made.contents
-        if cached is not None:
-            assert self._previous is not None
-            contents = self._previous.contents(cached)
-        return volume_set.add_document(doc_id, title, contents)
+        else:
+            volume_set = self._writing()
+            contents = made.contents
+            if cached is not None:
+                assert self._previous is not None
+                contents = self._previous.contents(cached)
+            placement = volume_set.add_document(doc_id, title, contents)
+        self.placements.append(placement)
+        return placement
 
     def _writing(self) -> VolumeSet:
         if self._set is None:
@@ -579,7 +610,9 @@ class _Volumes:
         assert self._previous is not None
         stored = self._previous.meta("volumes")
         try:
-            records = [VolumeRecord(**item) for item in stored or []]
+            records = [
+                VolumeRecord(**item) for item in stored or [] if item["channel"] == self._channel
+            ]
         except TypeError:
             return None
         if not all((self._previous.folder / r.file).is_file() for r in records):

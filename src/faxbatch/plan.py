@@ -31,7 +31,12 @@ class RecipientPlan:
     phone_readings: tuple[NumberReading, ...] = ()
     fax: NumberReading | None = None
     phone: NumberReading | None = None
+    #: what keeps every document of the recipient from being made
     problems: list[str] = field(default_factory=list)
+    #: the documents to make, by channel ("fax", "post"), and why one asked for is not made
+    documents: tuple[str, ...] = ()
+    fax_problem: str = ""
+    post_problem: str = ""
     #: what the verification sheet says, and the next sending window, by E.164 number
     verifications: dict[str, Verification] = field(default_factory=dict)
     windows: dict[str, WindowResult] = field(default_factory=dict)
@@ -46,20 +51,30 @@ class RecipientPlan:
 
     @property
     def ready(self) -> bool:
-        """Whether a fax is built for this recipient."""
-        return self.fax is not None and not self.problems
+        """Whether any document is made for this recipient."""
+        return bool(self.documents) and not self.problems
 
-    def manifest_fields(self) -> dict[str, object]:
-        """The recipient's and its numbers' columns of the manifest."""
+    @property
+    def all_problems(self) -> list[str]:
+        """Every reason a document the recipient asked for is not made."""
+        return [*self.problems, *(p for p in (self.fax_problem, self.post_problem) if p)]
+
+    def manifest_fields(self, channel: str | None = None) -> dict[str, object]:
+        """The manifest columns of one of the recipient's documents (or of its rejection)."""
         r = self.recipient
         shown = self.fax or (self.fax_readings[0] if self.fax_readings else None)
+        made = channel is not None and self.ready
+        if made:  # a postal letter in place of a fax says why
+            problems = [self.fax_problem] if channel == "post" and self.fax_problem else []
+        else:
+            problems = self.all_problems
         fields: dict[str, object] = {
             "recipient_id": r.id,
             "recipient_name": r.display_name,
             "organization": r.organization or None,
-            "channel": "fax",
-            "status": "ready" if self.ready else "rejected",
-            "problems": list(self.problems),
+            "channel": channel or r.channels[0],
+            "status": "ready" if made else "rejected",
+            "problems": problems,
             "fax_raw": r.fax or None,
             "fax_e164": None,
             "fax_international": None,
@@ -251,8 +266,7 @@ class NumberChecks:
         _check_numbers(self.campaign, plan, self.sheet, self.finder, self.now)
         plan.fax = numbers.best(plan.fax_readings)
         plan.phone = numbers.best(plan.phone_readings)
-        if plan.fax is None:
-            plan.problems.append(_no_fax_reason(plan))
+        _choose_documents(plan)
         return plan
 
 
@@ -309,6 +323,31 @@ def _check_numbers(
 
     plan.fax_readings = tuple(checked(plan, r, "fax") for r in plan.fax_readings)
     plan.phone_readings = tuple(checked(plan, r, "phone") for r in plan.phone_readings)
+
+
+def _choose_documents(plan: RecipientPlan) -> None:
+    """Decide the recipient's documents.
+
+    A fax when asked for and a number is usable; a postal letter when asked for, or when no fax
+    can go and there is an address to post to.
+    """
+    recipient = plan.recipient
+    documents: list[str] = []
+    if "fax" in recipient.channels:
+        if plan.fax is not None:
+            documents.append("fax")
+        else:
+            plan.fax_problem = _no_fax_reason(plan)
+    if "post" in recipient.channels or not documents:
+        if recipient.address:
+            documents.append("post")
+        elif "post" in recipient.channels:
+            plan.post_problem = (
+                "No postal address is given; add 'address' lines to send this letter by post."
+            )
+        elif plan.fax_problem:
+            plan.fax_problem += " There is no postal address to send it by post instead."
+    plan.documents = tuple(documents)
 
 
 def _no_fax_reason(plan: RecipientPlan) -> str:

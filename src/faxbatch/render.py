@@ -24,11 +24,13 @@ from typing import TypeVar
 from faxbatch import __version__
 from faxbatch.cache import CachedDocument, PreviousBuild
 from faxbatch.document import DoesNotFit, FaxTarget, fax_document
+from faxbatch.envelopes import EnvelopeSpec, envelope_spec
 from faxbatch.fonts import EmbeddedFont, Style
 from faxbatch.layout import Paragraph
 from faxbatch.model import Campaign
 from faxbatch.pdf import PageContent, PdfWriter, render_page
 from faxbatch.plan import RecipientPlan
+from faxbatch.postal import postal_document
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,12 +51,18 @@ class Shared:
 
 @dataclass(frozen=True)
 class Made:
-    """One recipient's document, made or taken from the previous build (none: not ready)."""
+    """One recipient's document, made or taken from the previous build.
+
+    ``channel`` None: the recipient gets no document at all (its plan says why); ``problem``: the
+    document could not be made (an address that does not fit the window).
+    """
 
     plan: RecipientPlan
+    channel: str | None
     contents: list[PageContent]
     key: str = ""
     sha256: str | None = None
+    problem: str | None = None
     #: the previous build's record when the document is reused (its pages are read on demand)
     cached: CachedDocument | None = None
 
@@ -64,9 +72,10 @@ class Made:
         return self.sha256 is not None
 
 
-def fax_file(plan: RecipientPlan) -> str:
-    """Where a recipient's fax goes, relative to the batch folder."""
-    return f"faxes/{plan.recipient.id}.pdf"
+def document_file(plan: RecipientPlan, channel: str) -> str:
+    """Where a recipient's document goes, relative to the batch folder."""
+    folder = "faxes" if channel == "fax" else "post"
+    return f"{folder}/{plan.recipient.id}.pdf"
 
 
 def fax_target(plan: RecipientPlan) -> FaxTarget:
@@ -101,16 +110,39 @@ def pdf_bytes(
     return buffer.getvalue()
 
 
-def document_key(shared: Shared, plan: RecipientPlan) -> str:
-    """A hash of everything that shapes one recipient's fax.
+def render_post(
+    campaign: Campaign,
+    plan: RecipientPlan,
+    body: Sequence[Paragraph],
+    day: dt.date,
+    fonts: dict[Style, EmbeddedFont],
+    spec: EnvelopeSpec,
+) -> list[PageContent]:
+    """Lay out and render one recipient's postal letter (address in the envelope's window)."""
+    pages = postal_document(
+        campaign, plan.recipient, body, day, spec, fold_marks=campaign.printing.fold_marks
+    )
+    return [render_page(page, fonts) for page in pages]
+
+
+def document_key(shared: Shared, plan: RecipientPlan, channel: str) -> str:
+    """A hash of everything that shapes one of a recipient's documents.
 
     Only what is printed counts (not where the recipient stands in the campaign file); the values
     are text and frozen dataclasses of text, so their ``repr`` is a faithful, stable spelling.
     """
     r = plan.recipient
     shown = (r.id, r.name, r.title, r.organization, r.address, r.country)
-    text = repr((shared.batch_key, shown, fax_target(plan)))
+    target = fax_target(plan) if channel == "fax" else None
+    text = repr((shared.batch_key, channel, shown, target))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def envelope_of(campaign: Campaign) -> EnvelopeSpec:
+    """The window envelope of the campaign's postal letters (DL or us10 unless it says)."""
+    printing = campaign.printing
+    default = "us10" if campaign.page_size == "Letter" else "DL"
+    return envelope_spec(campaign.page_size, printing.envelope or default, printing.din5008)
 
 
 class Maker:
@@ -120,30 +152,36 @@ class Maker:
         self.shared = shared
         self.previous = PreviousBuild(shared.previous) if shared.previous else None
 
-    def make(self, plan: RecipientPlan) -> Made:
-        """The recipient's fax: from the previous build when unchanged, else newly made."""
-        if not plan.ready:
-            return Made(plan, [])
+    def make(self, item: tuple[RecipientPlan, str | None]) -> Made:
+        """One document: from the previous build when unchanged, else newly made."""
+        plan, channel = item
+        if channel is None:
+            return Made(plan, None, [])
         shared = self.shared
-        key = document_key(shared, plan)
-        name = fax_file(plan)
+        key = document_key(shared, plan, channel)
+        name = document_file(plan, channel)
         target = shared.folder / name
-        cached = self.previous.reusable(plan.recipient.id, key) if self.previous else None
+        cache_id = f"{channel}:{plan.recipient.id}"
+        cached = self.previous.reusable(cache_id, key) if self.previous else None
         if cached is not None and self.previous is not None:
             try:
                 os.link(self.previous.folder / cached.file, target)
-                return Made(plan, [], key, cached.sha256, cached=cached)
+                return Made(plan, channel, [], key, cached.sha256, cached=cached)
             except OSError:
                 pass  # another file system, or the file went away: make it anew
         campaign = shared.campaign
         try:
-            contents = render_fax(campaign, plan, shared.body, shared.day, shared.fonts)
+            if channel == "fax":
+                contents = render_fax(campaign, plan, shared.body, shared.day, shared.fonts)
+            else:
+                contents = render_post(
+                    campaign, plan, shared.body, shared.day, shared.fonts, envelope_of(campaign)
+                )
         except DoesNotFit as exc:
-            plan.problems.append(f"{exc}.")
-            return Made(plan, [], key)
+            return Made(plan, channel, [], key, problem=f"{exc}.")
         data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
         target.write_bytes(data)
-        return Made(plan, contents, key, hashlib.sha256(data).hexdigest())
+        return Made(plan, channel, contents, key, hashlib.sha256(data).hexdigest())
 
     def close(self) -> None:
         """Release the previous build's cache."""
@@ -219,8 +257,8 @@ class _MakeInWorker:
     def __init__(self, shared: Shared) -> None:
         self.maker = Maker(shared)
 
-    def __call__(self, plan: RecipientPlan) -> Made:
-        return self.maker.make(plan)
+    def __call__(self, item: tuple[RecipientPlan, str | None]) -> Made:
+        return self.maker.make(item)
 
     def close(self) -> None:
         """Release the maker's files (in the main process; workers end with theirs)."""
@@ -228,7 +266,18 @@ class _MakeInWorker:
 
 
 def make_all(shared: Shared, plans: Iterable[RecipientPlan], jobs: int) -> Iterator[Made]:
-    """Make the documents of ready plans, in order, on ``jobs`` processes."""
-    for made in in_order(_MakeInWorker, shared, plans, jobs):
+    """Make every plan's documents, in order, on ``jobs`` processes.
+
+    A recipient that gets no document yields one :class:`Made` without a channel.
+    """
+
+    def items() -> Iterator[tuple[RecipientPlan, str | None]]:
+        for plan in plans:
+            if plan.ready:
+                yield from ((plan, channel) for channel in plan.documents)
+            else:
+                yield plan, None
+
+    for made in in_order(_MakeInWorker, shared, items(), jobs):
         assert isinstance(made, Made)
         yield made

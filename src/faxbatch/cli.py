@@ -17,8 +17,15 @@ from pathlib import Path
 from faxbatch import __version__
 from faxbatch.campaign import load_campaign
 from faxbatch.check import CheckResult, check_campaign, table_lines
-from faxbatch.errors import ExitCode, FaxbatchError, UsageError
+from faxbatch.errors import (
+    ExitCode,
+    FaxbatchError,
+    InputUnreadableError,
+    PreflightError,
+    UsageError,
+)
 from faxbatch.pipeline import BuildOptions, BuildResult, build_batch
+from faxbatch.preflight import run_preflight
 from faxbatch.progress import for_stream
 from faxbatch.sending import (
     SendRequest,
@@ -57,7 +64,7 @@ def make_parser() -> argparse.ArgumentParser:
         "print volumes and manifests.",
         epilog="Exit codes: 0 all ready, 1 internal error, 2 usage, 3 invalid campaign, "
         "4 input unreadable, 5 output not writable, 6 built with rejected recipients "
-        "(check: some number not usable).",
+        "(check: some number not usable), 7 print-shop checks failed, 8 sending failed.",
     )
     parser.add_argument("--version", action="version", version=f"faxbatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -79,6 +86,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="processes to render with (default: the number of cores)",
     )
     _add_check_command(commands)
+    _add_preflight_command(commands)
     _add_gateway_commands(commands)
     return parser
 
@@ -97,6 +105,32 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     check.add_argument(
         "--out", type=Path, default=Path("out"), help="folder for the sheet (default: ./out)"
     )
+
+
+def _add_preflight_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    preflight = commands.add_parser(
+        "preflight",
+        help="check a built batch as a print shop would",
+        description="Read a built batch's PDFs and job ticket: page sizes, embedded fonts, "
+        "nothing in the fax header zone or outside the printable margins, postal addresses "
+        "inside their windows, the ticket against the files. Reads only.",
+        epilog="Exit codes: 0 ready for the print shop, 4 DIR is not a built batch, "
+        "7 checks failed (listed).",
+    )
+    preflight.add_argument("dir", type=Path, help="the batch folder")
+
+
+def _run_preflight(folder: Path) -> int:
+    if not (folder / "manifest.json").is_file():
+        raise InputUnreadableError(
+            f"{folder} holds no built batch (no manifest.json)",
+            hint="build one first: faxbatch build CAMPAIGN.yaml --out DIR",
+        )
+    failures = run_preflight(folder)
+    if failures:
+        raise PreflightError(f"{folder} fails the print-shop checks:", failures)
+    print(f"{folder} passes the print-shop checks.")
+    return ExitCode.OK
 
 
 def _warn(warnings: Sequence[str]) -> None:
@@ -240,6 +274,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         checked = check_campaign(campaign, out=args.out, sheet=verification)
         _report_check(checked)
         return checked.exit_code
+    if args.command == "preflight":
+        return _run_preflight(args.dir)
     if args.command in ("send", "status"):
         return _run_gateway_command(args)
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover - argparse stops it

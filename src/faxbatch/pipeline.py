@@ -35,7 +35,7 @@ from faxbatch.cache import (
 )
 from faxbatch.check import current_moment, number_rows
 from faxbatch.document import format_date
-from faxbatch.errors import ExitCode, OutputNotWritableError
+from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.manifest import ManifestWriter
 from faxbatch.markdown import parse_body
@@ -248,6 +248,8 @@ class _Build:
         self.chars: set[str] = set()
         self.count = 0
         self.window_ends: list[dt.datetime] = []  # when the batch's sending windows close
+        self.failures: list[str] = []  # what the print-shop checks found (the first hundred)
+        self.failure_count = 0
 
     def run(self) -> None:
         fingerprint = self._fingerprint()
@@ -406,6 +408,12 @@ class _Build:
             }
             try:
                 self._stream_documents(shared, volumes)
+                if self.failures:
+                    more = self.failure_count - len(self.failures)
+                    raise PreflightError(
+                        "the batch fails the print-shop checks; the previous output is unchanged",
+                        self.failures + ([f"... and {more} more"] if more else []),
+                    )
             except BaseException:
                 for volume_set in volumes.values():
                     volume_set.abort()
@@ -483,6 +491,8 @@ class _Build:
     def _entry(self, made: Made, volumes: dict[str, _Volumes]) -> dict[str, Any]:
         """One document's manifest entry; its pages into the volumes, its record into the cache."""
         plan, channel, result = made.plan, made.channel, self.result
+        self.failures.extend(made.failures[: max(0, 100 - len(self.failures))])
+        self.failure_count += len(made.failures)
         entry = plan.manifest_fields(channel)
         entry.update(
             file=None,

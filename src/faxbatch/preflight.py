@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,7 +45,8 @@ from pypdf.generic import (
 )
 
 from faxbatch.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
-from faxbatch.layout import FAX_HEADER_ZONE, MM, PAGE_SIZES
+from faxbatch.fonts import typeface
+from faxbatch.layout import FAX_HEADER_ZONE, MM, PAGE_SIZES, Box, Page, Rule, TextRun
 from faxbatch.ticket import JOB_JSON, SCHEMA_VERSION
 
 #: office printers leave this much of every edge unprinted
@@ -536,6 +538,52 @@ def check_page(
         if operators:
             failures.append(f"{where}: the pad page is not blank ({operators} content operators)")
         return failures
+    failures.extend(_check_marks(marks, width, height, rules, where, margin))
+    return failures
+
+
+def layout_marks(page: Page) -> list[Mark]:
+    """What a laid-out page will draw, with the same boxes :func:`page_marks` reads from a PDF."""
+    faces = typeface()
+    marks: list[Mark] = []
+    for item in [*page.items, *page.footer]:
+        if isinstance(item, TextRun):
+            width = faces[item.style].width(item.text, item.size)
+            low, high = item.y - GLYPH_BOTTOM * item.size, item.y + GLYPH_TOP * item.size
+            marks.append(Mark("text", item.x, low, item.x + width, high, item.text))
+        elif isinstance(item, Rule):  # the path itself, as page_marks reads it from a PDF
+            x0, x1 = sorted((item.x1, item.x2))
+            y0, y1 = sorted((item.y1, item.y2))
+            marks.append(Mark("path", x0, y0, x1, y1))
+        elif isinstance(item, Box):
+            marks.append(Mark("path", item.x, item.y, item.x + item.w, item.y + item.h))
+    return marks
+
+
+def check_layout(
+    page: Page, where: str, rules: PageRules, margin: float = PRINTABLE_MARGIN
+) -> list[str]:
+    """Failures of a laid-out page, before it is written (the same rules as :func:`check_page`).
+
+    The build runs this on every page it makes, where the positions are exact and free to know;
+    ``faxbatch preflight`` reads the written files instead.
+    """
+    geometry = page.geometry
+    failures: list[str] = []
+    expected_w, expected_h = PAGE_SIZES[rules.page_size]
+    if abs(geometry.width - expected_w) > SIZE_TOLERANCE or abs(geometry.height - expected_h) > (
+        SIZE_TOLERANCE
+    ):
+        failures.append(f"{where}: the page is not {rules.page_size}")
+    marks = layout_marks(page)
+    failures.extend(_check_marks(marks, geometry.width, geometry.height, rules, where, margin))
+    return failures
+
+
+def _check_marks(
+    marks: list[Mark], width: float, height: float, rules: PageRules, where: str, margin: float
+) -> list[str]:
+    failures: list[str] = []
     outside = [
         (mark, text)
         for mark in marks
@@ -806,6 +854,17 @@ def run_preflight(
 
     ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job ticket's.
     """
+    # pypdf logs what it repairs in a damaged file; the failures list says it in words instead
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return _run_preflight(folder, page_size=page_size, margin=margin)
+    finally:
+        logger.setLevel(level)
+
+
+def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> list[str]:
     batch = _Batch(Path(folder), margin)
     ticket = _load_json(batch, JOB_JSON, required=True) or {}
     manifest = _load_json(batch, "manifest.json", required=False) or {}

@@ -26,11 +26,12 @@ from faxbatch.cache import CachedDocument, PreviousBuild
 from faxbatch.document import DoesNotFit, FaxTarget, fax_document
 from faxbatch.envelopes import EnvelopeSpec, envelope_spec
 from faxbatch.fonts import EmbeddedFont, Style
-from faxbatch.layout import Paragraph
+from faxbatch.layout import Page, Paragraph
 from faxbatch.model import Campaign
 from faxbatch.pdf import PageContent, PdfWriter, render_page
 from faxbatch.plan import RecipientPlan
 from faxbatch.postal import postal_document
+from faxbatch.preflight import PageRules, check_layout
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -63,6 +64,8 @@ class Made:
     key: str = ""
     sha256: str | None = None
     problem: str | None = None
+    #: what the print-shop checks found wrong on its pages (none: fine)
+    failures: tuple[str, ...] = ()
     #: the previous build's record when the document is reused (its pages are read on demand)
     cached: CachedDocument | None = None
 
@@ -87,16 +90,19 @@ def fax_target(plan: RecipientPlan) -> FaxTarget:
     )
 
 
-def render_fax(
-    campaign: Campaign,
-    plan: RecipientPlan,
-    body: Sequence[Paragraph],
-    day: dt.date,
-    fonts: dict[Style, EmbeddedFont],
-) -> list[PageContent]:
-    """Lay out and render one recipient's fax (cover and letter)."""
-    pages = fax_document(campaign, plan.recipient, body, day, fax_target(plan))
-    return [render_page(page, fonts) for page in pages]
+def preflight_pages(
+    pages: Sequence[Page], where: str, campaign: Campaign, spec: EnvelopeSpec | None
+) -> list[str]:
+    """The print-shop checks of a document's laid-out pages (``spec``: a postal letter's)."""
+    failures: list[str] = []
+    for number, page in enumerate(pages, start=1):
+        rules = PageRules(
+            campaign.page_size,
+            fax=spec is None,
+            window=spec.window if spec is not None and number == 1 else None,
+        )
+        failures.extend(check_layout(page, f"{where}, page {number}", rules))
+    return failures
 
 
 def pdf_bytes(
@@ -110,19 +116,24 @@ def pdf_bytes(
     return buffer.getvalue()
 
 
-def render_post(
-    campaign: Campaign,
-    plan: RecipientPlan,
-    body: Sequence[Paragraph],
-    day: dt.date,
-    fonts: dict[Style, EmbeddedFont],
-    spec: EnvelopeSpec,
-) -> list[PageContent]:
-    """Lay out and render one recipient's postal letter (address in the envelope's window)."""
+def layout_document(
+    shared: Shared, plan: RecipientPlan, channel: str
+) -> tuple[list[Page], EnvelopeSpec | None]:
+    """Lay out one of a recipient's documents (a fax, or a letter for a window envelope)."""
+    campaign = shared.campaign
+    if channel == "fax":
+        pages = fax_document(campaign, plan.recipient, shared.body, shared.day, fax_target(plan))
+        return pages, None
+    spec = envelope_of(campaign)
     pages = postal_document(
-        campaign, plan.recipient, body, day, spec, fold_marks=campaign.printing.fold_marks
+        campaign,
+        plan.recipient,
+        shared.body,
+        shared.day,
+        spec,
+        fold_marks=campaign.printing.fold_marks,
     )
-    return [render_page(page, fonts) for page in pages]
+    return pages, spec
 
 
 def document_key(shared: Shared, plan: RecipientPlan, channel: str) -> str:
@@ -171,17 +182,15 @@ class Maker:
                 pass  # another file system, or the file went away: make it anew
         campaign = shared.campaign
         try:
-            if channel == "fax":
-                contents = render_fax(campaign, plan, shared.body, shared.day, shared.fonts)
-            else:
-                contents = render_post(
-                    campaign, plan, shared.body, shared.day, shared.fonts, envelope_of(campaign)
-                )
+            pages, spec = layout_document(shared, plan, channel)
         except DoesNotFit as exc:
             return Made(plan, channel, [], key, problem=f"{exc}.")
+        failures = preflight_pages(pages, name, campaign, spec)
+        contents = [render_page(page, shared.fonts) for page in pages]
         data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
         target.write_bytes(data)
-        return Made(plan, channel, contents, key, hashlib.sha256(data).hexdigest())
+        sha256 = hashlib.sha256(data).hexdigest()
+        return Made(plan, channel, contents, key, sha256, failures=tuple(failures))
 
     def close(self) -> None:
         """Release the previous build's cache."""

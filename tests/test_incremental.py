@@ -76,6 +76,8 @@ def test_one_changed_recipient_rebuilds_only_it_and_the_volume(
         "print/fax-volume-001.pdf",
         "print/job.json",
         "print/job.txt",
+        "gateways/hylafax.sh",
+        "gateways/jobs.jsonl",
         "manifest.json",
         "manifest.csv",
     }

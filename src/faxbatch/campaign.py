@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -46,6 +47,7 @@ _TOP_KEYS = (
     "recipients",
     "recipients_file",
     "print",
+    "gateway",
 )
 _CAMPAIGN_KEYS = ("title", "reference", "date")
 _SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
@@ -409,6 +411,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
             urgent=r.boolean(c.get("urgent"), "cover.urgent"),
         )
     printing = _read_print(r, top["print"], page_size) if "print" in top else PrintSettings()
+    gateway = _read_gateway(r, top["gateway"]) if "gateway" in top else None
     office_hours, max_age = OfficeHours(), 90
     if "numbers" in top:
         office_hours, max_age = _read_numbers_section(r, top["numbers"])
@@ -431,6 +434,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         recipients=recipients,
         recipients_file=recipients_file,
         printing=printing,
+        gateway=gateway,
         office_hours=office_hours,
         verification_max_age_days=max_age,
         lines=r.lines,
@@ -553,6 +557,20 @@ def _read_print(r: _Reader, node: yaml.Node, page_size: PageSize) -> PrintSettin
             defaults.max_bytes_per_volume,
         ),
     )
+
+
+def _read_gateway(r: _Reader, node: yaml.Node) -> dict[str, Any]:
+    """The ``gateway:`` section, checked now (a mistake shows before anything is built)."""
+    from faxbatch.gateways.settings import parse_gateway_section
+
+    value = yaml.SafeLoader("").construct_document(node)
+    try:
+        parse_gateway_section(value, source=f"{r.source}:{node.start_mark.line + 1}")
+    except CampaignError:
+        raise
+    if not isinstance(value, dict):
+        raise r.error(node, "gateway", "expected a mapping with 'hylafax' and/or 'email'")
+    return value
 
 
 def channels_of(words: Sequence[str]) -> tuple[tuple[str, ...], str]:

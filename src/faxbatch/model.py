@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 PageSize = Literal["A4", "Letter"]
 
@@ -152,6 +152,8 @@ class Campaign:
     page_size: PageSize = "A4"
     cover: Cover = field(default_factory=Cover)
     printing: PrintSettings = field(default_factory=PrintSettings)
+    #: the ``gateway:`` section as written (checked by ``gateways.settings``; no passwords)
+    gateway: dict[str, Any] | None = None
     office_hours: OfficeHours = field(default_factory=OfficeHours)
     #: a volunteer's "verified" older than this many days is stale: check the number again
     verification_max_age_days: int = 90

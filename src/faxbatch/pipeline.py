@@ -12,6 +12,7 @@ characters the font subsets must hold); the second finishes each plan, makes its
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -36,6 +37,7 @@ from faxbatch.cache import (
 from faxbatch.check import current_moment, number_rows
 from faxbatch.document import format_date
 from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
+from faxbatch.exports import write_exports
 from faxbatch.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.manifest import ManifestWriter
 from faxbatch.markdown import parse_body
@@ -138,6 +140,7 @@ def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
         "page_size": campaign.page_size,
         "sender": campaign.sender.organization or campaign.sender.name,
         "faxbatch_version": __version__,
+        "gateway": campaign.gateway,
     }
 
 
@@ -153,6 +156,7 @@ def build_batch(
         build = _Build(campaign, options, staging, sheet, progress or NullProgress(), result)
         try:
             build.run()
+            _keep_sending_records(staging)
         except OSError as exc:
             raise OutputNotWritableError(
                 f"cannot write the batch beside {staging.out} ({exc.strerror or exc})",
@@ -479,6 +483,11 @@ class _Build:
                         sheet_plans.append(made.plan)
                     self.progress.advance()
         self.progress.finish()
+        for folder in ("faxes", "post"):
+            with contextlib.suppress(OSError):  # no document of that kind: no empty folder
+                (self.folder / folder).rmdir()
+        # what fax gateways take: a sendfax script and a JSON line per fax (from the manifest)
+        write_exports(self.folder, json.loads((self.folder / "manifest.json").read_bytes()))
         if small:
             for name, data in sheet_files(campaign, number_rows(sheet_plans), self.now).items():
                 self.staging.write(name, data)  # the volunteers' number sheet, as `check` writes it
@@ -628,6 +637,19 @@ class _Volumes:
         if not all((self._previous.folder / r.file).is_file() for r in records):
             return None
         return records
+
+
+#: what ``faxbatch send`` and ``status`` wrote into the batch: a rebuild must not lose it, or a
+#: fax sent before the rebuild could be sent again
+SENDING_RECORDS = ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "report.csv")
+
+
+def _keep_sending_records(staging: Staging) -> None:
+    """Carry the send journal and the transmission report over into the new batch."""
+    for name in SENDING_RECORDS:
+        old = staging.out / name
+        if old.is_file():
+            os.link(old, staging.tmp / name)
 
 
 def _file_hash(path: Path) -> str:

@@ -293,7 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return int(ExitCode.OK)
     except KeyboardInterrupt:
-        print("faxbatch: interrupted; the previous output folder is unchanged", file=sys.stderr)
+        print(
+            "faxbatch: interrupted; nothing half-done was put in place (a build leaves the "
+            "previous batch, a send its journal)",
+            file=sys.stderr,
+        )
         return 130
     except Exception as exc:
         if os.environ.get("FAXBATCH_DEBUG"):

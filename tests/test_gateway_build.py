@@ -55,3 +55,34 @@ def test_rebuild_keeps_the_send_journal(
     build_batch(load_campaign(changed), BuildOptions(out=out))
     assert (out / "journal.sqlite").read_bytes() == b"what was sent"
     assert (out / "report.csv").read_text() == "recipient,state\n"
+
+
+def test_streamed_exports_match_the_whole_manifest_ones(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    from faxbatch.exports import write_exports
+
+    out = tmp_path / "out"
+    build_batch(load_campaign(write_campaign(GATEWAY)), BuildOptions(out=out))
+    streamed = {
+        name: (out / "gateways" / name).read_bytes() for name in ("hylafax.sh", "jobs.jsonl")
+    }
+    write_exports(tmp_path / "again", json.loads((out / "manifest.json").read_text()))
+    for name, data in streamed.items():
+        assert (tmp_path / "again/gateways" / name).read_bytes() == data
+
+
+def test_postal_letters_are_never_faxed(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = BASIC.replace(
+        "    address: [Almaty]\n", "    address: [Almaty]\n    channels: [fax, post]\n"
+    )
+    out = tmp_path / "out"
+    result = build_batch(load_campaign(write_campaign(text)), BuildOptions(out=out))
+    assert [d["channel"] for d in result.documents if d["recipient_id"] == "court"] == [
+        "fax",
+        "post",
+    ]
+    jobs = (out / "gateways/jobs.jsonl").read_text()
+    assert "faxes/court.pdf" in jobs and "post/court.pdf" not in jobs

@@ -111,6 +111,7 @@ def is_sendable(document: Mapping[str, Any]) -> bool:
     """Whether a manifest document may be sent: ready, with a number that may be dialled."""
     return (
         document.get("status") == "ready"
+        and document.get("channel", "fax") == "fax"  # a letter for the post is never faxed
         and document.get("fax_verdict") in SENDABLE_VERDICTS
         and bool(document.get("fax_e164"))
         and bool(document.get("file"))
@@ -145,34 +146,37 @@ def faxes_of(manifest: Mapping[str, Any]) -> tuple[Fax, ...]:
     """The sendable faxes of a manifest, in campaign order."""
     campaign = manifest.get("campaign")
     campaign = campaign if isinstance(campaign, Mapping) else {}
-    faxes: list[Fax] = []
-    for index, doc in enumerate(manifest.get("documents") or []):
-        if not isinstance(doc, Mapping) or not is_sendable(doc):
-            continue
-        where = f"{MANIFEST_NAME}: documents[{index}]"
-        start = parse_utc(doc.get(WINDOW_FIELDS[0]), f"{where}.{WINDOW_FIELDS[0]}")
-        end = parse_utc(doc.get(WINDOW_FIELDS[1]), f"{where}.{WINDOW_FIELDS[1]}")
-        if start and end and end <= start:
-            raise InputUnreadableError(f"{where}: the sending window ends before it starts")
-        e164 = str(doc["fax_e164"])
-        pages = doc.get("pages")
-        faxes.append(
-            Fax(
-                recipient_id=str(doc.get("recipient_id")),
-                recipient_name=str(doc.get("recipient_name") or doc.get("recipient_id")),
-                organization=str(doc.get("organization") or ""),
-                e164=e164,
-                international=str(doc.get("fax_international") or e164),
-                dial_string=str(doc.get("dial_string") or e164),
-                file=str(doc["file"]),
-                pages=pages if isinstance(pages, int) else 0,
-                sha256=str(doc["sha256"]),
-                key=idempotency_key(campaign, doc),
-                window_start=start,
-                window_end=end,
-            )
-        )
-    return tuple(faxes)
+    found = (
+        fax_of(doc, campaign, f"{MANIFEST_NAME}: documents[{index}]")
+        for index, doc in enumerate(manifest.get("documents") or [])
+    )
+    return tuple(fax for fax in found if fax is not None)
+
+
+def fax_of(doc: Any, campaign: Mapping[str, Any], where: str) -> Fax | None:
+    """One manifest document as a fax to send, or None when it may not be sent."""
+    if not isinstance(doc, Mapping) or not is_sendable(doc):
+        return None
+    start = parse_utc(doc.get(WINDOW_FIELDS[0]), f"{where}.{WINDOW_FIELDS[0]}")
+    end = parse_utc(doc.get(WINDOW_FIELDS[1]), f"{where}.{WINDOW_FIELDS[1]}")
+    if start and end and end <= start:
+        raise InputUnreadableError(f"{where}: the sending window ends before it starts")
+    e164 = str(doc["fax_e164"])
+    pages = doc.get("pages")
+    return Fax(
+        recipient_id=str(doc.get("recipient_id")),
+        recipient_name=str(doc.get("recipient_name") or doc.get("recipient_id")),
+        organization=str(doc.get("organization") or ""),
+        e164=e164,
+        international=str(doc.get("fax_international") or e164),
+        dial_string=str(doc.get("dial_string") or e164),
+        file=str(doc["file"]),
+        pages=pages if isinstance(pages, int) else 0,
+        sha256=str(doc["sha256"]),
+        key=idempotency_key(campaign, doc),
+        window_start=start,
+        window_end=end,
+    )
 
 
 def load_batch(root: Path) -> Batch:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
-from faxbatch.batch import Fax, faxes_of, format_utc, regarding
+from faxbatch.batch import Fax, fax_of, faxes_of, format_utc, regarding
 from faxbatch.gateways.hylafax import at_time, ceil_minute, floor_minute, job_options, sanitize
 from faxbatch.gateways.settings import HylafaxSettings, parse_gateway_section
 from faxbatch.journal import job_tag
@@ -68,11 +68,11 @@ def jobs_jsonl(manifest: Mapping[str, Any]) -> bytes:
     """``jobs.jsonl``: a JSON object per sendable fax, one per line, in campaign order."""
     campaign = manifest.get("campaign")
     subject = regarding(campaign if isinstance(campaign, Mapping) else {})
-    lines = [
-        json.dumps(job_record(fax, subject), ensure_ascii=False) + "\n"
-        for fax in faxes_of(manifest)
-    ]
-    return "".join(lines).encode("utf-8")
+    return "".join(_job_line(fax, subject) for fax in faxes_of(manifest)).encode("utf-8")
+
+
+def _job_line(fax: Fax, subject: str) -> str:
+    return json.dumps(job_record(fax, subject), ensure_ascii=False) + "\n"
 
 
 def _sendfax_line(fax: Fax, options: list[str], window: list[str]) -> str:
@@ -100,9 +100,11 @@ def _fax_block(fax: Fax, options: list[str]) -> list[str]:
             f"{fax.recipient_id}: its window closed at {format_utc(end)}; not queued"
         )
         branches.append(
-            (f'[ "$now" -ge {int(end.timestamp())} ]',
-             [f"echo {closed} >&2", f'failed="$failed {fax.recipient_id}"'])
-        )  # fmt: skip
+            (
+                f'[ "$now" -ge {int(end.timestamp())} ]',
+                [f"echo {closed} >&2", f'failed="$failed {fax.recipient_id}"'],
+            )
+        )
     if start is not None:
         later = _sendfax_line(fax, options, ["-a", at_time(start), *kill])
         branches.append((f'[ "$now" -lt {int(start.timestamp())} ]', [later]))
@@ -113,14 +115,8 @@ def _fax_block(fax: Fax, options: list[str]) -> list[str]:
     return lines
 
 
-def hylafax_script(manifest: Mapping[str, Any], settings: HylafaxSettings | None = None) -> bytes:
-    """``hylafax.sh``: a POSIX shell script with a ``sendfax`` command per sendable fax."""
-    hylafax = _settings(manifest, settings)
-    campaign = manifest.get("campaign")
-    subject = regarding(campaign if isinstance(campaign, Mapping) else {})
-    page_size = _page_size(manifest)
-    faxes = faxes_of(manifest)
-    head = [
+def _script_head(subject: str, hylafax: HylafaxSettings) -> list[str]:
+    return [
         "#!/bin/sh",
         f"# HylaFAX jobs for {sanitize(subject, 200)}",
         f"# Written by faxbatch {__version__}; building the batch again writes it again.",
@@ -139,18 +135,78 @@ def hylafax_script(manifest: Mapping[str, Any], settings: HylafaxSettings | None
         'failed=""',
         "",
     ]
-    body: list[str] = []
-    for fax in faxes:
-        options = job_options(fax, hylafax, subject, page_size, job_tag(fax.key, 1))
-        body += [*_fax_block(fax, options), ""]
-    tail = [
+
+
+def _script_tail(count: int) -> list[str]:
+    return [
         'if [ -n "$failed" ]; then',
         '    echo "not queued:$failed" >&2',
         "    exit 1",
         "fi",
-        f'echo "{len(faxes)} fax(es) queued on $server"',
+        f'echo "{count} fax(es) queued on $server"',
     ]
-    return ("\n".join(head + body + tail) + "\n").encode("utf-8")
+
+
+def hylafax_script(manifest: Mapping[str, Any], settings: HylafaxSettings | None = None) -> bytes:
+    """``hylafax.sh``: a POSIX shell script with a ``sendfax`` command per sendable fax."""
+    hylafax = _settings(manifest, settings)
+    campaign = manifest.get("campaign")
+    subject = regarding(campaign if isinstance(campaign, Mapping) else {})
+    page_size = _page_size(manifest)
+    faxes = faxes_of(manifest)
+    body: list[str] = []
+    for fax in faxes:
+        options = job_options(fax, hylafax, subject, page_size, job_tag(fax.key, 1))
+        body += [*_fax_block(fax, options), ""]
+    lines = [*_script_head(subject, hylafax), *body, *_script_tail(len(faxes))]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+class ExportWriter:
+    """Writes the exports of a batch a document at a time, as the build makes them.
+
+    The files are byte for byte what :func:`write_exports` gives for the finished manifest.
+    """
+
+    def __init__(self, out_dir: Path, campaign: Mapping[str, Any]) -> None:
+        manifest = {"campaign": campaign}
+        self._campaign = campaign
+        self._hylafax = _settings(manifest, None)
+        self._subject = regarding(campaign)
+        self._page_size = _page_size(manifest)
+        self._script_path = Path(out_dir) / HYLAFAX_SCRIPT
+        self._jobs_path = Path(out_dir) / JOBS_JSONL
+        self._script_path.parent.mkdir(parents=True, exist_ok=True)
+        self._script = self._script_path.open("w", encoding="utf-8", newline="\n")
+        self._jobs = self._jobs_path.open("w", encoding="utf-8", newline="\n")
+        self._script.write("\n".join(_script_head(self._subject, self._hylafax)) + "\n")
+        self.count = 0
+
+    def add(self, document: Mapping[str, Any]) -> None:
+        """Add one manifest document (those that may not be sent are left out)."""
+        fax = fax_of(document, self._campaign, f"document {document.get('recipient_id')}")
+        if fax is None:
+            return
+        options = job_options(
+            fax, self._hylafax, self._subject, self._page_size, job_tag(fax.key, 1)
+        )
+        self._script.write("\n".join([*_fax_block(fax, options), ""]) + "\n")
+        self._jobs.write(_job_line(fax, self._subject))
+        self.count += 1
+
+    def close(self) -> list[Path]:
+        """Finish both files; returns their paths."""
+        self._script.write("\n".join(_script_tail(self.count)) + "\n")
+        self._script.close()
+        self._jobs.close()
+        self._script_path.chmod(0o755)
+        self._jobs_path.chmod(0o644)
+        return [self._script_path, self._jobs_path]
+
+    def abort(self) -> None:
+        """Close the files unfinished (the staging folder goes after an error)."""
+        self._script.close()
+        self._jobs.close()
 
 
 def write_exports(

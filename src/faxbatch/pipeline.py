@@ -37,7 +37,7 @@ from faxbatch.cache import (
 from faxbatch.check import current_moment, number_rows
 from faxbatch.document import format_date
 from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
-from faxbatch.exports import write_exports
+from faxbatch.exports import ExportWriter
 from faxbatch.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.manifest import ManifestWriter
 from faxbatch.markdown import parse_body
@@ -471,23 +471,31 @@ class _Build:
         finished = (checks.finish(plan) for plan in self._spilled())
         small = self.count <= SHEET_LIMIT
         sheet_plans: list[RecipientPlan] = []  # only while the batch is small enough for a sheet
-        with ManifestWriter(self.folder, campaign_summary(campaign, self.day)) as manifest:
-            self.progress.start(self.count, "documents")
-            last: RecipientPlan | None = None
-            for made in make_all(shared, finished, self.options.jobs):
-                manifest.add(self._entry(made, volumes))
-                if made.plan is not last:  # a recipient's first document
-                    last = made.plan
-                    self._note_windows(made.plan)
-                    if small:
-                        sheet_plans.append(made.plan)
-                    self.progress.advance()
+        summary = campaign_summary(campaign, self.day)
+        # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
+        exports = ExportWriter(self.folder, summary)
+        try:
+            with ManifestWriter(self.folder, summary) as manifest:
+                self.progress.start(self.count, "documents")
+                last: RecipientPlan | None = None
+                for made in make_all(shared, finished, self.options.jobs):
+                    entry = self._entry(made, volumes)
+                    manifest.add(entry)
+                    exports.add(entry)
+                    if made.plan is not last:  # a recipient's first document
+                        last = made.plan
+                        self._note_windows(made.plan)
+                        if small:
+                            sheet_plans.append(made.plan)
+                        self.progress.advance()
+        except BaseException:
+            exports.abort()
+            raise
         self.progress.finish()
         for folder in ("faxes", "post"):
             with contextlib.suppress(OSError):  # no document of that kind: no empty folder
                 (self.folder / folder).rmdir()
-        # what fax gateways take: a sendfax script and a JSON line per fax (from the manifest)
-        write_exports(self.folder, json.loads((self.folder / "manifest.json").read_bytes()))
+        exports.close()
         if small:
             for name, data in sheet_files(campaign, number_rows(sheet_plans), self.now).items():
                 self.staging.write(name, data)  # the volunteers' number sheet, as `check` writes it

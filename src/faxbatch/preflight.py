@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from pypdf.generic import (
 )
 
 from faxbatch.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
-from faxbatch.fonts import typeface
+from faxbatch.fonts import Style, typeface
 from faxbatch.layout import FAX_HEADER_ZONE, MM, PAGE_SIZES, Box, Page, Rule, TextRun
 from faxbatch.ticket import JOB_JSON, SCHEMA_VERSION
 
@@ -544,11 +545,10 @@ def check_page(
 
 def layout_marks(page: Page) -> list[Mark]:
     """What a laid-out page will draw, with the same boxes :func:`page_marks` reads from a PDF."""
-    faces = typeface()
     marks: list[Mark] = []
     for item in [*page.items, *page.footer]:
         if isinstance(item, TextRun):
-            width = faces[item.style].width(item.text, item.size)
+            width = _run_width(item.style, item.text, item.size)
             low, high = item.y - GLYPH_BOTTOM * item.size, item.y + GLYPH_TOP * item.size
             marks.append(Mark("text", item.x, low, item.x + width, high, item.text))
         elif isinstance(item, Rule):  # the path itself, as page_marks reads it from a PDF
@@ -558,6 +558,12 @@ def layout_marks(page: Page) -> list[Mark]:
         elif isinstance(item, Box):
             marks.append(Mark("path", item.x, item.y, item.x + item.w, item.y + item.h))
     return marks
+
+
+@lru_cache(maxsize=8192)
+def _run_width(style: Style, text: str, size: float) -> float:
+    """A run's width (the lines of a letter repeat in every document: measured once)."""
+    return typeface()[style].width(text, size)
 
 
 def check_layout(

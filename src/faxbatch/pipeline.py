@@ -21,7 +21,7 @@ import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ from faxbatch.plan import (
 from faxbatch.progress import NullProgress, Progress
 from faxbatch.render import Made, Shared, document_file, envelope_of, in_order, make_all
 from faxbatch.sheet import sheet_files
-from faxbatch.ticket import JOB_JSON, JOB_TEXT, job_json, job_text
+from faxbatch.ticket import JOB_JSON, JOB_TEXT, write_job_json, write_job_text
 from faxbatch.verification import VerificationSheet, load_verification
 from faxbatch.volumes import (
     Placement,
@@ -406,8 +406,9 @@ class _Build:
             )
             body = tuple(parse_body(campaign.letter.body))
             shared = Shared(campaign, body, self.day, fonts, self.folder, self.previous, batch_key)
+            spill = self.folder / CACHE_FOLDER
             volumes = {
-                channel: _Volumes(channel, self._volume_set(channel, fonts), previous)
+                channel: _Volumes(channel, self._volume_set(channel, fonts), previous, spill)
                 for channel in ("fax", "post")
             }
             try:
@@ -426,14 +427,20 @@ class _Build:
         finally:
             if previous is not None:
                 previous.close()
-        placements = [p for v in volumes.values() for p in v.placements]
         warnings = [w for v in volumes.values() for w in v.warnings]
         if records:
             title = campaign.title
-            ticket_json = job_json(records, placements, title=title, warnings=warnings)
-            ticket_text = job_text(records, placements, title=title, warnings=warnings)
-            self.staging.write(JOB_JSON, ticket_json)
-            self.staging.write(JOB_TEXT, ticket_text)
+            for name, write in ((JOB_JSON, write_job_json), (JOB_TEXT, write_job_text)):
+                with self.staging.path(name).open("w", encoding="utf-8", newline="\n") as out:
+                    write(
+                        out,
+                        records,
+                        lambda c: volumes[c].placements(),
+                        title=title,
+                        warnings=warnings,
+                    )
+        for volume_set in volumes.values():
+            volume_set.forget()
         self.cache.meta("volumes", [asdict(record) for record in records])
         result.volumes = [record.file for record in records]
         result.warnings.extend(warnings)
@@ -459,6 +466,7 @@ class _Build:
                 producer=f"faxbatch {__version__}",
                 envelope=envelope.envelope if envelope else None,
                 din5008=envelope.din5008 if envelope else None,
+                keep_placements=False,  # _Volumes writes them down
             )
 
         return make
@@ -565,7 +573,11 @@ class _Volumes:
     """
 
     def __init__(
-        self, channel: str, make: Callable[[], VolumeSet], previous: PreviousBuild | None
+        self,
+        channel: str,
+        make: Callable[[], VolumeSet],
+        previous: PreviousBuild | None,
+        spill: Path,
     ) -> None:
         self._channel = channel
         self._make = make
@@ -573,7 +585,22 @@ class _Volumes:
         self._set: VolumeSet | None = None
         self._deferred: list[tuple[str, str, CachedDocument]] = []
         self.placed = 0
-        self.placements: list[Placement] = []
+        # every document's placement, for the job ticket: on disk, not in memory
+        self._spill_path = spill / f"placements-{channel}.jsonl"
+        self._spill = self._spill_path.open("w", encoding="utf-8")
+
+    def placements(self) -> Iterator[Placement]:
+        """The placements so far, in order (read back from disk)."""
+        self._spill.flush()
+        with self._spill_path.open(encoding="utf-8") as lines:
+            for line in lines:
+                values = json.loads(line)
+                yield Placement(*values)
+
+    def forget(self) -> None:
+        """Remove the written-down placements (the ticket is written)."""
+        self._spill.close()
+        self._spill_path.unlink(missing_ok=True)
 
     @property
     def warnings(self) -> list[str]:
@@ -601,7 +628,7 @@ class _Volumes:
                 assert self._previous is not None
                 contents = self._previous.contents(cached)
             placement = volume_set.add_document(doc_id, title, contents)
-        self.placements.append(placement)
+        self._spill.write(json.dumps(list(astuple(placement)), ensure_ascii=False) + "\n")
         return placement
 
     def _writing(self) -> VolumeSet:
@@ -616,6 +643,7 @@ class _Volumes:
 
     def abort(self) -> None:
         """Close an open volume file unfinished (the staging folder goes after an error)."""
+        self._spill.close()
         if self._set is not None:
             self._set.abort()
 

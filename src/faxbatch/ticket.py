@@ -8,9 +8,10 @@ Pure functions from the volume records to bytes: the caller writes them.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any
 
 from faxbatch.envelopes import envelope_spec
 from faxbatch.volumes import Placement, VolumeRecord
@@ -43,6 +44,40 @@ def _totals(volumes: Sequence[VolumeRecord]) -> dict[str, int]:
     }
 
 
+def _volume_entry(v: VolumeRecord) -> dict[str, Any]:
+    return {
+        "file": v.file,
+        "channel": v.channel,
+        "documents": v.documents,
+        "pages": v.pages,
+        "pad_pages": v.pad_pages,
+        "sheets": v.sheets,
+        "page_size": v.page_size,
+        "duplex": v.duplex,
+        "envelope": v.envelope,
+        "din5008": v.din5008,
+        "fold": _fold(v),
+        "bytes": v.bytes,
+        "sha256": v.sha256,
+    }
+
+
+def _document_entry(p: Placement) -> dict[str, Any]:
+    return {
+        "id": p.doc_id,
+        "title": p.title,
+        "channel": p.channel,
+        "volume": p.volume,
+        "first_page": p.first_page,
+        "last_page": p.last_page,
+        "pages": p.pages,
+    }
+
+
+def _channels(volumes: Sequence[VolumeRecord]) -> list[str]:
+    return list(dict.fromkeys(v.channel for v in volumes))
+
+
 def job_ticket(
     volumes: Sequence[VolumeRecord],
     placements: Sequence[Placement],
@@ -50,47 +85,55 @@ def job_ticket(
     title: str = "",
     warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The ticket as a JSON-ready dictionary (volumes and documents in the order given)."""
-    channels = list(dict.fromkeys(v.channel for v in volumes))
+    """The ticket as a JSON-ready dictionary (documents channel by channel, in volume order)."""
+    channels = _channels(volumes)
     return {
         "schema_version": SCHEMA_VERSION,
         "title": title or None,
-        "volumes": [
-            {
-                "file": v.file,
-                "channel": v.channel,
-                "documents": v.documents,
-                "pages": v.pages,
-                "pad_pages": v.pad_pages,
-                "sheets": v.sheets,
-                "page_size": v.page_size,
-                "duplex": v.duplex,
-                "envelope": v.envelope,
-                "din5008": v.din5008,
-                "fold": _fold(v),
-                "bytes": v.bytes,
-                "sha256": v.sha256,
-            }
-            for v in volumes
-        ],
+        "volumes": [_volume_entry(v) for v in volumes],
         "totals": {
             **_totals(volumes),
             "by_channel": {c: _totals([v for v in volumes if v.channel == c]) for c in channels},
         },
-        "documents": [
-            {
-                "id": p.doc_id,
-                "title": p.title,
-                "channel": p.channel,
-                "volume": p.volume,
-                "first_page": p.first_page,
-                "last_page": p.last_page,
-                "pages": p.pages,
-            }
-            for p in placements
-        ],
+        "documents": [_document_entry(p) for c in channels for p in placements if p.channel == c],
         "warnings": list(warnings),
     }
+
+
+#: a channel's placements, in order, read anew each time it is called (they may be on disk)
+PlacementSource = Callable[[str], Iterable[Placement]]
+
+
+def write_job_json(
+    out: IO[str],
+    volumes: Sequence[VolumeRecord],
+    placements_of: PlacementSource,
+    *,
+    title: str = "",
+    warnings: Sequence[str] = (),
+) -> None:
+    """``print/job.json``, written a document at a time (the same text as :func:`job_json`)."""
+    channels = _channels(volumes)
+    head = {
+        "schema_version": SCHEMA_VERSION,
+        "title": title or None,
+        "volumes": [_volume_entry(v) for v in volumes],
+        "totals": {
+            **_totals(volumes),
+            "by_channel": {c: _totals([v for v in volumes if v.channel == c]) for c in channels},
+        },
+    }
+    text = json.dumps(head, indent=2, ensure_ascii=False)
+    out.write(text[:-2] + ',\n  "documents": [')
+    count = 0
+    for channel in channels:
+        for placement in placements_of(channel):
+            entry = json.dumps(_document_entry(placement), indent=2, ensure_ascii=False)
+            out.write(("," if count else "") + "\n    " + entry.replace("\n", "\n    "))
+            count += 1
+    out.write("\n  ]" if count else "]")
+    tail = json.dumps({"warnings": list(warnings)}, indent=2, ensure_ascii=False)
+    out.write(",\n" + tail[2:] + "\n")
 
 
 def job_json(
@@ -101,36 +144,46 @@ def job_json(
     warnings: Sequence[str] = (),
 ) -> bytes:
     """``print/job.json``: UTF-8, indented, deterministic."""
-    ticket = job_ticket(volumes, placements, title=title, warnings=warnings)
-    return (json.dumps(ticket, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    buffer = io.StringIO()
+    write_job_json(buffer, volumes, _by_channel(placements), title=title, warnings=warnings)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _by_channel(placements: Sequence[Placement]) -> PlacementSource:
+    return lambda channel: [p for p in placements if p.channel == channel]
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def job_text(
+def write_job_text(
+    out: IO[str],
     volumes: Sequence[VolumeRecord],
-    placements: Sequence[Placement],
+    placements_of: PlacementSource,
     *,
     title: str = "",
     warnings: Sequence[str] = (),
-) -> bytes:
-    """``print/job.txt``: the same ticket, for the people at the print shop."""
-    lines = [f"Job ticket: {title}" if title else "Job ticket", ""]
+) -> None:
+    """``print/job.txt``, written a document at a time (the same text as :func:`job_text`)."""
+    out.write(f"Job ticket: {title}\n\n" if title else "Job ticket\n\n")
     if not volumes:
-        lines.append("Nothing to print: no volume was made.")
-    for v in volumes:
-        lines += [f"{v.file}", *_volume_lines(v), ""]
-        docs = [p for p in placements if p.volume == v.file]
-        width = len(str(v.pages))
-        for p in docs:
-            pages = f"{p.first_page:>{width}}–{p.last_page:<{width}}"
-            lines.append(f"    pages {pages}  {p.title}")
-        lines.append("")
+        out.write("Nothing to print: no volume was made.\n")
+    for channel in _channels(volumes):
+        placements = iter(placements_of(channel))
+        pending: Placement | None = next(placements, None)
+        for v in (v for v in volumes if v.channel == channel):
+            out.write("\n".join([f"{v.file}", *_volume_lines(v), ""]) + "\n")
+            width = len(str(v.pages))
+            while pending is not None and pending.volume == v.file:
+                pages = f"{pending.first_page:>{width}}–{pending.last_page:<{width}}"
+                out.write(f"    pages {pages}  {pending.title}\n")
+                pending = next(placements, None)
+            out.write("\n")
+    lines: list[str] = []
     if volumes:
         lines.append("Totals")
-        channels = list(dict.fromkeys(v.channel for v in volumes))
+        channels = _channels(volumes)
         for channel in channels:
             t = _totals([v for v in volumes if v.channel == channel])
             lines.append(f"  {channel + ':':6}{_totals_line(t)}")
@@ -141,7 +194,20 @@ def job_text(
         lines.append("Warnings")
         lines += [f"  - {warning}" for warning in warnings]
         lines.append("")
-    return "\n".join(lines).encode("utf-8")
+    out.write("\n".join(lines))
+
+
+def job_text(
+    volumes: Sequence[VolumeRecord],
+    placements: Sequence[Placement],
+    *,
+    title: str = "",
+    warnings: Sequence[str] = (),
+) -> bytes:
+    """``print/job.txt``: the same ticket, for the people at the print shop."""
+    buffer = io.StringIO()
+    write_job_text(buffer, volumes, _by_channel(placements), title=title, warnings=warnings)
+    return buffer.getvalue().encode("utf-8")
 
 
 def _volume_lines(v: VolumeRecord) -> list[str]:

@@ -121,6 +121,7 @@ class VolumeSet:
         producer: str = "faxbatch",
         envelope: str | None = None,
         din5008: str | None = None,
+        keep_placements: bool = True,
     ) -> None:
         if page_size not in PAGE_SIZES:
             raise ValueError(f"unknown page size {page_size!r}; use A4 or Letter")
@@ -138,7 +139,9 @@ class VolumeSet:
         self.envelope = envelope
         self.din5008 = din5008
         self.volumes: list[VolumeRecord] = []
+        #: every document's placement, when kept (a big build writes them down as they come)
         self.placements: list[Placement] = []
+        self._keep_placements = keep_placements
         #: what a print shop should know: documents over a limit, in words
         self.warnings: list[str] = []
         self._current: _Volume | None = None
@@ -177,7 +180,8 @@ class VolumeSet:
         placement = Placement(
             doc_id, bookmark_title, self.prefix, volume.relative, first + 1, first + len(contents)
         )
-        self.placements.append(placement)
+        if self._keep_placements:
+            self.placements.append(placement)
         if alone_too_big:
             self.warnings.append(
                 f"{doc_id} ({len(contents)} pages) is larger than one volume may be "

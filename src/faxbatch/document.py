@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 
 from faxbatch.fonts import Style, typeface
 from faxbatch.layout import (
-    FAX_HEADER_ZONE,
     MM,
     Block,
     Box,
@@ -50,10 +49,6 @@ class FaxTarget:
 
     fax: str  # international form, e.g. "+7 727 271 5802"
     phone: str = ""
-
-
-def _texts(*spans: Span) -> tuple[Span, ...]:
-    return tuple(span for span in spans if span.text)
 
 
 def letterhead(campaign: Campaign) -> list[Block]:
@@ -253,16 +248,3 @@ def _footer_label(campaign: Campaign, recipient: Recipient) -> str:
     while face.width(label, FOOTER) > 110 * MM and len(label) > 4:
         label = label[:-2] + "…"
     return label
-
-
-def header_zone_clear(page: Page) -> bool:
-    """Whether nothing is drawn in the top band where fax machines print their header line."""
-    limit = page.geometry.height - FAX_HEADER_ZONE
-    for item in [*page.items, *page.footer]:
-        if isinstance(item, TextRun) and item.y + item.size > limit:
-            return False
-        if isinstance(item, Box) and item.y + item.h > limit:
-            return False
-        if isinstance(item, Rule) and max(item.y1, item.y2) > limit:
-            return False
-    return True

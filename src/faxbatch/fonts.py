@@ -225,11 +225,6 @@ def embedded(face: Face, data: bytes) -> EmbeddedFont:
     )
 
 
-def embed(face: Face, chars: Iterable[str]) -> EmbeddedFont:
-    """Subset ``face`` to ``chars`` and make it embeddable."""
-    return embedded(face, subset(face, chars))
-
-
 class SubsetStore(Protocol):
     """Where subsets made before may be found (the build cache)."""
 

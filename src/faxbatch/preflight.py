@@ -582,8 +582,26 @@ def check_layout(
     ):
         failures.append(f"{where}: the page is not {rules.page_size}")
     marks = layout_marks(page)
+    if rules.window is None and _clear(marks, geometry.width, geometry.height, rules, margin):
+        return failures  # the common case, decided from the page's outer bounds alone
     failures.extend(_check_marks(marks, geometry.width, geometry.height, rules, where, margin))
     return failures
+
+
+def _clear(marks: list[Mark], width: float, height: float, rules: PageRules, margin: float) -> bool:
+    """Whether everything lies inside the margins (and below the fax header zone)."""
+    if not marks:
+        return True
+    slack = 0.05
+    top = height - margin
+    if rules.fax:
+        top = min(top, height - FAX_HEADER_ZONE)
+    return (
+        min(mark.x0 for mark in marks) >= margin - slack
+        and min(mark.y0 for mark in marks) >= margin - slack
+        and max(mark.x1 for mark in marks) <= width - margin + slack
+        and max(mark.y1 for mark in marks) <= top + slack
+    )
 
 
 def _check_marks(

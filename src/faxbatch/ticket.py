@@ -78,28 +78,6 @@ def _channels(volumes: Sequence[VolumeRecord]) -> list[str]:
     return list(dict.fromkeys(v.channel for v in volumes))
 
 
-def job_ticket(
-    volumes: Sequence[VolumeRecord],
-    placements: Sequence[Placement],
-    *,
-    title: str = "",
-    warnings: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The ticket as a JSON-ready dictionary (documents channel by channel, in volume order)."""
-    channels = _channels(volumes)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "title": title or None,
-        "volumes": [_volume_entry(v) for v in volumes],
-        "totals": {
-            **_totals(volumes),
-            "by_channel": {c: _totals([v for v in volumes if v.channel == c]) for c in channels},
-        },
-        "documents": [_document_entry(p) for c in channels for p in placements if p.channel == c],
-        "warnings": list(warnings),
-    }
-
-
 #: a channel's placements, in order, read anew each time it is called (they may be on disk)
 PlacementSource = Callable[[str], Iterable[Placement]]
 

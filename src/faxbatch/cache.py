@@ -22,7 +22,7 @@ import json
 import mmap
 import shutil
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -273,7 +273,7 @@ class CacheWriter:
 
     def readings(self, key: str, readings: tuple[NumberReading, ...]) -> None:
         """Remember the readings of one number field."""
-        value = json.dumps([asdict(r) for r in readings], separators=(",", ":"))
+        value = json.dumps([_plain(r) for r in readings], separators=(",", ":"))
         self._db.execute("INSERT OR REPLACE INTO readings VALUES (?, ?)", (key, value))
 
     def font(self, key: str, data: bytes) -> None:
@@ -290,6 +290,14 @@ class CacheWriter:
         self._db.commit()
         self._db.close()
         self._pages.close()
+
+
+def _plain(reading: NumberReading) -> dict[str, Any]:
+    """A reading as JSON-ready values (its fields are text, numbers and tuples of text)."""
+    return {name: getattr(reading, name) for name in _READING_FIELDS}
+
+
+_READING_FIELDS = tuple(field.name for field in fields(NumberReading))
 
 
 def _reading(value: dict[str, Any]) -> NumberReading:

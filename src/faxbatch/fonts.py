@@ -150,11 +150,24 @@ class EmbeddedFont:
     descent: int
     cap_height: int
     _encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    _shown: dict[tuple[float, float, str], bytes] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @cached_property
     def width_array(self) -> bytes:
         """The widths as the inside of a PDF ``/W [0 [...]]`` array, glyph by glyph."""
         return b" ".join(b"%d" % self.widths[gid] for gid in range(len(self.widths)))
+
+    def shown(self, x: float, y: float, text: str) -> bytes:
+        """The content-stream operators that show ``text`` with its baseline at (x, y)."""
+        key = (x, y, text)
+        op = self._shown.get(key)
+        if op is None:  # the lines of a letter repeat in every document: format them once
+            op = b"1 0 0 1 %.2f %.2f Tm %s Tj" % (x, y, self.encode(text))
+            if len(self._shown) < 50_000:
+                self._shown[key] = op
+        return op
 
     def encode(self, text: str) -> bytes:
         """The text as a PDF hex string of CIDs, ``<0012002f>``."""

@@ -58,8 +58,7 @@ def _ops(items: Sequence[Item], fonts: Mapping[Style, EmbeddedFont], styles: set
                 ops.append(_FONT_NAMES[run.style] + b" " + _num(run.size) + b" Tf")
                 current = (run.style, run.size)
                 styles.add(run.style)
-            ops.append(b"1 0 0 1 %.2f %.2f Tm " % (run.x, run.y) + fonts[run.style].encode(run.text)
-                       + b" Tj")  # fmt: skip
+            ops.append(fonts[run.style].shown(run.x, run.y, run.text))  # fmt: skip
         ops.append(b"ET")
     for item in items:
         if isinstance(item, Rule):

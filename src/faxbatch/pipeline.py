@@ -21,7 +21,7 @@ import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -628,7 +628,15 @@ class _Volumes:
                 assert self._previous is not None
                 contents = self._previous.contents(cached)
             placement = volume_set.add_document(doc_id, title, contents)
-        self._spill.write(json.dumps(list(astuple(placement)), ensure_ascii=False) + "\n")
+        row = [
+            placement.doc_id,
+            placement.title,
+            placement.channel,
+            placement.volume,
+            placement.first_page,
+            placement.last_page,
+        ]
+        self._spill.write(json.dumps(row, ensure_ascii=False) + "\n")
         return placement
 
     def _writing(self) -> VolumeSet:

@@ -581,27 +581,39 @@ def check_layout(
         SIZE_TOLERANCE
     ):
         failures.append(f"{where}: the page is not {rules.page_size}")
-    marks = layout_marks(page)
-    if rules.window is None and _clear(marks, geometry.width, geometry.height, rules, margin):
+    if rules.window is None and _clear(page, rules, margin):
         return failures  # the common case, decided from the page's outer bounds alone
+    marks = layout_marks(page)
     failures.extend(_check_marks(marks, geometry.width, geometry.height, rules, where, margin))
     return failures
 
 
-def _clear(marks: list[Mark], width: float, height: float, rules: PageRules, margin: float) -> bool:
+def _clear(page: Page, rules: PageRules, margin: float) -> bool:
     """Whether everything lies inside the margins (and below the fax header zone)."""
-    if not marks:
-        return True
-    slack = 0.05
-    top = height - margin
+    width, height = page.geometry.width, page.geometry.height
+    left = bottom = float("inf")
+    right = top = float("-inf")
+    for item in (*page.items, *page.footer):
+        if isinstance(item, TextRun):
+            x0, x1 = item.x, item.x + _run_width(item.style, item.text, item.size)
+            y0, y1 = item.y - GLYPH_BOTTOM * item.size, item.y + GLYPH_TOP * item.size
+        elif isinstance(item, Rule):
+            x0, x1 = sorted((item.x1, item.x2))
+            y0, y1 = sorted((item.y1, item.y2))
+        else:
+            x0, y0, x1, y1 = item.x, item.y, item.x + item.w, item.y + item.h
+        left, bottom = min(left, x0), min(bottom, y0)
+        right, top = max(right, x1), max(top, y1)
+    limit = height - margin
     if rules.fax:
-        top = min(top, height - FAX_HEADER_ZONE)
+        limit = min(limit, height - FAX_HEADER_ZONE)
+    slack = 0.05
     return (
-        min(mark.x0 for mark in marks) >= margin - slack
-        and min(mark.y0 for mark in marks) >= margin - slack
-        and max(mark.x1 for mark in marks) <= width - margin + slack
-        and max(mark.y1 for mark in marks) <= top + slack
-    )
+        left >= margin - slack
+        and bottom >= margin - slack
+        and right <= width - margin + slack
+        and top <= limit + slack
+    ) or left == float("inf")
 
 
 def _check_marks(

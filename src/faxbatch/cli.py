@@ -233,9 +233,16 @@ def _run_gateway_command(args: argparse.Namespace) -> int:
 def _report_build(result: BuildResult) -> None:
     out = result.out
     reused = f" ({result.reused} unchanged, kept from the last build)" if result.reused else ""
-    print(f"Built {result.ready} fax(es), {result.pages} page(s), into {out}/{reused}")
-    if result.ready:
+    made = ", ".join(
+        f"{count} {'fax(es)' if channel == 'fax' else 'postal letter(s)'}"
+        for channel, count in sorted(result.channels.items())
+    )
+    print(f"Built {made or 'nothing'}, {result.pages} page(s), into {out}/{reused}")
+    if result.channels.get("fax"):
         print(f"  faxes:     {out}/faxes/")
+    if result.channels.get("post"):
+        print(f"  post:      {out}/post/")
+    if result.ready:
         shown = ", ".join(result.volumes[:3]) + (" ..." if len(result.volumes) > 3 else "")
         print(f"  print:     {len(result.volumes)} volume(s): {shown}")
     print(f"  manifests: {out}/manifest.json, {out}/manifest.csv")

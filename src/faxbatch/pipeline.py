@@ -98,6 +98,8 @@ class BuildResult:
     rejected: int = 0
     pages: int = 0
     reused: int = 0
+    #: documents made, by channel ("fax", "post")
+    channels: dict[str, int] = field(default_factory=dict)
     volumes: list[str] = field(default_factory=list)
     #: (recipient id, problems) of the first rejected recipients, for the command line
     rejected_examples: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -294,6 +296,7 @@ class _Build:
                 "ready": result.ready,
                 "rejected": result.rejected,
                 "pages": result.pages,
+                "channels": result.channels,
                 "volumes": result.volumes,
                 "rejected_examples": result.rejected_examples,
                 "notes": result.notes,
@@ -339,6 +342,7 @@ class _Build:
         result = self.result
         result.ready, result.rejected, result.pages = done["ready"], done["rejected"], done["pages"]
         result.volumes = list(done["volumes"])
+        result.channels = dict(done["channels"])
         result.rejected_examples = [
             (rid, list(problems)) for rid, problems in done["rejected_examples"]
         ]
@@ -545,6 +549,7 @@ class _Build:
                 cache_id, made.key, name, made.sha256, made.contents, where, made.cached
             )
             result.ready += 1
+            result.channels[channel] = result.channels.get(channel, 0) + 1
             result.pages += placed.pages
             result.reused += made.cached is not None
             return entry

@@ -84,8 +84,6 @@ def letter_blocks(
     target: FaxTarget | None,
 ) -> list[Block]:
     """Everything of the letter, in reading order, ready to flow over pages."""
-    letter = campaign.letter
-    values = recipient.placeholder_values()
     blocks = letterhead(campaign)
     blocks.append(Spacer(8 * MM))
     blocks.append(Paragraph((Span(format_date(day)),), size=BODY, align="right", space_after=6.0))
@@ -94,6 +92,14 @@ def letter_blocks(
     if target:
         address.append(f"By fax: {target.fax}")
     blocks.append(Paragraph((Span("\n".join(address)),), size=BODY, space_after=8 * MM))
+    return blocks + letter_text(campaign, recipient, body)
+
+
+def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragraph]) -> list[Block]:
+    """The letter from its subject on (a postal letter places its head itself)."""
+    letter = campaign.letter
+    values = recipient.placeholder_values()
+    blocks: list[Block] = []
     subject = fill(letter.subject, values)
     blocks.append(
         Paragraph((Span(subject, Style.BOLD),), size=BODY, keep_with_next=True, space_after=4.0)
@@ -238,11 +244,12 @@ def fax_document(
     letter = flow(letter_blocks(campaign, recipient, body, day, target), geometry)
     cover = cover_page(campaign, recipient, day, len(letter) + 1, target, geometry)
     pages = [cover, *letter]
-    add_footers(pages, _footer_label(campaign, recipient))
+    add_footers(pages, footer_label(campaign, recipient))
     return pages
 
 
-def _footer_label(campaign: Campaign, recipient: Recipient) -> str:
+def footer_label(campaign: Campaign, recipient: Recipient) -> str:
+    """The small print at the foot of every page: reference and recipient id."""
     label = f"{campaign.reference} · {recipient.id}" if campaign.reference else recipient.id
     face = typeface()[Style.REGULAR]
     while face.width(label, FOOTER) > 110 * MM and len(label) > 4:

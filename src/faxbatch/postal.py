@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faxbatch.document import (
-    FOOTER,
     DoesNotFit,
     add_footers,
+    footer_label,
     format_date,
-    letter_blocks,
+    letter_text,
     letterhead,
 )
 from faxbatch.envelopes import GLYPH_BOTTOM, GLYPH_TOP, EnvelopeSpec, mark_rules
@@ -206,23 +206,6 @@ def _sender_column(
     return items, y
 
 
-def _letter_from_subject(
-    campaign: Campaign, recipient: Recipient, body: Sequence[Paragraph], day: dt.date
-) -> list[Block]:
-    """The letter from its subject on.
-
-    :func:`faxbatch.document.letter_blocks` opens with the letterhead, a spacer, the date and the
-    address, which a postal letter places itself (column and window).
-    """
-    blocks = letter_blocks(campaign, recipient, body, day, None)
-    skip = len(letterhead(campaign)) + 3
-    address = blocks[skip - 1]
-    expected = "\n".join(line.text for line in address_lines(recipient))
-    if not (isinstance(address, Paragraph) and address.spans[0].text == expected):
-        raise RuntimeError("document.letter_blocks changed how it opens; update postal.py")
-    return blocks[skip:]
-
-
 def postal_document(
     campaign: Campaign,
     recipient: Recipient,
@@ -252,15 +235,7 @@ def postal_document(
     )
     head.extend(column)
     first_top = min(spec.window.y, column_bottom) - BODY_GAP
-    pages = flow(_letter_from_subject(campaign, recipient, body, day), geometry, first_top)
+    pages = flow(letter_text(campaign, recipient, body), geometry, first_top)
     pages[0].items[:0] = head
-    add_footers(pages, _footer_label(campaign, recipient))
+    add_footers(pages, footer_label(campaign, recipient))
     return pages
-
-
-def _footer_label(campaign: Campaign, recipient: Recipient) -> str:
-    label = f"{campaign.reference} · {recipient.id}" if campaign.reference else recipient.id
-    face = typeface()[Style.REGULAR]
-    while face.width(label, FOOTER) > 110 * MM and len(label) > 4:
-        label = label[:-2] + "…"
-    return label

@@ -28,6 +28,7 @@ FIELDS = (
     "fax_raw",
     "fax_e164",
     "fax_international",
+    "fax_national",
     "fax_valid",
     "fax_type",
     "fax_region",

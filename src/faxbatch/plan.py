@@ -78,6 +78,7 @@ class RecipientPlan:
             "fax_raw": r.fax or None,
             "fax_e164": None,
             "fax_international": None,
+            "fax_national": None,
             "fax_valid": None,
             "fax_type": None,
             "fax_region": None,
@@ -95,6 +96,7 @@ class RecipientPlan:
             fields.update(
                 fax_e164=shown.e164,
                 fax_international=shown.international,
+                fax_national=shown.national,
                 fax_valid=shown.valid,
                 fax_type=shown.number_type,
                 fax_region=shown.region,

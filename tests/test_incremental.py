@@ -126,3 +126,16 @@ def test_naive_way_gives_the_same_pages(tmp_path: Path) -> None:
     build(campaign, tmp_path / "out", jobs=2)
     bench_build.check_equivalence(tmp_path / "out", texts)
     assert len(texts) == 6
+
+
+def test_a_missing_file_of_the_previous_batch_means_a_fresh_build(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_campaign(HEAD)
+    write_offices(tmp_path, 4)
+    build(path, tmp_path / "out")
+    before = files(tmp_path / "out")
+    (tmp_path / "out/faxes/office-002.pdf").unlink()
+    result = build(path, tmp_path / "out")
+    assert result.ready == 4
+    assert files(tmp_path / "out") == before

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import pickle
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -328,21 +327,27 @@ class _Build:
             previous.close()
         if not isinstance(record, dict) or record.get("fingerprint") != fingerprint:
             return False
+        linked: list[Path] = []
         try:
             if self.now >= dt.datetime.fromisoformat(record["valid_until"]):
                 return False
             done = record["result"]
+            result_channels = dict(done["channels"])
             for name in [*record["files"], *_cache_files()]:
                 target = self.folder / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.link(self.previous / name, target)
+                linked.append(target)
         except (OSError, KeyError, TypeError, ValueError):
-            shutil.rmtree(self.folder / "faxes", ignore_errors=True)
+            # a file of the previous batch is gone: build afresh. The links must go first: a
+            # fresh build writing through one would change the previous batch's file.
+            for target in linked:
+                target.unlink(missing_ok=True)
             return False
         result = self.result
         result.ready, result.rejected, result.pages = done["ready"], done["rejected"], done["pages"]
         result.volumes = list(done["volumes"])
-        result.channels = dict(done["channels"])
+        result.channels = result_channels
         result.rejected_examples = [
             (rid, list(problems)) for rid, problems in done["rejected_examples"]
         ]

@@ -51,8 +51,12 @@ class FaxTarget:
     phone: str = ""
 
 
-def letterhead(campaign: Campaign) -> list[Block]:
-    """The sender's block at the top of the letter."""
+def letterhead(campaign: Campaign, contact_separator: str = " · ") -> list[Block]:
+    """The sender's block at the top of the letter.
+
+    Phone, fax and email share one line; a narrow column gives each a line of its own (with a
+    line break as the separator).
+    """
     sender = campaign.sender
     blocks: list[Block] = []
     head = sender.organization or sender.name
@@ -60,7 +64,7 @@ def letterhead(campaign: Campaign) -> list[Block]:
     lines = list(sender.address)
     if sender.organization and sender.name:
         lines.insert(0, sender.name)
-    contact = " · ".join(
+    contact = contact_separator.join(
         part
         for part in (
             f"Phone {sender.phone}" if sender.phone else "",

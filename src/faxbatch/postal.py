@@ -192,7 +192,7 @@ def _sender_column(
     campaign: Campaign, day: dt.date, x: float, top: float, width: float
 ) -> tuple[list[Item], float]:
     """Letterhead and date in a column right of the window; returns its items and its bottom."""
-    blocks: list[Block] = [*letterhead(campaign), Spacer(6 * MM)]
+    blocks: list[Block] = [*letterhead(campaign, contact_separator="\n"), Spacer(6 * MM)]
     blocks.append(Paragraph((Span(format_date(day)),), size=12.0))
     items: list[Item] = []
     y = top

@@ -141,3 +141,44 @@ def test_envelope_must_fit_the_page_size(write_campaign: Callable[..., Path]) ->
         load_campaign(write_campaign(POST.replace("envelope: DL, din5008: B", "envelope: us10")))
     assert info.value.field == "print.envelope"
     assert "Letter" in str(info.value)
+
+
+def test_quick_stream_reader_sees_what_pypdf_sees(
+    write_campaign: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faxbatch import preflight
+
+    build(write_campaign(POST), tmp_path / "out")
+
+    def marks(path: Path) -> list[tuple[object, ...]]:
+        reader = pypdf.PdfReader(path)
+        found = []
+        for page in reader.pages:
+            for mark in preflight.page_marks(reader, page)[0]:
+                found.append(
+                    (
+                        mark.kind,
+                        round(mark.x0, 3),
+                        round(mark.y0, 3),
+                        round(mark.x1, 3),
+                        round(mark.y1, 3),
+                        mark.text,
+                    )
+                )
+        return found
+
+    volumes = sorted((tmp_path / "out/print").glob("*.pdf"))
+    quick = [marks(path) for path in volumes]
+    plain_operations = preflight._plain_operations
+    monkeypatch.setattr(preflight, "_plain_operations", lambda data: None)  # pypdf's parser
+    assert quick == [marks(path) for path in volumes]
+    assert any(text for volume in quick for *_, text in volume)
+    # what the quick reader does not know it leaves to pypdf
+    assert plain_operations(b"BT (literal) Tj ET") is None
+    assert plain_operations(b"BT /F1 12 Tf 1 0 0 1 10 20 Tm <0041> Tj ET") == [
+        ([], b"BT"),
+        (["/F1", 12.0], b"Tf"),
+        ([1.0, 0.0, 0.0, 1.0, 10.0, 20.0], b"Tm"),
+        ([b"\x00A"], b"Tj"),
+        ([], b"ET"),
+    ]

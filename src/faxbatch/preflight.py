@@ -233,7 +233,7 @@ class _Interpreter:
         return (s.ctm, font, text, self.in_text, self.tm, self.tlm)
 
     def run(self, stream: Any, resources: DictionaryObject, ctm: Matrix = _IDENTITY) -> None:
-        operations = ContentStream(stream, self.reader).operations
+        operations = _operations(stream, self.reader)
         fonts = _resolve(resources.get("/Font")) or {}
         xobjects = _resolve(resources.get("/XObject")) or {}
         self.state.ctm = _mul(ctm, self.state.ctm) if ctm != _IDENTITY else self.state.ctm
@@ -360,6 +360,65 @@ class _Interpreter:
             self.run(target, resources, matrix)  # type: ignore[arg-type]
             self.depth -= 1
             self.state, self.stack = saved, saved_stack
+
+
+# A content stream's tokens, for the plain streams most PDFs (faxbatch's among them) are made of:
+# hex strings, names, numbers, operators and arrays. Anything else (literal strings, dictionaries,
+# inline images, comments) goes to pypdf's parser, which is complete but slow on long streams.
+_TOKEN = re.compile(
+    rb"[\s]*(?:<([0-9A-Fa-f\s]*)>|(/[^\s/\[\]()<>{}%]*)|([+-]?(?:\d+\.?\d*|\.\d+))"
+    rb"|([A-Za-z'\"*][A-Za-z0-9'\"*]*)|(\[)|(\]))"
+)
+
+
+def _operations(stream: Any, reader: pypdf.PdfReader) -> list[tuple[list[Any], bytes]]:
+    """The (operands, operator) pairs of a content stream."""
+    data = stream.get_data() if isinstance(stream, StreamObject) else None
+    if data is not None:
+        fast = _plain_operations(data)
+        if fast is not None:
+            return fast
+    operations: list[tuple[list[Any], bytes]] = ContentStream(stream, reader).operations
+    return operations
+
+
+def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
+    """Tokenise a plain content stream quickly; None when it holds anything else."""
+    operations: list[tuple[list[Any], bytes]] = []
+    operands: list[Any] = []
+    array: list[Any] | None = None
+    position, end = 0, len(data)
+    while position < end:
+        match = _TOKEN.match(data, position)
+        if match is None or match.end() == position:
+            if data[position:].strip():
+                return None
+            break
+        position = match.end()
+        hex_text, name, number, operator, opening, closing = match.groups()
+        target = array if array is not None else operands
+        if hex_text is not None:
+            digits = re.sub(rb"\s", b"", hex_text)
+            target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
+        elif name is not None:
+            target.append(name.decode("latin-1"))
+        elif number is not None:
+            target.append(float(number))
+        elif opening is not None:
+            if array is not None:
+                return None  # nested arrays: leave them to pypdf
+            array = []
+        elif closing is not None:
+            if array is None:
+                return None
+            operands.append(array)
+            array = None
+        elif operator is not None:
+            if array is not None or operator in (b"BI", b"ID", b"EI", b"true", b"false", b"null"):
+                return None
+            operations.append((operands, operator))
+            operands = []
+    return operations if array is None else None
 
 
 def _raw(item: Any) -> bytes:

@@ -564,10 +564,7 @@ def _read_gateway(r: _Reader, node: yaml.Node) -> dict[str, Any]:
     from faxbatch.gateways.settings import parse_gateway_section
 
     value = yaml.SafeLoader("").construct_document(node)
-    try:
-        parse_gateway_section(value, source=f"{r.source}:{node.start_mark.line + 1}")
-    except CampaignError:
-        raise
+    parse_gateway_section(value, source=f"{r.source}:{node.start_mark.line + 1}")
     if not isinstance(value, dict):
         raise r.error(node, "gateway", "expected a mapping with 'hylafax' and/or 'email'")
     return value

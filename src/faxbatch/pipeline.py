@@ -41,7 +41,7 @@ from faxbatch.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.manifest import ManifestWriter
 from faxbatch.markdown import parse_body
 from faxbatch.model import Campaign, Recipient
-from faxbatch.numbers import NumberOwners
+from faxbatch.numbers import NumberOwners, NumberReading
 from faxbatch.outputs import MARKER, Staging
 from faxbatch.plan import (
     NumberChecks,
@@ -181,48 +181,23 @@ class _Reader:
     def __init__(self, setup: _ReadSetup) -> None:
         self.campaign = setup.campaign
         self.previous = PreviousBuild(setup.previous) if setup.previous else None
-        self.cache = _CacheView(self.previous)
+        self.misses = 0
 
     def close(self) -> None:
         """Release the previous build's cache."""
         if self.previous is not None:
             self.previous.close()
 
+    def _known(self, key: str) -> tuple[NumberReading, ...] | None:
+        found = self.previous.readings(key) if self.previous else None
+        self.misses += found is None
+        return found
+
     def __call__(self, recipient: Recipient) -> tuple[RecipientPlan, bool]:
         """The recipient's first-pass plan, and whether any number had to be read afresh."""
-        misses = self.cache.misses
-        plan = read_recipient(self.campaign, recipient, self.cache)
-        return plan, self.cache.misses > misses
-
-
-class _CacheView(dict[str, Any]):
-    """The previous build's number readings, looked up one key at a time."""
-
-    def __init__(self, previous: PreviousBuild | None) -> None:
-        super().__init__()
-        self.previous = previous
-        self.misses = 0
-
-    def __contains__(self, key: object) -> bool:
-        found = isinstance(key, str) and self._get(key) is not None
-        self.misses += not found
-        return found
-
-    def __getitem__(self, key: str) -> Any:
-        found = self._get(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    _last: tuple[str, Any] = ("", None)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        pass  # the main process writes the new cache
-
-    def _get(self, key: str) -> Any:
-        if self._last[0] != key:  # "in", then "[]": one query
-            self._last = (key, self.previous.readings(key) if self.previous else None)
-        return self._last[1]
+        misses = self.misses
+        plan = read_recipient(self.campaign, recipient, self._known)
+        return plan, self.misses > misses
 
 
 class _Build:
@@ -527,15 +502,7 @@ class _Build:
         plan, channel, result = made.plan, made.channel, self.result
         self.failures.extend(made.failures[: max(0, 100 - len(self.failures))])
         self.failure_count += len(made.failures)
-        entry = plan.manifest_fields(channel)
-        entry.update(
-            file=None,
-            pages=None,
-            sha256=None,
-            volume=None,
-            volume_first_page=None,
-            volume_last_page=None,
-        )
+        entry = plan.manifest_fields(channel)  # fields not set stay null in the manifests
         if channel is not None and made.sha256 is not None:
             channel_volumes = volumes[channel]
             placed = channel_volumes.add(plan.recipient.id, _bookmark(plan), made)

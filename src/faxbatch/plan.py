@@ -9,7 +9,7 @@ letter that the font cannot draw stops the whole campaign instead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from faxbatch import numbers, verification
@@ -194,54 +194,44 @@ def _text_problems(recipient: Recipient) -> list[str]:
     return problems
 
 
-#: number readings by field and countries, shared between builds (see ``faxbatch.cache``)
-ReadingsCache = dict[str, tuple[NumberReading, ...]]
-
-
-def _read(
-    recipient: Recipient,
-    raw: str,
-    kind: Kind,
-    region: str | None,
-    sender_region: str | None,
-    cache: ReadingsCache | None,
-) -> tuple[NumberReading, ...]:
-    allowed = frozenset(recipient.allow_number_types)
-    key = _readings_key(raw, kind, region, sender_region, allowed)
-    if cache is not None and key in cache:
-        return cache[key]
-    readings = numbers.read_numbers(
-        raw, kind=kind, recipient_region=region, sender_region=sender_region, allow_types=allowed
-    )
-    if cache is not None:
-        cache[key] = readings
-    return readings
-
-
-def _readings_key(
-    raw: str, kind: str, region: str | None, sender: str | None, allowed: frozenset[str]
-) -> str:
-    return "\x1f".join([raw, kind, region or "", sender or "", ",".join(sorted(allowed))])
+#: the readings of a number field made before, by :func:`readings_key` (None: not known)
+KnownReadings = Callable[[str], tuple[NumberReading, ...] | None]
 
 
 def readings_key(campaign: Campaign, recipient: Recipient, raw: str, kind: str) -> str:
     """The cache key of one number field's readings (what the readings depend on)."""
     region = campaign.recipient_country(recipient)
-    allowed = frozenset(recipient.allow_number_types)
-    return _readings_key(raw, kind, region, campaign.sender.country, allowed)
+    allowed = ",".join(sorted(recipient.allow_number_types))
+    return "\x1f".join([raw, kind, region or "", campaign.sender.country or "", allowed])
+
+
+def _read(
+    campaign: Campaign, recipient: Recipient, raw: str, kind: Kind, known: KnownReadings | None
+) -> tuple[NumberReading, ...]:
+    found = known(readings_key(campaign, recipient, raw, kind)) if known else None
+    if found is not None:
+        return found
+    return numbers.read_numbers(
+        raw,
+        kind=kind,
+        recipient_region=campaign.recipient_country(recipient),
+        sender_region=campaign.sender.country,
+        allow_types=frozenset(recipient.allow_number_types),
+    )
 
 
 def read_recipient(
-    campaign: Campaign, recipient: Recipient, cache: ReadingsCache | None = None
+    campaign: Campaign, recipient: Recipient, known: KnownReadings | None = None
 ) -> RecipientPlan:
-    """First step for one recipient: its numbers read, its text checked (nothing compared yet)."""
-    region = campaign.recipient_country(recipient)
-    sender = campaign.sender.country
+    """First step for one recipient: its numbers read, its text checked (nothing compared yet).
+
+    ``known`` gives readings made before (by a previous build), so they are not made again.
+    """
     plan = RecipientPlan(recipient)
     plan.problems.extend(recipient.problems)
     plan.problems.extend(_text_problems(recipient))
-    plan.fax_readings = _read(recipient, recipient.fax, "fax", region, sender, cache)
-    plan.phone_readings = _read(recipient, recipient.phone, "phone", region, sender, cache)
+    plan.fax_readings = _read(campaign, recipient, recipient.fax, "fax", known)
+    plan.phone_readings = _read(campaign, recipient, recipient.phone, "phone", known)
     return plan
 
 

@@ -3,8 +3,12 @@
 A batch is built in a staging folder beside the output folder and takes its place only when
 complete: on Linux the two folders are exchanged in one atomic ``renameat2`` call, elsewhere by two
 renames that the next run repairs if it was interrupted between them. A lock beside the output
-folder keeps two runs from building into the same folder at once. A folder that faxbatch did not
-make is never replaced.
+folder keeps two runs from building into the same folder at once.
+
+Nothing beside or in place of the output folder is followed, replaced or deleted unless faxbatch
+made it: the folders it makes carry a ``.faxbatch`` marker (read without following symbolic links),
+the lock is opened with ``O_NOFOLLOW`` and must be a regular file, and a symbolic link, a FIFO or a
+folder of someone else's by one of those names stops the run with a message saying what to do.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -25,31 +30,210 @@ from faxbatch.errors import OutputNotWritableError
 
 MARKER = ".faxbatch"
 _MARKER_BODY = b'{"schema_version": 1, "tool": "faxbatch"}\n'
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+#: lock descriptors this process holds. A forked child (a render worker) closes its copies at
+#: once: a flock belongs to the open file, so a worker that outlived a killed build would
+#: otherwise keep every later build out of the folder
+_HELD_LOCKS: set[int] = set()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old or the new content, never a part."""
+def _close_inherited_locks() -> None:
+    for fd in _HELD_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)  # only this child's copy: the parent's lock stays held
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write a file so that readers see the old or the new content, never a part.
+
+    ``mode``: the new file's permission bits (default: mkstemp's, 0600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).replace(path)
+        Path(tmp).replace(path)  # replaces a symbolic link by the name itself, never its target
     except BaseException:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()
         raise
 
 
-def is_batch_folder(path: Path) -> bool:
-    """Whether ``path`` is a folder faxbatch wrote (so it may be replaced)."""
-    marker = path / MARKER
+def _lstat(path: Path) -> os.stat_result | None:
     try:
-        return bool(json.loads(marker.read_bytes()).get("tool") == "faxbatch")
-    except (OSError, ValueError, AttributeError):
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _has_marker(folder: Path) -> bool:
+    """Whether ``folder`` holds faxbatch's marker: a regular file (not a link) saying so."""
+    try:
+        fd = os.open(folder / MARKER, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    except OSError:
         return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 4096:
+            return False
+        data = os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    try:
+        return bool(json.loads(data).get("tool") == "faxbatch")
+    except (ValueError, AttributeError):
+        return False
+
+
+def is_batch_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder faxbatch wrote (so it may be replaced).
+
+    Neither the folder nor its marker may be a symbolic link.
+    """
+    info = _lstat(Path(path))
+    return info is not None and stat.S_ISDIR(info.st_mode) and _has_marker(Path(path))
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a real folder faxbatch made: marked, or empty but for a marker.
+
+    An interrupted run may leave its folder without a marker only while the folder is empty (the
+    marker is written first and removed last), so an empty folder is taken as one it made.
+    """
+    if is_batch_folder(path):
+        return True
+    info = _lstat(path)
+    if info is None or not stat.S_ISDIR(info.st_mode):
+        return False
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    if not names:
+        return True
+    marker = _lstat(path / MARKER) if names == [MARKER] else None
+    return marker is not None and stat.S_ISREG(marker.st_mode)
+
+
+def _kind(info: os.stat_result) -> str:
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder faxbatch did not make"
+    if stat.S_ISFIFO(info.st_mode):
+        return "a FIFO"
+    if stat.S_ISREG(info.st_mode):
+        return "a file"
+    return "a device or socket"
+
+
+def _in_the_way(path: Path, info: os.stat_result, role: str) -> OutputNotWritableError:
+    """The error for something beside the output folder that faxbatch may not touch."""
+    return OutputNotWritableError(
+        f"{path} is {_kind(info)}; faxbatch uses that name for its {role} and never follows, "
+        "replaces or deletes what it did not make",
+        hint=f"move {path.name} away or delete it yourself, or build into another folder with --out",
+    )
+
+
+def remove_folder(path: Path) -> None:
+    """Delete a folder faxbatch made, its marker last (an interrupted removal stays recognisable).
+
+    Symbolic links inside are removed as links, never followed.
+    """
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.name == MARKER:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path / MARKER)
+    os.rmdir(path)
+
+
+def open_lock_file(path: Path) -> int:
+    """Open (creating it) the lock file ``path`` without following a link; returns the descriptor.
+
+    Raises :class:`OutputNotWritableError` when ``path`` is a symbolic link, a FIFO, a device, a
+    folder, or cannot be created. The file is only locked, never written.
+    """
+    info = _lstat(path)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise OutputNotWritableError(
+            f"{path} is {_kind(info)}, not a lock file; faxbatch will not follow or use it",
+            hint=f"delete {path.name} (faxbatch makes its lock file itself), or use another --out",
+        )
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK, errno.EISDIR, errno.ENXIO):
+            raise OutputNotWritableError(
+                f"{path} is not a regular file; faxbatch will not follow or use it",
+                hint=f"delete {path.name} (faxbatch makes its lock file itself)",
+            ) from None
+        raise OutputNotWritableError(
+            f"cannot create the lock file {path} ({exc.strerror or exc})",
+            hint="choose another folder with --out, or fix the permissions of its parent",
+        ) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the lstat
+        os.close(fd)
+        raise OutputNotWritableError(f"{path} is not a regular file; faxbatch will not use it")
+    return fd
+
+
+def _lock(path: Path, busy: str, hint: str) -> int:
+    """Take the lock beside an output folder (non-blocking); returns the descriptor."""
+    fd = open_lock_file(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise OutputNotWritableError(busy, hint=hint) from None
+    _HELD_LOCKS.add(fd)
+    return fd
+
+
+def _release(fd: int) -> None:
+    _HELD_LOCKS.discard(fd)
+    os.close(fd)
+
+
+def _check_out(out: Path, verb: str) -> bool:
+    """Refuse an output folder faxbatch may not write; returns whether it exists."""
+    info = _lstat(out)
+    if info is None:
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        raise OutputNotWritableError(
+            f"{out} is a symbolic link; faxbatch does not {verb} through a link",
+            hint="give the folder itself with --out",
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise OutputNotWritableError(f"{out} exists and is not a folder",
+                                     hint="choose another folder with --out")  # fmt: skip
+    if os.listdir(out) and not is_batch_folder(out):
+        raise OutputNotWritableError(
+            f"{out} holds files faxbatch did not write; it will not {verb} them",
+            hint="choose an empty or new folder with --out",
+        )
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -78,55 +262,63 @@ class Staging:
         self.out = Path(out).absolute()
         self.parent = self.out.parent
         self.tmp = self.parent / f".{self.out.name}.staging"
+        self.old = self.parent / f".{self.out.name}.old"
         self._lock: int | None = None
         self._committed = False
 
     def __enter__(self) -> Staging:
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = os.open(self.parent / f".{self.out.name}.lock", os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             raise OutputNotWritableError(
                 f"cannot create the output folder {self.out} ({exc.strerror or exc})",
                 hint="choose another folder with --out, or fix its permissions",
             ) from None
+        self._lock = _lock(
+            self.parent / f".{self.out.name}.lock",
+            f"another faxbatch run is writing {self.out}",
+            "wait for it to finish, or build into another folder",
+        )
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise OutputNotWritableError(
-                f"another faxbatch run is writing {self.out}",
-                hint="wait for it to finish, or build into another folder",
-            ) from None
-        self._recover()
-        if self.out.exists():
-            if not self.out.is_dir():
-                raise OutputNotWritableError(f"{self.out} exists and is not a folder",
-                                             hint="choose another folder with --out")  # fmt: skip
-            if any(self.out.iterdir()) and not is_batch_folder(self.out):
-                raise OutputNotWritableError(
-                    f"{self.out} holds files faxbatch did not write; it will not replace them",
-                    hint="choose an empty or new folder with --out",
-                )
+            self._prepare()
+        except BaseException:
+            _release(self._lock)
+            self._lock = None
+            raise
+        return self
+
+    def _prepare(self) -> None:
         try:
-            if self.tmp.exists():
-                shutil.rmtree(self.tmp)  # left by an interrupted run: we hold the lock
+            self._recover()
+            _check_out(self.out, "replace")
+            info = _lstat(self.tmp)
+            if info is not None:
+                if not _ours(self.tmp):
+                    raise _in_the_way(self.tmp, info, "staging folder")
+                remove_folder(self.tmp)  # left by an interrupted run: we hold the lock
             self.tmp.mkdir()
-            (self.tmp / MARKER).write_bytes(_MARKER_BODY)
+            fd = os.open(self.tmp / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+            try:
+                os.write(fd, _MARKER_BODY)  # one small write: a kill leaves it whole or absent
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise OutputNotWritableError(
                 f"cannot write beside {self.out} ({exc.strerror or exc})",
                 hint="faxbatch builds next to the output folder: its parent must be writable",
             ) from None
-        return self
 
     def _recover(self) -> None:
         """Finish a swap that an earlier run started but did not complete."""
-        old = self.parent / f".{self.out.name}.old"
-        if old.exists():
-            if not self.out.exists():
-                old.rename(self.out)
-            else:
-                shutil.rmtree(old, ignore_errors=True)
+        info = _lstat(self.old)
+        if info is None:
+            return
+        if not _ours(self.old):
+            raise _in_the_way(self.old, info, "previous batch while it swaps batches")
+        if _lstat(self.out) is None:
+            self.old.rename(self.out)
+        else:
+            remove_folder(self.old)
 
     def path(self, relative: str) -> Path:
         """Where a file of the batch is written while staging."""
@@ -140,25 +332,40 @@ class Staging:
         target.write_bytes(data)
         return target
 
+    def reset(self) -> None:
+        """Empty the staging folder (but its marker), to build it again from nothing."""
+        for entry in os.scandir(self.tmp):
+            if entry.name != MARKER:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+
     def commit(self) -> None:
         """Put the complete batch in place of the output folder."""
         try:
             os.sync()  # one flush for the whole batch: cheaper than an fsync per file
-            if not self.out.exists():
+            if _lstat(self.out) is None:
                 self.tmp.rename(self.out)
-            elif _exchange(self.tmp, self.out):
-                shutil.rmtree(self.tmp)
+                self._committed = True
+                return
+            if _exchange(self.tmp, self.out):
+                self._committed = True
+                leftover = self.tmp  # now the previous batch
             else:
-                old = self.parent / f".{self.out.name}.old"
-                self.out.rename(old)
+                self.out.rename(self.old)
                 self.tmp.rename(self.out)
-                shutil.rmtree(old)
+                self._committed = True
+                leftover = self.old
         except OSError as exc:
             raise OutputNotWritableError(
                 f"cannot put the new batch in place of {self.out} ({exc.strerror or exc})",
                 hint="check the permissions of the output folder and its parent",
             ) from None
-        self._committed = True
+        # the new batch is in place: a previous batch that cannot be removed now is removed by
+        # the next run (it is marked as faxbatch's)
+        with contextlib.suppress(OSError):
+            remove_folder(leftover)
 
     def __exit__(
         self,
@@ -166,10 +373,12 @@ class Staging:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._committed:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        if not self._committed and _lstat(self.tmp) is not None:
+            with contextlib.suppress(OSError):
+                remove_folder(self.tmp)
         if self._lock is not None:
-            os.close(self._lock)
+            _release(self._lock)
+            self._lock = None
 
 
 def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
@@ -178,41 +387,36 @@ def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
     For what is made without a build (``faxbatch check``'s volunteer sheet): each file is written
     atomically into ``out``, which is created (and marked as faxbatch's, so that a later build may
     replace it) when missing. The same rules as a build hold: a folder holding files faxbatch did
-    not write is left alone, and a folder a build is writing right now is not touched.
+    not write is left alone, a link is not followed, and a folder a build is writing right now is
+    not touched.
     """
     out = Path(out).absolute()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(out.parent / f".{out.name}.lock", os.O_RDWR | os.O_CREAT)
     except OSError as exc:
         raise OutputNotWritableError(
             f"cannot create the output folder {out} ({exc.strerror or exc})",
             hint="choose another folder with --out, or fix its permissions",
         ) from None
+    lock = _lock(
+        out.parent / f".{out.name}.lock",
+        f"another faxbatch run is writing {out}",
+        "wait for it to finish, or write into another folder",
+    )
     try:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise OutputNotWritableError(
-                f"another faxbatch run is writing {out}",
-                hint="wait for it to finish, or write into another folder",
-            ) from None
-        if out.exists() and not out.is_dir():
-            raise OutputNotWritableError(f"{out} exists and is not a folder",
-                                         hint="choose another folder with --out")  # fmt: skip
-        if out.exists() and any(out.iterdir()) and not is_batch_folder(out):
-            raise OutputNotWritableError(
-                f"{out} holds files faxbatch did not write; it will not write into it",
-                hint="choose an empty or new folder with --out",
-            )
+            exists = _check_out(out, "write into")
+        except OSError as exc:
+            raise OutputNotWritableError(f"cannot read {out} ({exc.strerror or exc})") from None
         written = []
         try:
-            out.mkdir(exist_ok=True)
+            if not exists:
+                out.mkdir()
             if not is_batch_folder(out):
-                write_atomic(out / MARKER, _MARKER_BODY)
+                write_atomic(out / MARKER, _MARKER_BODY, mode=0o644)
             for name, data in files.items():
-                write_atomic(out / name, data)
-                (out / name).chmod(0o644)  # a sheet to share, not a secret (mkstemp gives 0600)
+                # a sheet to share, not a secret (mkstemp alone would give 0600)
+                write_atomic(out / name, data, mode=0o644)
                 written.append(out / name)
         except OSError as exc:
             raise OutputNotWritableError(
@@ -221,4 +425,4 @@ def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
             ) from None
         return written
     finally:
-        os.close(lock)
+        _release(lock)

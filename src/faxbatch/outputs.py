@@ -120,7 +120,7 @@ def _ours(path: Path) -> bool:
     if info is None or not stat.S_ISDIR(info.st_mode):
         return False
     try:
-        names = os.listdir(path)
+        names = [entry.name for entry in path.iterdir()]
     except OSError:
         return False
     if not names:
@@ -146,7 +146,7 @@ def _in_the_way(path: Path, info: os.stat_result, role: str) -> OutputNotWritabl
     return OutputNotWritableError(
         f"{path} is {_kind(info)}; faxbatch uses that name for its {role} and never follows, "
         "replaces or deletes what it did not make",
-        hint=f"move {path.name} away or delete it yourself, or build into another folder with --out",
+        hint=f"move {path.name} away or delete it yourself, or choose another folder with --out",
     )
 
 
@@ -162,10 +162,9 @@ def remove_folder(path: Path) -> None:
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
-                os.unlink(entry.path)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path / MARKER)
-    os.rmdir(path)
+                Path(entry.path).unlink()
+    (path / MARKER).unlink(missing_ok=True)
+    path.rmdir()
 
 
 def open_lock_file(path: Path) -> int:
@@ -228,7 +227,7 @@ def _check_out(out: Path, verb: str) -> bool:
     if not stat.S_ISDIR(info.st_mode):
         raise OutputNotWritableError(f"{out} exists and is not a folder",
                                      hint="choose another folder with --out")  # fmt: skip
-    if os.listdir(out) and not is_batch_folder(out):
+    if any(out.iterdir()) and not is_batch_folder(out):
         raise OutputNotWritableError(
             f"{out} holds files faxbatch did not write; it will not {verb} them",
             hint="choose an empty or new folder with --out",
@@ -339,7 +338,7 @@ class Staging:
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path)
                 else:
-                    os.unlink(entry.path)
+                    Path(entry.path).unlink()
 
     def commit(self) -> None:
         """Put the complete batch in place of the output folder."""

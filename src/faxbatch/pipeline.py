@@ -8,6 +8,11 @@ one of 500: the first reads every recipient's numbers (on every core) and writes
 spill file, gathering only what the whole batch needs (which recipients share a number, which
 characters the font subsets must hold); the second finishes each plan, makes its document (see
 :mod:`faxbatch.render`) and streams it into the print volumes and the manifests.
+
+What the previous batch left (its cache, its files) is used only where it matches what was
+recorded, so a build that reuses it gives the same bytes as one from nothing. Any failure to write
+(a full disk included) is an :class:`~faxbatch.errors.OutputNotWritableError`, and SIGTERM ends a
+build the way Ctrl-C does: either way the previous batch stays as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import hashlib
 import json
 import os
 import pickle
+import signal
+import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,14 +33,19 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
-from faxbatch.cache import FOLDER as CACHE_FOLDER
 from faxbatch.cache import (
+    DATABASE,
+    PAGES,
+    CacheDamaged,
     CachedDocument,
     CacheWriter,
     PreviousBuild,
+    cache_folder,
     code_fingerprint,
+    hash_file,
     input_key,
 )
+from faxbatch.cache import FOLDER as CACHE_FOLDER
 from faxbatch.check import current_moment, number_rows
 from faxbatch.document import format_date
 from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
@@ -52,7 +65,16 @@ from faxbatch.plan import (
     read_recipient,
 )
 from faxbatch.progress import NullProgress, Progress
-from faxbatch.render import Made, Shared, document_file, envelope_of, in_order, make_all
+from faxbatch.render import (
+    Made,
+    Shared,
+    available_cores,
+    capped_jobs,
+    document_file,
+    envelope_of,
+    in_order,
+    make_all,
+)
 from faxbatch.sheet import sheet_files
 from faxbatch.ticket import JOB_JSON, JOB_TEXT, write_job_json, write_job_text
 from faxbatch.verification import VerificationSheet, load_verification
@@ -77,11 +99,14 @@ SHOWN_REJECTED = 200
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build: where to, on how many processes, which date when the campaign has none."""
+    """How to build: where to, on how many processes, which date when the campaign has none.
+
+    ``jobs`` above the cores available is taken as the number of cores.
+    """
 
     out: Path = Path("out")
     today: dt.date | None = None
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    jobs: int = field(default_factory=available_cores)
     #: numbers: the moment sending windows start from (default: see check.current_moment), and
     #: the volunteers' verification sheet (default: verification.csv beside the campaign)
     now: dt.datetime | None = None
@@ -148,24 +173,70 @@ def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
 def build_batch(
     campaign: Campaign, options: BuildOptions, progress: Progress | None = None
 ) -> BuildResult:
-    """Build every fax of the campaign into ``options.out``, atomically."""
+    """Build every fax of the campaign into ``options.out``, atomically.
+
+    SIGTERM (in the main thread) raises :class:`KeyboardInterrupt`, as Ctrl-C does, while the
+    build runs: the staging folder goes, the previous batch stays.
+    """
     started = time.monotonic()
     check_campaign_text(campaign)
     sheet = options.verification or load_verification(campaign)
+    jobs = capped_jobs(options.jobs)
     result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
-    with Staging(Path(options.out)) as staging:
-        build = _Build(campaign, options, staging, sheet, progress or NullProgress(), result)
+    with _terminate_as_interrupt(), Staging(Path(options.out)) as staging:
+        _check_sending_records(staging)
+        args = (campaign, options, staging, sheet, progress or NullProgress())
+        build = _Build(*args, result, jobs)
         try:
-            build.run()
+            try:
+                build.run()
+            except CacheDamaged:
+                # the previous batch's cache changed while this build read it: build again
+                # without it rather than trust any of it
+                staging.reset()
+                result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
+                build = _Build(*args, result, jobs, use_cache=False)
+                build.run()
             _keep_sending_records(staging)
         except OSError as exc:
-            raise OutputNotWritableError(
-                f"cannot write the batch beside {staging.out} ({exc.strerror or exc})",
-                hint="check free disk space and permissions",
-            ) from None
+            raise _not_writable(exc, staging) from None
         staging.commit()
+    result.notes.extend(build.notes())
+    if jobs < options.jobs:
+        result.notes.append(f"{options.jobs} jobs asked for, {jobs} used: the cores available.")
     result.seconds = time.monotonic() - started
     return result
+
+
+def _not_writable(exc: OSError, staging: Staging) -> OutputNotWritableError:
+    """The error for a batch that could not be written (a full disk, most often)."""
+    reason = exc.strerror or str(exc)
+    name = exc.filename
+    if isinstance(name, str) and name:
+        with contextlib.suppress(ValueError):
+            name = str(Path(name).relative_to(staging.tmp))
+        reason = f"{reason}: {name}"
+    return OutputNotWritableError(
+        f"cannot write the batch beside {staging.out} ({reason}); the previous batch is unchanged",
+        hint="check free disk space, quotas and permissions",
+    )
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a build runs, SIGTERM raises KeyboardInterrupt (a clean stop, as Ctrl-C gives)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread: nothing to install
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 # -- the first pass: read every recipient ---------------------------------------------------------
@@ -211,9 +282,13 @@ class _Build:
         sheet: VerificationSheet,
         progress: Progress,
         result: BuildResult,
+        jobs: int,
+        *,
+        use_cache: bool = True,
     ) -> None:
         self.campaign = campaign
         self.options = options
+        self.jobs = jobs
         self.staging = staging
         self.sheet = sheet
         self.progress = progress
@@ -221,7 +296,10 @@ class _Build:
         self.now = current_moment(options.now, options.today)
         self.day = letter_date(campaign, options)
         self.folder = staging.tmp
-        self.previous = staging.out if (staging.out / CACHE_FOLDER).is_dir() else None
+        found = use_cache and cache_folder(staging.out) is not None
+        self.previous = staging.out if found else None
+        self.remade = 0  # documents whose copy in the previous batch did not match its record
+        self.cache_unreadable = False
         self.spill = self.folder / CACHE_FOLDER / "plans.spill"
         self.cache: CacheWriter  # made once the previous batch is known not to stand as it is
         self.owners = NumberOwners()
@@ -240,9 +318,28 @@ class _Build:
             self._read_all()
             self._make_all()
             self.cache.meta("batch", self._batch_record(fingerprint))
+        except BaseException:
+            self.cache.abort()
+            raise
         finally:
-            self.cache.close()
-            self.spill.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.spill.unlink(missing_ok=True)
+        self.cache.close()
+
+    def notes(self) -> list[str]:
+        """What the command line should say about the previous batch's cache."""
+        notes = []
+        if self.cache_unreadable:
+            notes.append(
+                "the previous batch's build cache could not be read (damaged, or from another "
+                "version): every document was made anew, and the new batch has a new cache"
+            )
+        if self.remade:
+            notes.append(
+                f"{self.remade} document(s) made anew: their copy in the previous batch (or its "
+                "cache) no longer matched what the last build recorded"
+            )
+        return notes
 
     # -- a batch whose inputs did not change at all --------------------------------------------
     def _fingerprint(self) -> str:
@@ -262,10 +359,14 @@ class _Build:
         result = self.result
         midnight = dt.datetime.combine(self.now.astimezone(dt.UTC).date(), dt.time(0), dt.UTC)
         until = min([midnight + dt.timedelta(days=1), *self.window_ends])
+        files = self._written_files()
+        # the documents' checksums are in the cache's documents table; the rest are hashed here
+        hashes = {name: hash_file(self.folder / name) for name in files if not _document(name)}
         return {
             "fingerprint": fingerprint,
             "valid_until": until.isoformat(),
-            "files": self._written_files(),
+            "files": files,
+            "hashes": hashes,
             "result": {
                 "ready": result.ready,
                 "rejected": result.rejected,
@@ -291,16 +392,22 @@ class _Build:
         """Take the previous batch as it is when nothing it was made from has changed.
 
         Sending windows and the age of volunteers' checks depend on the time: the previous batch
-        stands only until its first window closes or the day ends, whichever comes first.
+        stands only until its first window closes or the day ends, whichever comes first. Every
+        file is hashed first: one changed by hand since (or damaged) means a build.
         """
         if self.previous is None:
             return False
         previous = PreviousBuild(self.previous)
         try:
             record = previous.meta("batch")
+            if not isinstance(record, dict) or record.get("fingerprint") != fingerprint:
+                return False
+            expected = _expected_files(record, previous)
+        except (KeyError, TypeError, ValueError):
+            return False
         finally:
             previous.close()
-        if not isinstance(record, dict) or record.get("fingerprint") != fingerprint:
+        if expected is None:
             return False
         linked: list[Path] = []
         try:
@@ -308,14 +415,17 @@ class _Build:
                 return False
             done = record["result"]
             result_channels = dict(done["channels"])
-            for name in [*record["files"], *_cache_files()]:
+            for name, sha256 in [*expected.items(), *_cache_files()]:
+                source = self.previous / name
+                if sha256 is not None and hash_file(source) != sha256:
+                    raise ValueError(f"{name} changed since the last build")
                 target = self.folder / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.link(self.previous / name, target)
+                os.link(source, target)
                 linked.append(target)
         except (OSError, KeyError, TypeError, ValueError):
-            # a file of the previous batch is gone: build afresh. The links must go first: a
-            # fresh build writing through one would change the previous batch's file.
+            # a file of the previous batch is gone or changed: build afresh. The links must go
+            # first: a fresh build writing through one would change the previous batch's file.
             for target in linked:
                 target.unlink(missing_ok=True)
             return False
@@ -338,8 +448,10 @@ class _Build:
             self.chars.update(text)
         setup = _ReadSetup(self.campaign, self.previous)
         recipients = iter_recipients(self.campaign)
-        with self.spill.open("wb") as spill:
-            for item in in_order(_Reader, setup, recipients, self.options.jobs, chunk=64):
+        # closed on the way out, so that no worker still writes when the staging folder goes
+        read = in_order(_Reader, setup, recipients, self.jobs, chunk=64)
+        with self.spill.open("wb") as spill, contextlib.closing(read):
+            for item in read:
                 assert isinstance(item, tuple)
                 plan, fresh = item
                 if fresh:  # readings known from before are in the cache already
@@ -379,6 +491,8 @@ class _Build:
         """Pass 2: finish each plan, make its documents, stream volumes and manifests."""
         campaign, result = self.campaign, self.result
         previous = PreviousBuild(self.previous) if self.previous else None
+        if previous is not None and not previous.usable:
+            self.cache_unreadable = True
         volumes: dict[str, _Volumes] = {}
         try:
             fonts = self._fonts(previous)
@@ -405,7 +519,8 @@ class _Build:
                     )
             except BaseException:
                 for volume_set in volumes.values():
-                    volume_set.abort()
+                    with contextlib.suppress(OSError):
+                        volume_set.abort()
                 raise
             records = [r for v in volumes.values() for r in v.close(self.folder)]
         finally:
@@ -466,11 +581,13 @@ class _Build:
         summary = campaign_summary(campaign, self.day)
         # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
         exports = ExportWriter(self.folder, summary)
+        made_all = make_all(shared, finished, self.jobs)
         try:
-            with ManifestWriter(self.folder, summary) as manifest:
+            with ManifestWriter(self.folder, summary) as manifest, contextlib.closing(made_all):
                 self.progress.start(self.count, "documents")
                 last: RecipientPlan | None = None
-                for made in make_all(shared, finished, self.options.jobs):
+                for made in made_all:
+                    self.remade += made.remade
                     entry = self._entry(made, volumes)
                     manifest.add(entry)
                     exports.add(entry)
@@ -481,7 +598,8 @@ class _Build:
                             sheet_plans.append(made.plan)
                         self.progress.advance()
         except BaseException:
-            exports.abort()
+            with contextlib.suppress(OSError):
+                exports.abort()
             raise
         self.progress.finish()
         for folder in ("faxes", "post"):
@@ -655,8 +773,11 @@ class _Volumes:
             ]
         except TypeError:
             return None
-        if not all((self._previous.folder / r.file).is_file() for r in records):
-            return None
+        # linked only when each file is exactly the one the last build wrote (not changed by
+        # hand since, not a link)
+        for record in records:
+            if hash_file(self._previous.folder / record.file, record.bytes) != record.sha256:
+                return None
         return records
 
 
@@ -665,12 +786,70 @@ class _Volumes:
 SENDING_RECORDS = ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "report.csv")
 
 
+def _check_sending_records(staging: Staging) -> None:
+    """Refuse to carry a send journal or report that is not a regular file (a link, a FIFO).
+
+    Dropping it could send a fax twice; keeping a link would have ``send`` write wherever it
+    points. The user decides.
+    """
+    for name in SENDING_RECORDS:
+        path = staging.out / name
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+            raise OutputNotWritableError(
+                f"{path} is {kind}; faxbatch keeps what 'send' recorded only as a regular file "
+                "inside the batch, and will not carry it into a new batch",
+                hint=f"put the real {name} in its place (or remove it if nothing of this batch "
+                "was sent), then build again",
+            )
+
+
 def _keep_sending_records(staging: Staging) -> None:
     """Carry the send journal and the transmission report over into the new batch."""
     for name in SENDING_RECORDS:
         old = staging.out / name
-        if old.is_file():
+        try:
+            regular = stat.S_ISREG(os.lstat(old).st_mode)
+        except FileNotFoundError:
+            continue
+        if regular:  # anything else was refused before the build began
             os.link(old, staging.tmp / name)
+
+
+def _document(name: str) -> bool:
+    """Whether a batch file is a document (its checksum is in the cache's documents table)."""
+    return name.startswith(("faxes/", "post/"))
+
+
+def _expected_files(record: dict[str, Any], previous: PreviousBuild) -> dict[str, str] | None:
+    """Every file of the previous batch with its checksum, as its build recorded them.
+
+    None when the record does not account for every file exactly once (or names one outside).
+    """
+    hashes = record["hashes"]
+    if not isinstance(hashes, dict):
+        return None
+    expected: dict[str, str] = {}
+    for name, sha256 in hashes.items():
+        if _document(name) or not isinstance(sha256, str):
+            return None
+        expected[name] = sha256
+    for name, sha256 in previous.document_files():
+        if not _document(name) or name in expected:
+            return None
+        expected[name] = sha256
+    names = record["files"]
+    if previous.damaged or not isinstance(names, list) or sorted(expected) != sorted(names):
+        return None
+    for name in names:
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or not parts:
+            return None
+    return expected
 
 
 def _file_hash(path: Path) -> str:
@@ -681,8 +860,8 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _cache_files() -> list[str]:
-    return [f"{CACHE_FOLDER}/cache.sqlite", f"{CACHE_FOLDER}/pages.bin"]
+def _cache_files() -> list[tuple[str, None]]:
+    return [(f"{CACHE_FOLDER}/{DATABASE}", None), (f"{CACHE_FOLDER}/{PAGES}", None)]
 
 
 def _bookmark(plan: RecipientPlan) -> str:

@@ -10,9 +10,16 @@ words, naming the file, the page and what is wrong:
 - every postal letter's first page holds its return line and address inside the envelope's window,
   and nothing that touches the window sticks out of it;
 - pad pages are truly blank (no content operators);
+- every content stream decompresses whole and parses into PDF operators (a damaged stream is a
+  failure, never a page read as blank), and every page a document owns draws text: the same text,
+  at the same places, as the same page of the document's own PDF;
 - the job ticket (``print/job.json``) matches the files: volumes present, no others, bytes,
   sha256, pages, pad pages, sheets, documents, bookmarks, page ranges and totals; and the
   manifest's checksums and page ranges agree.
+
+Every file it reads (the ticket, the manifest, each ``file`` they name, the PDFs of ``faxes/``
+and ``post/``) must lie inside the batch folder once symbolic links are resolved, and be a regular
+file: anything else is a failure, and the file is not opened.
 
 Positions come from the content streams themselves (pypdf's parser; ``cm``, ``q``/``Q``, the
 text operators, paths and XObjects followed), so a PDF made by another tool is checked the same way.
@@ -21,10 +28,14 @@ text operators, paths and XObjects followed), so a PDF made by another tool is c
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
+import os
 import re
+import stat
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -56,6 +67,14 @@ PRINTABLE_MARGIN = 5 * MM
 SIZE_TOLERANCE = 1.0
 #: at most this many failures are listed, the rest counted
 MAX_FAILURES = 200
+#: a content stream larger than this once decompressed is not read (a decompression bomb)
+MAX_STREAM_BYTES = 64 << 20
+#: the operators of PDF content streams (ISO 32000-1, table 51), and pypdf's inline images
+OPERATORS = frozenset(
+    b"b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h i ID j J "
+    b"K k l m M MP n q Q re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz "
+    b"v w W W* y ' \"".split()
+) | {b"INLINE IMAGE"}
 
 Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -207,12 +226,18 @@ class _GState:
     rise: float = 0.0
 
 
+class _Unreadable(Exception):
+    """A content stream that cannot be decoded or parsed (its message says why)."""
+
+
 @dataclass
 class _Interpreter:
     """Follows a page's content streams and collects what they draw."""
 
     reader: pypdf.PdfReader
     marks: list[Mark] = field(default_factory=list)
+    #: why a content stream could not be read (a page is then never taken as blank)
+    problems: list[str] = field(default_factory=list)
     operators: int = 0
     state: _GState = field(default_factory=_GState)
     stack: list[_GState] = field(default_factory=list)
@@ -233,7 +258,11 @@ class _Interpreter:
         return (s.ctm, font, text, self.in_text, self.tm, self.tlm)
 
     def run(self, stream: Any, resources: DictionaryObject, ctm: Matrix = _IDENTITY) -> None:
-        operations = _operations(stream, self.reader)
+        try:
+            operations = _operations(stream, self.reader)
+        except _Unreadable as exc:
+            self.problems.append(str(exc))
+            return
         fonts = _resolve(resources.get("/Font")) or {}
         xobjects = _resolve(resources.get("/XObject")) or {}
         self.state.ctm = _mul(ctm, self.state.ctm) if ctm != _IDENTITY else self.state.ctm
@@ -371,14 +400,58 @@ _TOKEN = re.compile(
 )
 
 
+def _stream_data(stream: StreamObject) -> bytes:
+    """A stream's decoded bytes; raises :class:`_Unreadable` when they cannot all be decoded.
+
+    Flate streams (every faxbatch stream) are decompressed here, strictly: pypdf's own decoder
+    salvages what it can from damaged data, which would make a damaged page look merely blank.
+    """
+    filters = stream.get("/Filter")
+    names = (
+        [str(_resolve(f)) for f in _resolve(filters)]
+        if isinstance(_resolve(filters), ArrayObject)
+        else ([str(_resolve(filters))] if filters is not None else [])
+    )
+    raw = getattr(stream, "_data", None)
+    if names == ["/FlateDecode"] and not stream.get("/DecodeParms") and isinstance(raw, bytes):
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(raw, MAX_STREAM_BYTES)
+        except zlib.error as exc:
+            raise _Unreadable(f"a content stream does not decompress ({exc})") from None
+        if inflater.unconsumed_tail:
+            raise _Unreadable(
+                f"a content stream is larger than {MAX_STREAM_BYTES >> 20} MB decompressed"
+            )
+        if not inflater.eof:
+            raise _Unreadable("a content stream is cut short (its compressed data ends early)")
+        return data
+    try:
+        return bytes(stream.get_data())
+    except Exception as exc:
+        raise _Unreadable(f"a content stream cannot be decoded ({exc})") from None
+
+
 def _operations(stream: Any, reader: pypdf.PdfReader) -> list[tuple[list[Any], bytes]]:
-    """The (operands, operator) pairs of a content stream."""
-    data = stream.get_data() if isinstance(stream, StreamObject) else None
-    if data is not None:
-        fast = _plain_operations(data)
-        if fast is not None:
-            return fast
-    operations: list[tuple[list[Any], bytes]] = ContentStream(stream, reader).operations
+    """The (operands, operator) pairs of a content stream; raises :class:`_Unreadable`."""
+    if not isinstance(stream, StreamObject):
+        raise _Unreadable("a page's contents are not a stream")
+    data = _stream_data(stream)
+    operations = _plain_operations(data)
+    if operations is None:
+        try:
+            operations = ContentStream(stream, reader).operations  # decodes as strictly
+        except Exception as exc:
+            raise _Unreadable(f"a content stream does not parse ({exc})") from None
+    compatibility = 0  # BX ... EX: unknown operators allowed (PDF 8.2)
+    for _operands, operator in operations:
+        if operator == b"BX":
+            compatibility += 1
+        elif operator == b"EX":
+            compatibility = max(0, compatibility - 1)
+        elif operator not in OPERATORS and not compatibility:
+            shown = operator[:20].decode("latin-1", "replace")
+            raise _Unreadable(f"a content stream holds {shown!r}, which is no PDF operator")
     return operations
 
 
@@ -459,9 +532,15 @@ def _font_key(resources: DictionaryObject) -> tuple[tuple[str, int], ...] | None
 
 
 def page_marks(
-    reader: pypdf.PdfReader, page: pypdf.PageObject, cache: FileCache | None = None
+    reader: pypdf.PdfReader,
+    page: pypdf.PageObject,
+    cache: FileCache | None = None,
+    problems: list[str] | None = None,
 ) -> tuple[list[Mark], int]:
-    """What a page draws, and how many content operators it has (0: truly blank)."""
+    """What a page draws, and how many content operators it has (0: truly blank).
+
+    Why a content stream could not be read (it is then skipped) goes into ``problems``.
+    """
     cache = cache if cache is not None else FileCache()
     interpreter = _Interpreter(reader, fonts=cache.fonts)
     resources = _resolve(page.get("/Resources")) or DictionaryObject()
@@ -483,8 +562,10 @@ def page_marks(
             interpreter.in_text, interpreter.tm, interpreter.tlm = in_text, tm, tlm
             continue
         first_mark, operators_before = len(interpreter.marks), interpreter.operators
+        problems_before = len(interpreter.problems)
         interpreter.run(_resolve(stream), resources)
-        if key is not None and not interpreter.stack and not interpreter.path:
+        sound = len(interpreter.problems) == problems_before
+        if key is not None and sound and not interpreter.stack and not interpreter.path:
             cache.streams[key] = (
                 interpreter.marks[first_mark:],
                 interpreter.operators - operators_before,
@@ -493,6 +574,8 @@ def page_marks(
                 interpreter.tm,
                 interpreter.tlm,
             )
+    if problems is not None:
+        problems.extend(interpreter.problems)
     return interpreter.marks, interpreter.operators
 
 
@@ -538,12 +621,17 @@ def _has_font_file(font: DictionaryObject) -> bool:
 # -- checking pages ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PageRules:
-    """What a page must satisfy."""
+    """What a page must satisfy.
+
+    ``text``: why the page must draw text (a page of a document has at least its "Page N of M"
+    line); None: it may be empty.
+    """
 
     page_size: str
     fax: bool = False
     blank: bool = False
     window: Rect | None = None
+    text: str | None = None
 
 
 def _mm(points: float) -> str:
@@ -576,6 +664,18 @@ def check_page(
 
     Pass one ``cache`` for all pages of a file: what they share is then read once.
     """
+    return _check_page(reader, page, where, rules, margin, cache)[0]
+
+
+def _check_page(
+    reader: pypdf.PdfReader,
+    page: pypdf.PageObject,
+    where: str,
+    rules: PageRules,
+    margin: float,
+    cache: FileCache | None,
+) -> tuple[list[str], str]:
+    """The page's failures, and a digest of the text it draws and where (to compare pages)."""
     cache = cache if cache is not None else FileCache()
     failures: list[str] = []
     box = page.mediabox
@@ -593,13 +693,27 @@ def check_page(
         if not _embedded(font, cache):
             name = str(font.get("/BaseFont", "(unnamed)")).lstrip("/")
             failures.append(f"{where}: font {name} is not embedded")
-    marks, operators = page_marks(reader, page, cache)
+    problems: list[str] = []
+    marks, operators = page_marks(reader, page, cache, problems)
+    failures.extend(f"{where}: {problem}" for problem in dict.fromkeys(problems))
     if rules.blank:
         if operators:
             failures.append(f"{where}: the pad page is not blank ({operators} content operators)")
-        return failures
+        return failures, ""
+    texts = [mark for mark in marks if mark.kind == "text" and mark.text.strip()]
+    if rules.text is not None and not texts and not problems:
+        failures.append(f"{where}: the page draws no text, but {rules.text}")
     failures.extend(_check_marks(marks, width, height, rules, where, margin))
-    return failures
+    return failures, _text_digest(texts)
+
+
+def _text_digest(texts: Sequence[Mark]) -> str:
+    digest = hashlib.sha256()
+    for mark in texts:
+        digest.update(
+            f"{mark.text}\x1e{mark.x0:.1f}\x1e{mark.y0:.1f}\x1f".encode("utf-8", "replace")
+        )
+    return digest.hexdigest()[:24]
 
 
 def layout_marks(page: Page) -> list[Mark]:
@@ -732,41 +846,91 @@ class _Batch:
     folder: Path
     margin: float
     failures: list[str] = field(default_factory=list)
+    #: the text digest of every page a volume's document owns, by (volume, page number)
+    volume_pages: dict[tuple[str, int], str] = field(default_factory=dict)
+    #: the text digest of every page of each document's own PDF, by file
+    document_pages: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = self.folder.resolve()
 
     def fail(self, message: str) -> None:
         self.failures.append(message)
 
-    def read(self, relative: str) -> pypdf.PdfReader | None:
+    def locate(self, relative: object, source: str) -> Path | None:
+        """Where a file named by the batch lies, if inside the batch folder (else a failure)."""
+        if not isinstance(relative, str) or not relative or "\0" in relative:
+            self.fail(f"{source}: {relative!r} is not a file name inside the batch")
+            return None
+        if Path(relative).is_absolute():
+            self.fail(f"{source}: {relative} is an absolute path; a batch's files lie inside it")
+            return None
         try:
-            return pypdf.PdfReader(self.folder / relative)
+            resolved = (self.root / relative).resolve()
+        except (OSError, RuntimeError) as exc:  # a loop of links
+            self.fail(f"{source}: {relative} cannot be resolved ({exc})")
+            return None
+        if not resolved.is_relative_to(self.root):
+            self.fail(
+                f"{source}: {relative} resolves to {resolved}, outside the batch folder "
+                f"{self.root}; it was not read"
+            )
+            return None
+        return resolved
+
+    def read_bytes(self, relative: object, source: str, missing: str | None = None) -> bytes | None:
+        """A file of the batch, read only if it is a regular file inside the batch folder.
+
+        ``source`` says who names the file (for messages); ``missing`` replaces the message for a
+        file that is not there.
+        """
+        path = self.locate(relative, source)
+        if path is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        except FileNotFoundError:
+            self.fail(missing or f"{relative}: {source} but missing")
+            return None
+        except OSError as exc:
+            self.fail(f"{relative}: cannot be read ({exc.strerror or exc})")
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self.fail(f"{relative}: {source} but not a regular file; it was not read")
+                return None
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            self.fail(f"{relative}: cannot be read ({exc.strerror or exc})")
+            return None
+        finally:
+            os.close(fd)
+
+    def read(self, relative: str, data: bytes) -> pypdf.PdfReader | None:
+        try:
+            return pypdf.PdfReader(io.BytesIO(data))
         except (OSError, PdfReadError, ValueError) as exc:
             self.fail(f"{relative}: cannot be read as a PDF ({exc})")
             return None
 
 
 def _load_json(batch: _Batch, relative: str, required: bool) -> dict[str, Any] | None:
-    path = batch.folder / relative
-    if not path.is_file():
-        if required:
-            batch.fail(f"{relative} is missing: the print volumes cannot be checked against it")
+    if not required and not os.path.lexists(batch.folder / relative):
+        return None
+    missing = f"{relative} is missing: the print volumes cannot be checked against it"
+    data = batch.read_bytes(relative, "the job ticket" if required else "the manifest", missing)
+    if data is None:
         return None
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
+        loaded = json.loads(data)
+    except ValueError as exc:
         batch.fail(f"{relative}: cannot be read as JSON ({exc})")
         return None
-    if not isinstance(data, dict):
+    if not isinstance(loaded, dict):
         batch.fail(f"{relative}: not a JSON object")
         return None
-    return data
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return loaded
 
 
 def _window_of(volume: Mapping[str, Any], page_size: str) -> Rect | None:
@@ -783,16 +947,15 @@ def _check_volume(
     batch: _Batch, volume: Mapping[str, Any], documents: Sequence[Mapping[str, Any]], page_size: str
 ) -> None:
     relative = str(volume.get("file"))
-    path = batch.folder / relative
-    if not path.is_file():
-        batch.fail(f"{relative}: listed in {JOB_JSON} but missing")
+    data = batch.read_bytes(volume.get("file"), f"listed in {JOB_JSON}")
+    if data is None:
         return
-    size = path.stat().st_size
+    size = len(data)
     if size != volume.get("bytes"):
         batch.fail(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
-    if _sha256(path) != volume.get("sha256"):
+    if hashlib.sha256(data).hexdigest() != volume.get("sha256"):
         batch.fail(f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)")
-    reader = batch.read(relative)
+    reader = batch.read(relative, data)
     if reader is None:
         return
     pages = len(reader.pages)
@@ -812,23 +975,23 @@ def _check_volume(
         )
     owner: dict[int, Mapping[str, Any]] = {}
     first_pages: set[int] = set()
-    for doc in documents:
-        first, last = doc.get("first_page"), doc.get("last_page")
+    for placed in documents:
+        first, last = placed.get("first_page"), placed.get("last_page")
         if not (isinstance(first, int) and isinstance(last, int) and 1 <= first <= last <= pages):
             batch.fail(
-                f"{relative}: {JOB_JSON} gives {doc.get('id')} pages {first}–{last}, "
+                f"{relative}: {JOB_JSON} gives {placed.get('id')} pages {first}–{last}, "
                 f"outside the volume's {pages} pages"
             )
             continue
         if duplex and first % 2 == 0:
-            batch.fail(f"{relative}, page {first}: {doc.get('id')} starts on a back side")
+            batch.fail(f"{relative}, page {first}: {placed.get('id')} starts on a back side")
         for number in range(first, last + 1):
             if number in owner:
                 batch.fail(
                     f"{relative}, page {number}: belongs to both {owner[number].get('id')} "
-                    f"and {doc.get('id')}"
+                    f"and {placed.get('id')}"
                 )
-            owner[number] = doc
+            owner[number] = placed
         first_pages.add(first)
     pads = pages - len(owner)
     if volume.get("pad_pages") != pads:
@@ -841,15 +1004,24 @@ def _check_volume(
     cache = FileCache()
     for index, page in enumerate(reader.pages):
         number = index + 1
+        doc = owner.get(number)
+        text = None
+        if doc is not None:
+            start = int(doc["first_page"])  # checked above
+            text = f"{JOB_JSON} places page {number - start + 1} of {doc.get('id')} here"
         rules = PageRules(
             page_size,
             fax=fax,
-            blank=number not in owner,
+            blank=doc is None,
             window=window if number in first_pages else None,
+            text=text,
         )
-        batch.failures.extend(
-            check_page(reader, page, f"{relative}, page {number}", rules, batch.margin, cache)
+        failures, digest = _check_page(
+            reader, page, f"{relative}, page {number}", rules, batch.margin, cache
         )
+        batch.failures.extend(failures)
+        if doc is not None:
+            batch.volume_pages[(relative, number)] = digest
 
 
 def _check_bookmarks(
@@ -881,7 +1053,7 @@ def _check_ticket_totals(batch: _Batch, ticket: Mapping[str, Any]) -> None:
         batch.fail(f"{JOB_JSON}: no totals")
         return
     for key in ("documents", "pages", "pad_pages", "sheets", "bytes"):
-        value = sum(int(v.get(key) or 0) for v in volumes)
+        value = sum(_count(v.get(key)) for v in volumes)
         if totals.get(key) != value:
             batch.fail(
                 f"{JOB_JSON}: total {key} is {totals.get(key)}, the volumes add up to {value}"
@@ -890,22 +1062,28 @@ def _check_ticket_totals(batch: _Batch, ticket: Mapping[str, Any]) -> None:
         batch.fail(f"{JOB_JSON}: total volumes is {totals.get('volumes')}, it lists {len(volumes)}")
 
 
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _manifest_files(manifest: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The manifest's documents that name a file, with the name to show for each."""
+    for entry in manifest.get("documents", []):
+        if isinstance(entry, dict):
+            yield str(entry.get("recipient_id") or entry.get("id") or "a document"), entry
+
+
 def _check_manifest(batch: _Batch, manifest: Mapping[str, Any], ticket: Mapping[str, Any]) -> None:
     placed = {
         (d.get("volume"), d.get("first_page"), d.get("last_page"))
         for d in ticket.get("documents", [])
         if isinstance(d, dict)
     }
-    for entry in manifest.get("documents", []):
-        if not isinstance(entry, dict):
-            continue
-        name = entry.get("recipient_id") or entry.get("id") or "a document"
+    for name, entry in _manifest_files(manifest):
         relative, digest = entry.get("file"), entry.get("sha256")
-        if isinstance(relative, str) and isinstance(digest, str):
-            path = batch.folder / relative
-            if not path.is_file():
-                batch.fail(f"{relative}: listed in manifest.json for {name} but missing")
-            elif _sha256(path) != digest:
+        if relative is not None and isinstance(digest, str):
+            data = batch.read_bytes(relative, f"listed in manifest.json for {name}")
+            if data is not None and hashlib.sha256(data).hexdigest() != digest:
                 batch.fail(f"{relative}: its sha256 differs from manifest.json")
         volume = entry.get("volume")
         if isinstance(volume, str):
@@ -932,14 +1110,52 @@ def _single_files(batch: _Batch, page_size: str, ticket: Mapping[str, Any]) -> N
         window = None if fax else post_window
         for path in sorted((batch.folder / folder).glob("*.pdf")):
             relative = f"{folder}/{path.name}"
-            reader = batch.read(relative)
+            data = batch.read_bytes(relative, "a document of the batch")
+            reader = batch.read(relative, data) if data is not None else None
             if reader is None:
                 continue
             cache = FileCache()
+            digests = []
             for index, page in enumerate(reader.pages):
-                rules = PageRules(page_size, fax=fax, window=window if index == 0 else None)
+                rules = PageRules(
+                    page_size,
+                    fax=fax,
+                    window=window if index == 0 else None,
+                    text="every page of a document carries its 'Page N of M' line",
+                )
                 where = f"{relative}, page {index + 1}"
-                batch.failures.extend(check_page(reader, page, where, rules, batch.margin, cache))
+                failures, digest = _check_page(reader, page, where, rules, batch.margin, cache)
+                batch.failures.extend(failures)
+                digests.append(digest)
+            batch.document_pages[relative] = digests
+
+
+def _compare_documents(batch: _Batch, manifest: Mapping[str, Any]) -> None:
+    """Each document's pages in its volume draw what its own PDF draws, page for page."""
+    for name, entry in _manifest_files(manifest):
+        own = batch.document_pages.get(str(entry.get("file")))
+        volume, first, last = (
+            entry.get("volume"),
+            entry.get("volume_first_page"),
+            entry.get("volume_last_page"),
+        )
+        if own is None or not isinstance(volume, str):
+            continue
+        if not (isinstance(first, int) and isinstance(last, int)):
+            continue
+        if last - first + 1 != len(own):
+            batch.fail(
+                f"{volume}: {name} has {last - first + 1} pages there, but its own PDF "
+                f"{entry.get('file')} has {len(own)}"
+            )
+            continue
+        for offset, digest in enumerate(own):
+            found = batch.volume_pages.get((volume, first + offset))
+            if found is not None and found != digest:
+                batch.fail(
+                    f"{volume}, page {first + offset}: does not draw what page {offset + 1} of "
+                    f"{entry.get('file')} ({name}) draws: the volume or the document is damaged"
+                )
 
 
 def run_preflight(
@@ -995,6 +1211,8 @@ def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> lis
         if manifest:
             _check_manifest(batch, manifest, ticket)
     _single_files(batch, str(size), ticket)
+    if manifest:
+        _compare_documents(batch, manifest)
     if len(batch.failures) > MAX_FAILURES:
         rest = len(batch.failures) - MAX_FAILURES
         return [*batch.failures[:MAX_FAILURES], f"… and {rest} more failures"]

@@ -4,17 +4,28 @@ The per-document work of a build, run in worker processes (``--jobs``): lay out 
 pages, write the recipient's PDF into the staging folder, or, when the previous build made the
 same document from the same inputs, hard-link its file and take its pages from the cache. Results
 come back in campaign order, so the print volume streams out while the workers run ahead.
+
+Workers end with the build that started them, however it ends (``kill -9`` included): on Linux the
+kernel kills them when their parent dies (``PR_SET_PDEATHSIG``), elsewhere each watches its parent.
+They never hold the build's lock (see :mod:`faxbatch.outputs`), and at most one runs per core.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
 import hashlib
 import io
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -68,6 +79,9 @@ class Made:
     failures: tuple[str, ...] = ()
     #: the previous build's record when the document is reused (its pages are read on demand)
     cached: CachedDocument | None = None
+    #: made anew although the previous build made it from the same inputs: its file or pages
+    #: there no longer matched the record
+    remade: bool = False
 
     @property
     def ready(self) -> bool:
@@ -174,12 +188,18 @@ class Maker:
         target = shared.folder / name
         cache_id = f"{channel}:{plan.recipient.id}"
         cached = self.previous.reusable(cache_id, key) if self.previous else None
+        # reused only when its file and its pages are exactly what the cache recorded (a file
+        # edited by hand, a damaged pages.bin: the document is made anew)
+        remade = False
         if cached is not None and self.previous is not None:
-            try:
-                os.link(self.previous.folder / cached.file, target)
-                return Made(plan, channel, [], key, cached.sha256, cached=cached)
-            except OSError:
-                pass  # another file system, or the file went away: make it anew
+            if self.previous.intact(cached):
+                try:
+                    os.link(self.previous.folder / cached.file, target)
+                    return Made(plan, channel, [], key, cached.sha256, cached=cached)
+                except OSError:
+                    pass  # another file system, or the file went away: make it anew
+            else:
+                remade = True
         campaign = shared.campaign
         try:
             pages, spec = layout_document(shared, plan, channel)
@@ -190,7 +210,7 @@ class Maker:
         data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
         target.write_bytes(data)
         sha256 = hashlib.sha256(data).hexdigest()
-        return Made(plan, channel, contents, key, sha256, failures=tuple(failures))
+        return Made(plan, channel, contents, key, sha256, failures=tuple(failures), remade=remade)
 
     def close(self) -> None:
         """Release the previous build's cache."""
@@ -200,10 +220,60 @@ class Maker:
 
 # -- on every core -------------------------------------------------------------------------------
 _WORKER: tuple[Callable[..., object], object] | None = None  # set once in each worker process
+#: ask the kernel to kill a worker when its parent dies (Linux); False: the watcher thread only
+USE_PDEATHSIG = True
+#: how often a worker without PR_SET_PDEATHSIG looks whether its parent is still there (seconds)
+WATCH_INTERVAL = 0.2
 
 
-def _init_worker(setup: Callable[[T], object], argument: T) -> None:
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        with contextlib.suppress(OSError):
+            return max(1, len(affinity(0)))
+    return os.cpu_count() or 1
+
+
+def capped_jobs(jobs: int) -> int:
+    """``jobs`` within 1 and the cores available: more processes than cores only add memory."""
+    return max(1, min(jobs, available_cores()))
+
+
+def _parent_death_signal() -> bool:
+    """Have the kernel send SIGKILL to this process when its parent dies (Linux only)."""
+    if not USE_PDEATHSIG or not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        pr_set_pdeathsig = 1
+        return int(libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_INTERVAL)
+    os._exit(1)  # the build is gone: nothing of ours is worth finishing
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make sure this worker does not outlive the build that forked it."""
+    # Ctrl-C reaches the whole process group: the build stops its workers itself, and a
+    # KeyboardInterrupt in each of them would only print tracebacks. SIGTERM kills a worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not _parent_death_signal():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the kernel was asked to tell us
+        os._exit(1)
+
+
+def _init_worker(parent: int, setup: Callable[[T], object], argument: T) -> None:
     global _WORKER
+    _die_with_parent(parent)
     state = setup(argument)
     _WORKER = (type(state).__call__, state)
 
@@ -220,13 +290,15 @@ def in_order(
     items: Iterable[R],
     jobs: int,
     chunk: int = 16,
-) -> Iterator[object]:
+) -> Generator[object, None, None]:
     """``setup(argument)(item)`` for every item, on ``jobs`` processes, results in input order.
 
     ``setup`` runs once per process (open files and databases there, not before the fork). At
     most a few chunks per process are in flight, so memory stays flat however many items come.
     A worker that dies (killed, out of memory) stops the build with an error instead of a hang.
+    ``jobs`` is capped at the cores available (:func:`capped_jobs`).
     """
+    jobs = capped_jobs(jobs)
     if jobs <= 1:
         function = setup(argument)
         try:
@@ -238,7 +310,8 @@ def in_order(
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(jobs, context, _init_worker, (setup, argument)) as pool:
+    initargs = (os.getpid(), setup, argument)
+    with ProcessPoolExecutor(jobs, context, _init_worker, initargs) as pool:
         pending: deque[Future[list[object]]] = deque()
         source = iter(items)
         try:
@@ -274,7 +347,9 @@ class _MakeInWorker:
         self.maker.close()
 
 
-def make_all(shared: Shared, plans: Iterable[RecipientPlan], jobs: int) -> Iterator[Made]:
+def make_all(
+    shared: Shared, plans: Iterable[RecipientPlan], jobs: int
+) -> Generator[Made, None, None]:
     """Make every plan's documents, in order, on ``jobs`` processes.
 
     A recipient that gets no document yields one :class:`Made` without a channel.

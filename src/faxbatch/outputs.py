@@ -21,8 +21,10 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -344,27 +346,33 @@ class Staging:
         """Put the complete batch in place of the output folder."""
         try:
             os.sync()  # one flush for the whole batch: cheaper than an fsync per file
-            if _lstat(self.out) is None:
-                self.tmp.rename(self.out)
-                self._committed = True
-                return
-            if _exchange(self.tmp, self.out):
-                self._committed = True
-                leftover = self.tmp  # now the previous batch
-            else:
-                self.out.rename(self.old)
-                self.tmp.rename(self.out)
-                self._committed = True
-                leftover = self.old
+            with _signals_held():
+                leftover = self._swap()
         except OSError as exc:
             raise OutputNotWritableError(
                 f"cannot put the new batch in place of {self.out} ({exc.strerror or exc})",
                 hint="check the permissions of the output folder and its parent",
             ) from None
+        if leftover is None:
+            return
         # the new batch is in place: a previous batch that cannot be removed now is removed by
         # the next run (it is marked as faxbatch's)
         with contextlib.suppress(OSError):
             remove_folder(leftover)
+
+    def _swap(self) -> Path | None:
+        """Put the staging folder in place; returns where the previous batch went (if any)."""
+        if _lstat(self.out) is None:
+            self.tmp.rename(self.out)
+            self._committed = True
+            return None
+        if _exchange(self.tmp, self.out):
+            self._committed = True
+            return self.tmp  # now the previous batch
+        self.out.rename(self.old)
+        self.tmp.rename(self.out)
+        self._committed = True
+        return self.old
 
     def __exit__(
         self,
@@ -378,6 +386,20 @@ class Staging:
         if self._lock is not None:
             _release(self._lock)
             self._lock = None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for a moment (the swap and its record are one step)."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:
+        yield
+        return
+    before = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, before)
 
 
 def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:

@@ -95,6 +95,8 @@ LABELS = (
 SHEET_LIMIT = 2_000
 #: rejected recipients a result keeps for the command line to list (all are in the manifests)
 SHOWN_REJECTED = 200
+#: campaign fields no document depends on (recipients are keyed one by one)
+_NOT_PRINTED = ("recipients", "lines", "source", "recipients_file")
 
 
 @dataclass(frozen=True)
@@ -499,7 +501,8 @@ class _Build:
             batch_key = input_key(
                 code_fingerprint(),
                 [font.base_font for font in fonts.values()],
-                {k: v for k, v in vars(campaign).items() if k not in ("recipients", "lines")},
+                # what the letters print: where the campaign's files lie is no part of it
+                {k: v for k, v in vars(campaign).items() if k not in _NOT_PRINTED},
                 self.day,
             )
             body = tuple(parse_body(campaign.letter.body))

@@ -73,6 +73,20 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
         raise
 
 
+@contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """Give ``path`` to an OSError raised without a file name (a write to an open file).
+
+    So that a full disk names the file it stopped: the error message shows it.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
 def _lstat(path: Path) -> os.stat_result | None:
     try:
         return os.lstat(path)
@@ -330,7 +344,8 @@ class Staging:
     def write(self, relative: str, data: bytes) -> Path:
         """Write one file of the batch."""
         target = self.path(relative)
-        target.write_bytes(data)
+        with naming(target):
+            target.write_bytes(data)
         return target
 
     def reset(self) -> None:

@@ -55,7 +55,7 @@ from faxbatch.manifest import ManifestWriter
 from faxbatch.markdown import parse_body
 from faxbatch.model import Campaign, Recipient
 from faxbatch.numbers import NumberOwners, NumberReading
-from faxbatch.outputs import MARKER, Staging
+from faxbatch.outputs import MARKER, Staging, naming
 from faxbatch.plan import (
     NumberChecks,
     RecipientPlan,
@@ -452,7 +452,7 @@ class _Build:
         recipients = iter_recipients(self.campaign)
         # closed on the way out, so that no worker still writes when the staging folder goes
         read = in_order(_Reader, setup, recipients, self.jobs, chunk=64)
-        with self.spill.open("wb") as spill, contextlib.closing(read):
+        with naming(self.spill), self.spill.open("wb") as spill, contextlib.closing(read):
             for item in read:
                 assert isinstance(item, tuple)
                 plan, fresh = item
@@ -533,7 +533,8 @@ class _Build:
         if records:
             title = campaign.title
             for name, write in ((JOB_JSON, write_job_json), (JOB_TEXT, write_job_text)):
-                with self.staging.path(name).open("w", encoding="utf-8", newline="\n") as out:
+                path = self.staging.path(name)
+                with naming(path), path.open("w", encoding="utf-8", newline="\n") as out:
                     write(
                         out,
                         records,
@@ -586,14 +587,19 @@ class _Build:
         exports = ExportWriter(self.folder, summary)
         made_all = make_all(shared, finished, self.jobs)
         try:
-            with ManifestWriter(self.folder, summary) as manifest, contextlib.closing(made_all):
+            with (
+                naming(self.folder / "manifest.json"),  # or .csv: the two are written together
+                ManifestWriter(self.folder, summary) as manifest,
+                contextlib.closing(made_all),
+            ):
                 self.progress.start(self.count, "documents")
                 last: RecipientPlan | None = None
                 for made in made_all:
                     self.remade += made.remade
                     entry = self._entry(made, volumes)
                     manifest.add(entry)
-                    exports.add(entry)
+                    with naming(self.folder / "gateways"):
+                        exports.add(entry)
                     if made.plan is not last:  # a recipient's first document
                         last = made.plan
                         self._note_windows(made.plan)
@@ -608,7 +614,8 @@ class _Build:
         for folder in ("faxes", "post"):
             with contextlib.suppress(OSError):  # no document of that kind: no empty folder
                 (self.folder / folder).rmdir()
-        exports.close()
+        with naming(self.folder / "gateways"):
+            exports.close()
         if small:
             for name, data in sheet_files(campaign, number_rows(sheet_plans), self.now).items():
                 self.staging.write(name, data)  # the volunteers' number sheet, as `check` writes it
@@ -734,7 +741,8 @@ class _Volumes:
             placement.first_page,
             placement.last_page,
         ]
-        self._spill.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with naming(self._spill_path):
+            self._spill.write(json.dumps(row, ensure_ascii=False) + "\n")
         return placement
 
     def _writing(self) -> VolumeSet:

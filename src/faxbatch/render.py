@@ -39,6 +39,7 @@ from faxbatch.envelopes import EnvelopeSpec, envelope_spec
 from faxbatch.fonts import EmbeddedFont, Style
 from faxbatch.layout import Page, Paragraph
 from faxbatch.model import Campaign
+from faxbatch.outputs import naming
 from faxbatch.pdf import PageContent, PdfWriter, render_page
 from faxbatch.plan import RecipientPlan
 from faxbatch.postal import postal_document
@@ -208,7 +209,8 @@ class Maker:
         failures = preflight_pages(pages, name, campaign, spec)
         contents = [render_page(page, shared.fonts) for page in pages]
         data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
-        target.write_bytes(data)
+        with naming(target):  # a full disk names the file it stopped
+            target.write_bytes(data)
         sha256 = hashlib.sha256(data).hexdigest()
         return Made(plan, channel, contents, key, sha256, failures=tuple(failures), remade=remade)
 

@@ -23,6 +23,7 @@ from typing import BinaryIO, Literal
 
 from faxbatch.fonts import EmbeddedFont, Style
 from faxbatch.layout import PAGE_SIZES
+from faxbatch.outputs import naming
 from faxbatch.pdf import PageContent, PdfWriter
 
 Channel = Literal["fax", "post"]
@@ -146,12 +147,19 @@ class VolumeSet:
         self.warnings: list[str] = []
         self._current: _Volume | None = None
         self._closed = False
+        self._writing = self.folder / "print"  # the file being written, for error messages
 
     # -- public ----------------------------------------------------------------------------------
     def add_document(
         self, doc_id: str, bookmark_title: str, contents: Sequence[PageContent]
     ) -> Placement:
         """Append one document (all its pages) and bookmark it; returns where it went."""
+        with naming(self._writing):
+            return self._add_document(doc_id, bookmark_title, contents)
+
+    def _add_document(
+        self, doc_id: str, bookmark_title: str, contents: Sequence[PageContent]
+    ) -> Placement:
         if self._closed:
             raise RuntimeError("the volume set is closed")
         if not contents:
@@ -195,7 +203,8 @@ class VolumeSet:
         """Finish the open volume; returns the records of every volume written."""
         if not self._closed:
             if self._current is not None:
-                self._close_volume()
+                with naming(self._writing):
+                    self._close_volume()
             self._closed = True
         return list(self.volumes)
 
@@ -279,6 +288,7 @@ class VolumeSet:
         number = len(self.volumes) + 1
         relative = f"print/{self.prefix}-volume-{number:03d}.pdf"
         path = self.folder / relative
+        self._writing = path
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("wb")
         title = f"{self.title}, volume {number}" if self.title else f"volume {number}"

@@ -853,27 +853,39 @@ class _Batch:
 
     def __post_init__(self) -> None:
         self.root = self.folder.resolve()
+        self._refused: set[str] = set()  # files already reported as not to be read
 
     def fail(self, message: str) -> None:
         self.failures.append(message)
 
+    def refuse(self, relative: object, message: str) -> None:
+        """A file not to be read, reported once however many entries name it."""
+        if str(relative) not in self._refused:
+            self._refused.add(str(relative))
+            self.fail(message)
+
     def locate(self, relative: object, source: str) -> Path | None:
         """Where a file named by the batch lies, if inside the batch folder (else a failure)."""
         if not isinstance(relative, str) or not relative or "\0" in relative:
-            self.fail(f"{source}: {relative!r} is not a file name inside the batch")
+            self.refuse(relative, f"{relative!r} ({source}) is not a file name inside the batch")
             return None
         if Path(relative).is_absolute():
-            self.fail(f"{source}: {relative} is an absolute path; a batch's files lie inside it")
+            self.refuse(
+                relative,
+                f"{relative} ({source}) is an absolute path; a batch's files lie inside it, "
+                "and it was not read",
+            )
             return None
         try:
             resolved = (self.root / relative).resolve()
         except (OSError, RuntimeError) as exc:  # a loop of links
-            self.fail(f"{source}: {relative} cannot be resolved ({exc})")
+            self.refuse(relative, f"{relative} ({source}) cannot be resolved ({exc})")
             return None
         if not resolved.is_relative_to(self.root):
-            self.fail(
-                f"{source}: {relative} resolves to {resolved}, outside the batch folder "
-                f"{self.root}; it was not read"
+            self.refuse(
+                relative,
+                f"{relative} ({source}) resolves to {resolved}, outside the batch folder "
+                f"{self.root}; it was not read",
             )
             return None
         return resolved
@@ -897,7 +909,7 @@ class _Batch:
             return None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                self.fail(f"{relative}: {source} but not a regular file; it was not read")
+                self.refuse(relative, f"{relative} ({source}) is not a regular file; not read")
                 return None
             with os.fdopen(os.dup(fd), "rb") as handle:
                 return handle.read()

@@ -4,13 +4,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from faxbatch import render
+from faxbatch import outputs, render
 from faxbatch.campaign import load_campaign
 from faxbatch.errors import OutputNotWritableError
 from faxbatch.outputs import MARKER, Staging, is_batch_folder, write_atomic
@@ -128,3 +129,109 @@ def test_rebuild_into_the_same_folder_replaces_it(basic_campaign: Path, tmp_path
     build_batch(load_campaign(basic_campaign), BuildOptions(out=out))
     assert not (out / "faxes" / "stale.pdf").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "campaign.yaml", "out"]
+
+
+class _Stopped(Exception):
+    """What this test's SIGTERM handler raises (so that a broken hold cannot kill pytest)."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("thread", [False, True], ids=["alone", "beside-a-thread"])
+def test_a_signal_during_the_swap_is_handled_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool, signum: int, thread: bool
+) -> None:
+    # the signal is sent by the swap's first step itself, so it lands between the steps. With
+    # another thread alive (a library user's) the kernel gives that thread a signal the swapping
+    # thread blocks, and Python runs the handler in the main thread all the same: masking the
+    # signal is not enough, the handler itself must wait
+    out = tmp_path / "out"
+    with Staging(out) as staging:
+        staging.write("letter.txt", b"previous")
+        staging.commit()
+    real_exchange, real_rename = outputs._exchange, os.rename
+    sent: list[str] = []
+
+    def send(step: str) -> None:
+        if not sent:
+            sent.append(step)
+            os.kill(os.getpid(), signum)
+            time.sleep(0.1)  # time for whichever thread the kernel chose to take the signal
+
+    def exchanging(a: Path, b: Path) -> bool:
+        if not exchange:
+            return False  # a file system without RENAME_EXCHANGE: the two renames
+        done = real_exchange(a, b)
+        send("exchange")
+        return done
+
+    def renaming(src: object, dst: object) -> None:
+        real_rename(src, dst)  # type: ignore[arg-type]
+        if Path(str(dst)) == tmp_path / ".out.old":
+            send("first rename")
+
+    monkeypatch.setattr(outputs, "_exchange", exchanging)
+    monkeypatch.setattr(os, "rename", renaming)
+    idle = threading.Event()
+    helper = threading.Thread(target=idle.wait, daemon=True)
+    if thread:
+        helper.start()
+    before = signal.signal(signal.SIGTERM, _stop)
+    try:
+        stopped = _Stopped if signum == signal.SIGTERM else KeyboardInterrupt
+        with pytest.raises(stopped), Staging(out) as staging:
+            staging.write("letter.txt", b"new")
+            staging.commit()
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        idle.set()
+    monkeypatch.undo()
+    assert sent == ["exchange" if exchange else "first rename"]
+    assert (out / "letter.txt").read_bytes() == b"new"  # the swap was finished, then stopped
+    assert is_batch_folder(out)
+    # the previous batch, beside and marked, goes with the next run
+    with Staging(out):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert (out / "letter.txt").read_bytes() == b"new"
+
+
+def test_sigterm_during_the_swap_of_a_build(
+    basic_campaign: Path,
+    write_campaign: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a build stops on SIGTERM as on Ctrl-C; one arriving between the two renames of the
+    # fallback swap waits for the second: the new batch is in place, whole
+    out = tmp_path / "out"
+    build_batch(load_campaign(basic_campaign), BuildOptions(out=out, jobs=1))
+    real_rename = os.rename
+
+    def renaming(src: object, dst: object) -> None:
+        real_rename(src, dst)  # type: ignore[arg-type]
+        if Path(str(dst)) == tmp_path / ".out.old":
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(os, "rename", renaming)
+    changed = changed_campaign(write_campaign)
+    with pytest.raises(KeyboardInterrupt):
+        build_batch(load_campaign(changed), BuildOptions(out=out, jobs=1))
+    monkeypatch.undo()
+    assert "once more" in "".join(page_texts(out / "faxes/court.pdf"))
+    fresh = tmp_path / "fresh"
+    build_batch(load_campaign(changed), BuildOptions(out=fresh, jobs=1))
+
+    def batch(folder: Path) -> dict[str, bytes]:  # the cache records how it was built: not compared
+        return {k: v for k, v in snapshot(folder).items() if not k.startswith(".faxbatch-cache")}
+
+    assert batch(out) == batch(fresh)
+    assert (tmp_path / ".out.old").is_dir()  # the previous batch, removed by the next build
+    build_batch(load_campaign(changed), BuildOptions(out=out, jobs=1))
+    assert not (tmp_path / ".out.old").exists()
+    assert batch(out) == batch(fresh)

@@ -2,8 +2,9 @@
 
 A batch is built in a staging folder beside the output folder and takes its place only when
 complete: on Linux the two folders are exchanged in one atomic ``renameat2`` call, elsewhere by two
-renames that the next run repairs if it was interrupted between them. A lock beside the output
-folder keeps two runs from building into the same folder at once.
+renames that the next run repairs if it was killed between them (Ctrl-C and SIGTERM wait until
+the swap is done). A lock beside the output folder keeps two runs from building into the same
+folder at once.
 
 Nothing beside or in place of the output folder is followed, replaced or deleted unless faxbatch
 made it: the folders it makes carry a ``.faxbatch`` marker (read without following symbolic links),
@@ -24,6 +25,7 @@ import shutil
 import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -358,7 +360,11 @@ class Staging:
                     Path(entry.path).unlink()
 
     def commit(self) -> None:
-        """Put the complete batch in place of the output folder."""
+        """Put the complete batch in place of the output folder.
+
+        Ctrl-C or SIGTERM during the swap is handled once the swap is done: the new batch is then
+        in place, and the previous one (beside it, marked) is removed by the next run.
+        """
         try:
             os.sync()  # one flush for the whole batch: cheaper than an fsync per file
             with _signals_held():
@@ -403,18 +409,38 @@ class Staging:
             self._lock = None
 
 
+#: the signals that stop a run cleanly: Ctrl-C, and SIGTERM (a build turns it into Ctrl-C)
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back for a moment (the swap and its record are one step)."""
-    mask = getattr(signal, "pthread_sigmask", None)
-    if mask is None:
-        yield
+    """Hold Ctrl-C and SIGTERM back until the block ends, then handle them as they would have been.
+
+    A Python handler runs between any two steps of the main thread: arriving between the two
+    renames of the fallback swap, an interrupt would leave no output folder at all (and remove
+    the new batch with the staging folder). Masking the signals does not suffice: with another
+    thread alive the kernel hands the signal to that thread and Python still runs the handler in
+    the main thread. So the handlers themselves wait: each signal is noted, and raised again once
+    the previous handlers are back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python runs handlers in the main thread only: none can stop this one midway
         return
-    before = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    caught: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    before = {signum: signal.signal(signum, note) for signum in _STOPPING}
     try:
         yield
     finally:
-        mask(signal.SIG_SETMASK, before)
+        for signum, handler in before.items():
+            # None: a handler set outside Python; the default is the closest we can restore
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for number in dict.fromkeys(caught):
+            signal.raise_signal(number)
 
 
 def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:

@@ -204,13 +204,32 @@ def wrap_lines(spans: Sequence[Span], width: float, size: float) -> list[Line]:
 
 
 def single_line(text: str, style: Style, size: float) -> Line:
-    """``text`` on one line, however long (labels, footers, a return line)."""
+    """``text`` on one line, however long (labels, footers, a return line).
+
+    Text with nothing to shape, reorder or hide is drawn exactly as written, spaces and all.
+    """
+    if _plain(text) and typeface()[style].covers(text):
+        return Line(((text, style, 0.0),) if text else ())
     lines = _wrap_cached((Span(text.replace("\n", " "), style),), float("inf"), size)
     return lines[0] if lines else Line(())
 
 
+def _plain(text: str) -> bool:
+    """Whether ``text`` draws as written: no line feed, nothing to shape, reorder or hide."""
+    if text.isascii():
+        return "\n" not in text and "\t" not in text
+    return not (
+        has_rtl(text)
+        or needs_shaping(text)
+        or any(is_invisible(c) or (c != " " and is_space(c)) or c in _BREAKS for c in text)
+    )
+
+
 def unbreakable(text: str, size: float, style: Style = Style.REGULAR) -> list[tuple[str, float]]:
-    """The pieces of ``text`` no line can break inside, each with its width in points."""
+    """The pieces of ``text`` no line can break inside (as written), each with its width in points.
+
+    A piece that ends at a soft hyphen counts the hyphen a line ending there shows.
+    """
     found: list[tuple[str, float]] = []
     hyphen = typeface()[style].width(HYPHEN, size)
     for word in _TOKEN.findall(text):
@@ -220,9 +239,8 @@ def unbreakable(text: str, size: float, style: Style = Style.REGULAR) -> list[tu
         for n, chunk in enumerate(chunks):
             line = single_line(chunk, style, size)
             if line.pieces:
-                shown = "".join(text for text, _, _ in line.pieces)
                 extra = hyphen if n < len(chunks) - 1 else 0.0
-                found.append((shown, line_width(line.pieces, size) + extra))
+                found.append((chunk, line_width(line.pieces, size) + extra))
     return found
 
 
@@ -552,7 +570,8 @@ def _lay_paragraph(block: Paragraph, geometry: Geometry) -> tuple[_LaidLine, ...
         if n == 0 and block.bullet:
             bullet = single_line(block.bullet, Style.REGULAR, size)
             bullet_width = line_width(bullet.pieces, size)
-            bx = x0 + width + 0.4 * size if line.rtl else x0 - bullet_width - 0.4 * size
+            right = geometry.left + width  # where a right-to-left line ends
+            bx = right + 0.4 * size if line.rtl else x0 - bullet_width - 0.4 * size
             runs[:0] = [TextRun(bx + dx, -drop, t, s, size) for t, s, dx in bullet.pieces]
         laid.append(_LaidLine(tuple(runs), step))
     return tuple(laid)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from faxbatch.fonts import Style, typeface
+from faxbatch.direction import EXPLICIT
+from faxbatch.fonts import LAYOUT_CHARACTERS, Style, drawn_characters, typeface
 from faxbatch.layout import (
     FAX_HEADER_ZONE,
     Geometry,
@@ -186,3 +189,24 @@ def test_plain_text_single_line_is_drawn_as_written() -> None:
     assert single_line("T-1  ·  court", Style.REGULAR, 10.0).pieces == (
         ("T-1  ·  court", Style.REGULAR, 0.0),
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(
+            codec="utf-8", exclude_categories=("Cs", "Co", "Cn"), exclude_characters="\x00"
+        ),
+        max_size=40,
+    ),
+    st.sampled_from(list(Style)),
+)
+def test_whatever_the_font_can_print_is_drawn_from_the_subset(text: str, style: Style) -> None:
+    # what the campaign checks let through must be drawable with the batch's subsets: every
+    # character layout draws is in the style's face and among the subset's characters
+    text = "".join(c for c in text if not typeface().missing(c) and c not in EXPLICIT)
+    tail = " \u05e9 (x)"  # right-to-left text in every paragraph, and brackets to mirror
+    subset = drawn_characters(set(text + tail) | LAYOUT_CHARACTERS) | {" "}
+    for line in wrap_lines([Span(text, style), Span(tail, style)], 120.0, 11.0):
+        for piece, used, _x in line.pieces:
+            assert all(typeface()[used].has(c) and c in subset for c in piece), piece

@@ -244,6 +244,7 @@ def unbreakable(text: str, size: float, style: Style = Style.REGULAR) -> list[tu
     return found
 
 
+@lru_cache(maxsize=65536)  # the words of a letter repeat, in it and in every other letter
 def _drawn(text: str, gap: bool = False) -> str:
     """What a word part (or a gap) as written draws.
 
@@ -273,14 +274,15 @@ def _drawn_map(text: str, start: int, gap: bool) -> tuple[list[str], list[int]]:
     return chars, where
 
 
-def _by_face(text: str, style: Style) -> list[tuple[str, Style]]:
+@lru_cache(maxsize=65536)
+def _by_face(text: str, style: Style) -> tuple[tuple[str, Style], ...]:
     """``text`` cut where another face must draw it (see :data:`faxbatch.fonts.FALLBACK`).
 
     A space no face has is drawn as a space.
     """
     faces = typeface()
     if faces[style].covers(text):
-        return [(text, style)]
+        return ((text, style),)
     runs: list[tuple[str, Style]] = []
     for char in text:
         used = faces.style_for(style, char)
@@ -290,9 +292,10 @@ def _by_face(text: str, style: Style) -> list[tuple[str, Style]]:
             runs[-1] = (runs[-1][0] + char, used)
         else:
             runs.append((char, used))
-    return runs
+    return tuple(runs)
 
 
+@lru_cache(maxsize=65536)
 def _width(text: str, style: Style, size: float) -> float:
     """Width of drawn text in ``style``, each character in the face that draws it."""
     faces = typeface()

@@ -207,10 +207,13 @@ def test_starttls_and_login_with_password_from_environment(
         "send", batch, "--gateway", "email", "--host", smtp.host, "--port", str(smtp.port),
         "--starttls", "--smtp-user", "ann", "--email-domain", DOMAIN, "--yes",
     ]  # fmt: skip
+    monkeypatch.setenv("FAXBATCH_SMTP_PASSWORD", "s3cret")
+    assert run_cli(*args) == ExitCode.USAGE  # "ann" is a login, not an address to send from
+    args += ["--from", "ann@example.org"]
     monkeypatch.setenv("FAXBATCH_SMTP_PASSWORD", "wrong")
     assert run_cli(*args) == ExitCode.SEND_FAILED
     assert smtp.messages == []
     monkeypatch.setenv("FAXBATCH_SMTP_PASSWORD", "s3cret")
     assert run_cli(*args) == 0
     assert [m.login for m in smtp.messages] == ["ann", "ann"]
-    assert smtp.messages[0].mail_from == "ann"
+    assert smtp.messages[0].mail_from == "ann@example.org"

@@ -127,6 +127,7 @@ def _fax_block(fax: Fax, options: list[str]) -> list[str]:
     if start is not None:
         later = _sendfax_line(fax, options, ["-a", at_time(start), *kill])
         branches.append((f'[ "$now" -lt {int(start.timestamp())} ]', [later]))
+    lines.append("now=$(date +%s)")  # each time: a long run may see a window open or close
     for number, (condition, commands) in enumerate(branches):
         lines.append(f"{'if' if number == 0 else 'elif'} {condition}; then")
         lines += [indent + command for command in commands]
@@ -153,7 +154,6 @@ def _script_head(subject: str, hylafax: HylafaxSettings) -> list[str]:
         "export TZ=UTC  # the -a (time to send) and -k (kill time) values below are in UTC",
         f"default_server={_word(hylafax.server)}",
         'server="${1:-${FAXSERVER:-$default_server}}"',
-        "now=$(date +%s)",
         'failed=""',
         "",
     ]

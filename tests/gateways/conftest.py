@@ -286,6 +286,18 @@ class Collector:
     def __init__(self) -> None:
         self.messages: list[Received] = []
         self.on_data: Callable[[Received], None] | None = None
+        self.drop_at_rcpt = 0  # drop the connection at the next N recipients, before any data
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.drop_at_rcpt > 0:
+            self.drop_at_rcpt -= 1
+            server.transport.close()
+            return "421 closing the connection"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         auth = getattr(session, "auth_data", None)

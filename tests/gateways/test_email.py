@@ -112,6 +112,26 @@ def test_kill_during_handover_leaves_it_uncertain_not_sent_twice(
     assert len(set(ids)) == 3  # the resend is a message of its own
 
 
+def test_a_session_broken_before_the_data_is_sent_next_time(
+    build: Callable[..., Path], smtp_server: SmtpServer
+) -> None:
+    batch = build(windows=False)
+    smtp_server.handler.drop_at_rcpt = 1  # the court's message: the server hangs up at RCPT
+    assert run_cli(*_email_args(batch, smtp_server, "--yes")) == ExitCode.SEND_FAILED
+    assert smtp_server.messages == []
+    assert _states(batch) == [("court", "not_submitted")]  # provably not sent: not uncertain
+    assert run_cli(*_email_args(batch, smtp_server, "--yes")) == 0
+    assert [m.rcpt_tos for m in smtp_server.messages] == [
+        [f"77272715802@{DOMAIN}"],
+        [f"77172745524@{DOMAIN}"],
+    ]
+    assert _states(batch) == [
+        ("court", "not_submitted"),
+        ("court", "submitted"),
+        ("admin", "submitted"),
+    ]
+
+
 def test_status_reports_email_submissions(
     build: Callable[..., Path], smtp_server: SmtpServer
 ) -> None:

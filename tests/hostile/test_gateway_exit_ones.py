@@ -22,6 +22,8 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 
+from faxbatch.errors import CampaignError
+from faxbatch.gateways.settings import load_gateway_file
 from tests.conftest import BASIC
 from tests.gateways.conftest import SmtpServer, open_windows, smtp_on_loopback
 from tests.hostile.conftest import DOCUMENTED, ROOT, Sandbox, snapshot
@@ -80,9 +82,19 @@ def test_a_bad_gateway_section_is_an_invalid_campaign(sandbox: Sandbox, case: st
     assert not list(sandbox.root.rglob("pwned"))
 
 
+@pytest.mark.parametrize("case", [*BAD_GATEWAYS, "laughs outside the section"])
+def test_a_bad_settings_file_is_an_invalid_campaign(tmp_path: Path, case: str) -> None:
+    text = BAD_GATEWAYS.get(case)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(f"gateway:\n{text}\n" if text else OUTSIDE_LAUGHS, "utf-8")
+    with pytest.raises(CampaignError) as info:
+        load_gateway_file(path)
+    _assert_short(str(info.value))
+
+
 def test_send_with_a_bad_settings_file_is_an_invalid_campaign(sandbox: Sandbox) -> None:
     before = sandbox.build_good()
-    for text in [*(f"gateway:\n{value}\n" for value in BAD_GATEWAYS.values()), OUTSIDE_LAUGHS]:
+    for text in (f"gateway:\n{BAD_GATEWAYS['python tag']}\n", OUTSIDE_LAUGHS):
         path = sandbox.write("gateway.yaml", text)
         run = sandbox.run("send", sandbox.out, "--gateway", "email", "--campaign", path)
         assert run.returncode == 3, (text[:80], run.stderr)

@@ -37,6 +37,8 @@ HOSTILE_HOSTS = [
     "fax.example.org:65536",
     "-h",
     "[::1]$(touch pwned)",
+    "fe80::1%$(touch pwned)",
+    "[fe80::1%eth0]",
     "",
 ]
 #: campaign texts full of shell: they pass validation (they are only text) and must stay text

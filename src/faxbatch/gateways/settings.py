@@ -147,6 +147,7 @@ _ADDRESS = re.compile(rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>.+)", re.DO
 # a login: printable ASCII without spaces or the characters that delimit addresses in headers
 _LOGIN = re.compile(r"[!#-'*-+\--:=?-Z^-~]{1,256}")
 _IPV6_IN_BRACKETS = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::(.*))?", re.DOTALL)
+_IPV6_TEXT = re.compile(r"[0-9A-Fa-f:.]+")
 
 HOST_EXPECTED = (
     "a host name (fax.example.org), an IPv4 address (192.0.2.7) or an IPv6 address in "
@@ -184,8 +185,11 @@ def check_host_name(host: str) -> str:
     if not host or len(host) > 253 or not host.isascii():
         raise ValueError(HOST_EXPECTED)
     if ":" in host:
+        # hex digits, colons and dots only: ipaddress would also take a "%zone" of any text
+        if not _IPV6_TEXT.fullmatch(host):
+            raise ValueError(HOST_EXPECTED)
         try:
-            return str(ipaddress.IPv6Address(host.strip("[]") if host.startswith("[") else host))
+            return str(ipaddress.IPv6Address(host))
         except ValueError:
             raise ValueError(HOST_EXPECTED) from None
     if _numeric_end(host):

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import fcntl
-import os
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -33,12 +30,12 @@ from types import TracebackType
 from typing import Any
 
 from faxbatch.errors import InputUnreadableError, OutputNotWritableError, SendError
+from faxbatch.outputs import lock_path, release_lock, take_lock
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
 #: the files SQLite keeps beside the journal
 COMPANIONS = ("-wal", "-shm", "-journal")
-_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 INTENT = "intent"
 NOT_SUBMITTED = "not_submitted"
@@ -154,34 +151,17 @@ class Journal:
         return self
 
     def _take_lock(self) -> None:
-        # the lock ``faxbatch build`` takes beside the folder (outputs.Staging): no build may
-        # replace the folder, journal and all, while faxes are handed over
-        folder = self.root.absolute()
-        lock = folder.parent / f".{folder.name}.lock"
-        try:
-            self._lock = os.open(lock, os.O_RDWR | os.O_CREAT | _NO_FOLLOW, 0o644)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise OutputNotWritableError(
-                    f"{lock} is a symbolic link: faxbatch does not follow it",
-                    hint="remove it (faxbatch makes its lock file itself)",
-                ) from None
-            # a parent we may not write: lock the manifest itself instead
-            try:
-                self._lock = os.open(self.root / "manifest.json", os.O_RDONLY | _NO_FOLLOW)
-            except OSError as exc:
-                raise InputUnreadableError(
-                    f"cannot open {self.root / 'manifest.json'} ({exc.strerror or exc})"
-                ) from None
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(self._lock)
-            self._lock = None
-            raise SendError(
+        # the lock ``faxbatch build`` takes beside the folder (outputs.Staging), taken the same
+        # way: no build may replace the folder, journal and all, while faxes are handed over. A
+        # parent we may not write: the manifest itself is locked instead
+        self._lock = take_lock(
+            lock_path(self.root),
+            SendError(
                 f"another faxbatch run (build, send or status) is working on {self.root}",
                 hint="wait for it to finish, then run this again",
-            ) from None
+            ),
+            fallback=self.root / "manifest.json",
+        )
 
     def _check_files(self) -> bool:
         """Refuse a journal (or companion) that is a link or not a file; True if the journal is."""
@@ -279,7 +259,7 @@ class Journal:
             self._db.close()
             self._db = None
         if self._lock is not None:
-            os.close(self._lock)
+            release_lock(self._lock)
             self._lock = None
 
     def __exit__(

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from faxbatch.errors import OutputNotWritableError
+from faxbatch.errors import FaxbatchError, InputUnreadableError, OutputNotWritableError
 
 MARKER = ".faxbatch"
 _MARKER_BODY = b'{"schema_version": 1, "tool": "faxbatch"}\n'
@@ -185,11 +185,13 @@ def remove_folder(path: Path) -> None:
     path.rmdir()
 
 
-def open_lock_file(path: Path) -> int:
+def open_lock_file(path: Path, fallback: Path | None = None) -> int:
     """Open (creating it) the lock file ``path`` without following a link; returns the descriptor.
 
-    Raises :class:`OutputNotWritableError` when ``path`` is a symbolic link, a FIFO, a device, a
-    folder, or cannot be created. The file is only locked, never written.
+    Raises :class:`OutputNotWritableError` when ``path`` is a symbolic link, a FIFO, a device or a
+    folder. When it cannot be created (a parent that may not be written), ``fallback`` (a file of
+    the batch, opened read-only and never through a link) is opened to be locked instead; without
+    one, or when that fails too, the run stops. The file is only locked, never written.
     """
     info = _lstat(path)
     if info is not None and not stat.S_ISREG(info.st_mode):
@@ -205,31 +207,50 @@ def open_lock_file(path: Path) -> int:
                 f"{path} is not a regular file; faxbatch will not follow or use it",
                 hint=f"delete {path.name} (faxbatch makes its lock file itself)",
             ) from None
-        raise OutputNotWritableError(
-            f"cannot create the lock file {path} ({exc.strerror or exc})",
-            hint="choose another folder with --out, or fix the permissions of its parent",
-        ) from None
+        if fallback is None:
+            raise OutputNotWritableError(
+                f"cannot create the lock file {path} ({exc.strerror or exc})",
+                hint="choose another folder with --out, or fix the permissions of its parent",
+            ) from None
+        try:
+            fd = os.open(fallback, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+        except OSError as exc:
+            raise InputUnreadableError(f"cannot open {fallback} ({exc.strerror or exc})") from None
+        path = fallback
     if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the lstat
         os.close(fd)
         raise OutputNotWritableError(f"{path} is not a regular file; faxbatch will not use it")
     return fd
 
 
-def _lock(path: Path, busy: str, hint: str) -> int:
-    """Take the lock beside an output folder (non-blocking); returns the descriptor."""
-    fd = open_lock_file(path)
+def take_lock(path: Path, busy: FaxbatchError, fallback: Path | None = None) -> int:
+    """Take the exclusive lock ``path`` beside an output folder, without waiting.
+
+    The one lock of a batch folder: ``build``, ``check``, ``send`` and ``status`` all take it this
+    way (see :func:`open_lock_file` for ``fallback``). Raises ``busy`` when another run holds it.
+    Returns the descriptor, to give back with :func:`release_lock`; a forked child (a render
+    worker) closes its copy at once, so it never keeps the lock after the run that took it.
+    """
+    fd = open_lock_file(path, fallback)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        raise OutputNotWritableError(busy, hint=hint) from None
+        raise busy from None
     _HELD_LOCKS.add(fd)
     return fd
 
 
-def _release(fd: int) -> None:
+def release_lock(fd: int) -> None:
+    """Release a lock taken with :func:`take_lock`."""
     _HELD_LOCKS.discard(fd)
     os.close(fd)
+
+
+def lock_path(out: Path) -> Path:
+    """The lock file of the output folder ``out``: beside it, named after it."""
+    out = Path(out).absolute()
+    return out.parent / f".{out.name}.lock"
 
 
 def _check_out(out: Path, verb: str) -> bool:
@@ -291,15 +312,17 @@ class Staging:
                 f"cannot create the output folder {self.out} ({exc.strerror or exc})",
                 hint="choose another folder with --out, or fix its permissions",
             ) from None
-        self._lock = _lock(
-            self.parent / f".{self.out.name}.lock",
-            f"another faxbatch run is writing {self.out}",
-            "wait for it to finish, or build into another folder",
+        self._lock = take_lock(
+            lock_path(self.out),
+            OutputNotWritableError(
+                f"another faxbatch run is writing {self.out}",
+                hint="wait for it to finish, or build into another folder",
+            ),
         )
         try:
             self._prepare()
         except BaseException:
-            _release(self._lock)
+            release_lock(self._lock)
             self._lock = None
             raise
         return self
@@ -405,7 +428,7 @@ class Staging:
             with contextlib.suppress(OSError):
                 remove_folder(self.tmp)
         if self._lock is not None:
-            _release(self._lock)
+            release_lock(self._lock)
             self._lock = None
 
 
@@ -460,10 +483,12 @@ def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
             f"cannot create the output folder {out} ({exc.strerror or exc})",
             hint="choose another folder with --out, or fix its permissions",
         ) from None
-    lock = _lock(
-        out.parent / f".{out.name}.lock",
-        f"another faxbatch run is writing {out}",
-        "wait for it to finish, or write into another folder",
+    lock = take_lock(
+        lock_path(out),
+        OutputNotWritableError(
+            f"another faxbatch run is writing {out}",
+            hint="wait for it to finish, or write into another folder",
+        ),
     )
     try:
         try:
@@ -487,4 +512,4 @@ def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
             ) from None
         return written
     finally:
-        _release(lock)
+        release_lock(lock)

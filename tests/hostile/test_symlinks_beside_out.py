@@ -90,6 +90,22 @@ def test_a_lock_that_is_not_a_regular_file_is_refused(sandbox: Sandbox, kind: st
     assert not sandbox.out.exists()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_status_takes_the_lock_the_way_build_does(sandbox: Sandbox, kind: str) -> None:
+    # send and status lock the batch folder with the build's own lock, opened the same way: a
+    # FIFO there neither hangs them nor is locked in its place
+    before = sandbox.build_good()
+    lock = _beside(sandbox, "lock")
+    lock.unlink()
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.mkdir()
+    stderr = _assert_refused(sandbox, "status", "out", name=".out.lock")
+    assert "not a lock file" in stderr
+    assert snapshot(sandbox.out) == before
+
+
 def test_a_staging_link_to_a_folder_outside_is_left_alone(
     sandbox: Sandbox, elsewhere: Elsewhere
 ) -> None:

@@ -58,15 +58,15 @@ def test_malformed_rows_are_reported_with_their_line_and_the_others_used() -> No
         "+7 727 271 58 04,wrong,5/8/2012,,\n"  # 5: an ambiguous date
         "\n"
         "7.72727E+10,wrong,2012-05-08,,\n"  # 7: a number a spreadsheet rounded
-        '"+7 727 271 58 05\n",wrong,,,\n'  # 8-9: a quoted line break; no date
+        '"+7 727 271 58 05",wrong,,,\n'  # 8: quoted; no date
         "+7 727 271 58 06,,,Ann,\n"  # listed, not called yet: not an error
         "# a remark,,,,\n"
-        ",wrong,2012-05-08,,\n"  # 12: no number
+        ",wrong,2012-05-08,,\n"  # 11: no number
         "+7 727 271 58 07,no-answer,2012-05-10,Ann\n"  # a short row still reads
     )
     assert [f.e164 for f in sheet.findings] == ["+77272715802", "+77272715807"]
     lines = [w.split(":")[1] for w in sheet.warnings]
-    assert lines == ["3", "4", "5", "7", "8", "12"]
+    assert lines == ["3", "4", "5", "7", "8", "11"]
     assert all(w.startswith("verification.csv:") for w in sheet.warnings)
     assert all(w.endswith("the row is ignored") for w in sheet.warnings)
     assert "did you mean 'verified'?" in sheet.warnings[1]

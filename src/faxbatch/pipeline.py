@@ -34,6 +34,7 @@ from faxbatch.cache import (
     input_key,
 )
 from faxbatch.check import current_moment, number_rows
+from faxbatch.clock import source_date_epoch
 from faxbatch.document import format_date
 from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.exports import ExportWriter
@@ -125,9 +126,9 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
         return campaign.date
     if options.today:
         return options.today
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    epoch = source_date_epoch().moment
+    if epoch is not None:
+        return epoch.date()
     return dt.date.today()
 
 

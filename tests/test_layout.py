@@ -1,15 +1,23 @@
 from __future__ import annotations
 
-from faxbatch.fonts import Style
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from faxbatch.direction import EXPLICIT
+from faxbatch.fonts import LAYOUT_CHARACTERS, Style, drawn_characters, typeface
 from faxbatch.layout import (
     FAX_HEADER_ZONE,
     Geometry,
+    LinePieces,
     Paragraph,
     Span,
     TextRun,
     flow,
     line_width,
+    single_line,
     wrap,
+    wrap_lines,
 )
 from faxbatch.markdown import fill, parse_body
 
@@ -108,3 +116,97 @@ def test_markdown_keeps_html_and_entities_as_text() -> None:
 def test_markdown_link_shows_its_address() -> None:
     (block,) = parse_body("See [our site](https://example.org).")
     assert "".join(s.text for s in block.spans) == "See our site (https://example.org)."
+
+
+# -- text as written: spaces, soft hyphens, invisible characters, right-to-left text --------------
+def _text(lines: list[LinePieces]) -> list[str]:
+    return ["".join(t for t, _s, _x in line) for line in lines]
+
+
+def test_every_space_keeps_its_own_width() -> None:
+    face = typeface()[Style.REGULAR]
+    for space in "\u00a0\u2009\u2007\u202f\u2003\u200a\u205f":
+        (line,) = wrap([Span(f"a{space}b")], 400.0, 12.0)
+        assert _text([line]) == [f"a{space}b"]
+        assert line_width(line, 12.0) == pytest.approx(face.width(f"a{space}b", 12.0))
+        assert face.char_width(space) > 0
+    # a space the font lacks is drawn as a space of a space's width
+    (line,) = wrap([Span("a\u3000b")], 400.0, 12.0)
+    assert _text([line]) == ["a b"]
+
+
+def test_no_line_breaks_at_a_no_break_space() -> None:
+    words = ["Mr\u00a0Smith", "1\u202f234\u202f567", "10\u00a0May\u00a02012", "p.\u2007\u20073"]
+    text = " ".join(words * 10)
+    for line in _text(wrap([Span(text)], 90.0, 12.0)):
+        assert line.split(" ") and all(word in words for word in line.split(" "))
+
+
+def test_zero_width_characters_draw_nothing_and_a_zero_width_space_may_break() -> None:
+    (line,) = wrap([Span("a\u200bb\u2060c\u200dd\ufeffe\u200cf\u200eg")], 400.0, 12.0)
+    assert _text([line]) == ["abcdefg"]
+    lines = wrap([Span("\u200b".join(["word"] * 30))], 100.0, 12.0)
+    assert len(lines) > 1 and all(set(t) == set("word") for t in _text(lines))
+
+
+def test_soft_hyphen_shows_only_where_the_line_breaks() -> None:
+    word = "in\u00adter\u00adna\u00adtion\u00adal"
+    (line,) = wrap([Span(word)], 400.0, 12.0)
+    assert _text([line]) == ["international"]
+    lines = _text(wrap([Span(" ".join([word] * 12))], 200.0, 12.0))
+    assert any(t.endswith("-") for t in lines)
+    assert all("-" not in t[:-1] for t in lines)  # never a hyphen inside a line
+    joined = "".join(t[:-1] if t.endswith("-") else t + " " for t in lines)
+    assert joined.split() == ["international"] * 12
+    assert all(line_width(line, 12.0) <= 200.01 for line in wrap([Span(word * 20)], 200.0, 12.0))
+
+
+def test_rtl_paragraph_reads_right_to_left_and_sits_flush_right() -> None:
+    (line,) = wrap_lines([Span("שלום 2012 abc")], 400.0, 12.0)
+    assert line.rtl and _text([line.pieces]) == ["abc 2012 םולש"]
+    (block,) = parse_body("- שלום עולם")
+    laid = flow([block], A4)[0].items
+    runs = [item for item in laid if isinstance(item, TextRun)]
+    text = next(r for r in runs if r.text != "•")
+    bullet = next(r for r in runs if r.text == "•")
+    right = text.x + typeface()[Style.REGULAR].width(text.text, text.size)
+    assert right == pytest.approx(A4.right - block.indent)
+    assert bullet.x > right  # the bullet goes where the line starts: on the right
+
+
+def test_arabic_is_joined_and_italic_arabic_is_drawn_upright() -> None:
+    spans = [Span("مرحبا ", Style.ITALIC), Span("world", Style.ITALIC)]
+    (line,) = wrap_lines(spans, 400.0, 12.0)
+    assert line.rtl  # the first letter is Arabic: "world" ends the line, on its left
+    assert line.pieces[0] == ("world ", Style.ITALIC, 0.0)
+    # joined, in display order, in the regular face (DejaVu Sans has no oblique Arabic)
+    assert [(t, s) for t, s, _x in line.pieces[1:]] == [
+        ("\ufe8e\ufe92\ufea3\ufeae\ufee3", Style.REGULAR)
+    ]
+
+
+def test_plain_text_single_line_is_drawn_as_written() -> None:
+    assert single_line("T-1  ·  court", Style.REGULAR, 10.0).pieces == (
+        ("T-1  ·  court", Style.REGULAR, 0.0),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(
+            codec="utf-8", exclude_categories=("Cs", "Co", "Cn"), exclude_characters="\x00"
+        ),
+        max_size=40,
+    ),
+    st.sampled_from(list(Style)),
+)
+def test_whatever_the_font_can_print_is_drawn_from_the_subset(text: str, style: Style) -> None:
+    # what the campaign checks let through must be drawable with the batch's subsets: every
+    # character layout draws is in the style's face and among the subset's characters
+    text = "".join(c for c in text if not typeface().missing(c) and c not in EXPLICIT)
+    tail = " \u05e9 (x)"  # right-to-left text in every paragraph, and brackets to mirror
+    subset = drawn_characters(set(text + tail) | LAYOUT_CHARACTERS) | {" "}
+    for line in wrap_lines([Span(text, style), Span(tail, style)], 120.0, 11.0):
+        for piece, used, _x in line.pieces:
+            assert all(typeface()[used].has(c) and c in subset for c in piece), piece

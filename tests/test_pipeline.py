@@ -207,7 +207,7 @@ def test_manifest_json_and_csv_agree(basic_campaign: Path, tmp_path: Path) -> No
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
     assert [r["recipient_id"] for r in rows] == ["court", "admin", "ministry"]
-    assert rows[0]["fax_e164"] == "+77272715802"
+    assert rows[0]["fax_e164"] == '="+77272715802"'  # a cell starting with + is never a formula
     assert rows[0]["fax_time_zones"] == "Asia/Almaty"
     assert rows[0]["pages"] == str(court["pages"])
     assert rows[2]["problems"] == docs[2]["problems"][0]

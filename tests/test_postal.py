@@ -11,6 +11,7 @@ import pytest
 
 from faxbatch.document import DoesNotFit
 from faxbatch.envelopes import GLYPH_BOTTOM, GLYPH_TOP, envelope_spec
+from faxbatch.fonts import typeface
 from faxbatch.layout import MM, PAGE_SIZES, Page, TextRun
 from faxbatch.markdown import parse_body
 from faxbatch.model import PageSize, Recipient, Sender
@@ -222,3 +223,29 @@ def test_no_postal_address_no_letter() -> None:
     recipient = dataclasses.replace(RECIPIENTS[0], address=())
     with pytest.raises(AddressDoesNotFit, match=r"recipients\[0\]\.address is empty"):
         postal(make_campaign(), recipient, "DL", "B")
+
+
+def test_words_joined_by_no_break_spaces_are_one_word_for_the_window() -> None:
+    # "Mr Smith" written with no-break spaces cannot be broken: too wide is refused, not cut
+    name = "\u00a0".join(["Verwaltungsgericht", "Almaty", "Berufungskammer"])
+    recipient = dataclasses.replace(RECIPIENTS[0], name=name)
+    with pytest.raises(AddressDoesNotFit, match=r"recipients\[0\]\.name"):
+        postal(make_campaign(), recipient, "DL", "B")
+
+
+def test_a_right_to_left_address_line_sits_flush_right_in_the_window() -> None:
+    spec = envelope_spec("A4", "DL", "B")
+    recipient = dataclasses.replace(
+        RECIPIENTS[0], address=("شارع أباي 10", "ألماتي", "Almaty 050000")
+    )
+    pages = postal(make_campaign(), recipient, "DL", "B")
+    runs = [item for item in pages[0].items if isinstance(item, TextRun)]
+    arabic = [run for run in runs if any("\ufe70" <= c <= "\ufeff" for c in run.text)]
+    assert len(arabic) == 2
+    box = spec.text_box
+    for run in arabic:
+        width = typeface()[run.style].width(run.text, run.size)
+        assert run.x + width == pytest.approx(box.right, abs=0.01)
+        assert spec.window.contains(run.x, run.y, run.x + width, run.y)
+    latin = next(run for run in runs if run.text == "Almaty 050000")
+    assert latin.x == pytest.approx(box.x)

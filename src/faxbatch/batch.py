@@ -5,6 +5,11 @@
 verdict (``ok`` or ``warning``) become a :class:`Fax`: a refused, invalid or volunteer-rejected
 number is never sent.
 
+A manifest is read as untrusted: a ``file`` entry must name a file inside the batch folder (no
+absolute path, no ``..``, and after symbolic links it must still lie inside the folder), numbers
+must be E.164 and dial strings the characters dialers take, so that a tampered manifest cannot make
+``send`` mail a file from elsewhere or dial something the build never read.
+
 Each fax carries an *idempotency key*: a hash of the campaign's reference (or title), the recipient
 id and the document's SHA-256. It stays the same when the same document is built again, so that a
 gateway, the journal and a HylaFAX job tag can all recognise a fax that was handed over before.
@@ -15,9 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from faxbatch.errors import InputUnreadableError
@@ -28,6 +36,9 @@ SENDABLE_VERDICTS = ("ok", "warning")
 #: manifest fields of a number's sending window (ISO 8601, UTC), when the build knows one
 WINDOW_FIELDS = ("window_start_utc", "window_end_utc")
 _KEY_VERSION = "faxbatch-idempotency-1"
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+# what a dial string may hold: digits, the dialler's signs, and spaces and punctuation to read it by
+_DIAL_STRING = re.compile(r"[0-9A-Za-z+*#,() ./-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -89,8 +100,20 @@ class Batch:
         return next((fax for fax in self.faxes if fax.recipient_id == recipient_id), None)
 
     def path(self, fax: Fax) -> Path:
-        """Where a fax's PDF is."""
-        return self.root / fax.file
+        """Where a fax's PDF is: a regular file inside the batch folder (after symbolic links).
+
+        :class:`InputUnreadableError` (naming the document and the path) for anything else.
+        """
+        return inside(self.root, fax.file, f"{MANIFEST_NAME}: document '{fax.recipient_id}'")
+
+    def check_paths(self) -> None:
+        """Every fax file there is lies inside the batch folder (:class:`InputUnreadableError`).
+
+        A missing file is left to the check just before sending, which names it.
+        """
+        for fax in self.faxes:
+            if os.path.lexists(self.root / fax.file):
+                self.path(fax)
 
 
 def regarding(campaign: Mapping[str, Any]) -> str:
@@ -162,15 +185,31 @@ def fax_of(doc: Any, campaign: Mapping[str, Any], where: str) -> Fax | None:
     if start and end and end <= start:
         raise InputUnreadableError(f"{where}: the sending window ends before it starts")
     e164 = str(doc["fax_e164"])
+    if not _E164.fullmatch(e164):
+        raise InputUnreadableError(
+            f"{where}.fax_e164: {e164[:40]!r} is not an E.164 number", hint=_BUILD_AGAIN
+        )
+    dial_string = str(doc.get("dial_string") or e164)
+    if not _DIAL_STRING.fullmatch(dial_string):
+        raise InputUnreadableError(
+            f"{where}.dial_string: {dial_string[:40]!r} is not a dial string", hint=_BUILD_AGAIN
+        )
+    recipient_id = str(doc.get("recipient_id"))
+    if not recipient_id.isprintable() or len(recipient_id) > 200:
+        raise InputUnreadableError(
+            f"{where}.recipient_id: {recipient_id[:40]!r}", hint=_BUILD_AGAIN
+        )
+    file = str(doc["file"])
+    check_relative(file, f"{where} ('{recipient_id}').file")
     pages = doc.get("pages")
     return Fax(
-        recipient_id=str(doc.get("recipient_id")),
+        recipient_id=recipient_id,
         recipient_name=str(doc.get("recipient_name") or doc.get("recipient_id")),
         organization=str(doc.get("organization") or ""),
         e164=e164,
         international=str(doc.get("fax_international") or e164),
-        dial_string=str(doc.get("dial_string") or e164),
-        file=str(doc["file"]),
+        dial_string=dial_string,
+        file=file,
         pages=pages if isinstance(pages, int) else 0,
         sha256=str(doc["sha256"]),
         key=idempotency_key(campaign, doc),
@@ -188,15 +227,13 @@ def load_batch(root: Path) -> Batch:
             hint="give the folder that 'faxbatch build --out DIR' wrote",
         )
     path = root / MANIFEST_NAME
-    try:
-        manifest = json.loads(path.read_bytes())
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         raise InputUnreadableError(
             f"{path} is missing: {root} is not a built batch",
             hint="build it first with 'faxbatch build CAMPAIGN --out DIR'",
-        ) from None
-    except OSError as exc:
-        raise InputUnreadableError(f"cannot read {path} ({exc.strerror or exc})") from None
+        )
+    try:
+        manifest = json.loads(read_inside(root, MANIFEST_NAME, MANIFEST_NAME))
     except ValueError as exc:
         raise InputUnreadableError(
             f"{path} is not valid JSON ({exc})", hint="build the batch again"
@@ -212,6 +249,77 @@ def load_batch(root: Path) -> Batch:
             hint="use the faxbatch version that built the batch, or build it again",
         )
     return Batch(root=root, manifest=manifest, faxes=faxes_of(manifest))
+
+
+_BUILD_AGAIN = "build the batch again; faxbatch sends only what its build wrote"
+
+
+def check_relative(name: str, where: str) -> PurePosixPath:
+    """A path from a manifest: relative, inside its folder (no ``..``), plain text."""
+    relative = PurePosixPath(name)
+    if (
+        not name
+        or "\x00" in name
+        or "\\" in name
+        or relative.is_absolute()
+        or ".." in relative.parts
+        or not name.isprintable()
+    ):
+        raise InputUnreadableError(
+            f"{where}: {name[:200]!r} is not a path inside the batch folder "
+            "(absolute paths and '..' are refused)",
+            hint=_BUILD_AGAIN,
+        )
+    return relative
+
+
+def inside(root: Path, name: str, what: str) -> Path:
+    """The file ``name`` of a batch folder, resolved: it must be a regular file inside ``root``.
+
+    Symbolic links are followed, and the file they lead to must still lie inside the folder: a
+    tampered batch cannot make faxbatch read (and send) a file from elsewhere. Returns the resolved
+    path, which is the one to open. :class:`InputUnreadableError` naming ``what`` and the path.
+    """
+    check_relative(name, what)
+    try:
+        base = Path(root).resolve(strict=True)
+        resolved = (Path(root) / name).resolve(strict=True)
+    except FileNotFoundError:
+        raise InputUnreadableError(
+            f"{what}: {root / name} does not exist", hint=_BUILD_AGAIN
+        ) from None
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a folder we may not enter
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputUnreadableError(f"{what}: cannot resolve {root / name} ({why})") from None
+    if not resolved.is_relative_to(base):
+        raise InputUnreadableError(
+            f"{what}: '{name}' leads outside the batch folder {root} (to {resolved}); "
+            "faxbatch reads only files inside it",
+            hint=_BUILD_AGAIN,
+        )
+    try:
+        mode = resolved.stat().st_mode
+    except OSError as exc:
+        raise InputUnreadableError(f"{what}: cannot read {root / name} ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise InputUnreadableError(
+            f"{what}: {root / name} is not a regular file", hint=_BUILD_AGAIN
+        )
+    return resolved
+
+
+def read_inside(root: Path, name: str, what: str) -> bytes:
+    """The bytes of the file ``name`` of a batch folder (see :func:`inside`)."""
+    path = inside(root, name, what)
+    try:
+        # O_NONBLOCK: had the file become a FIFO since it was checked, opening it must not hang
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputUnreadableError(f"{what}: {root / name} is not a regular file")
+            return handle.read()
+    except OSError as exc:
+        raise InputUnreadableError(f"cannot read {root / name} ({exc.strerror or exc})") from None
 
 
 def file_sha256(path: Path) -> str:

@@ -582,10 +582,14 @@ def _read_print(r: _Reader, node: yaml.Node, page_size: PageSize) -> PrintSettin
 
 
 def _read_gateway(r: _Reader, node: yaml.Node) -> dict[str, Any]:
-    """The ``gateway:`` section, checked now (a mistake shows before anything is built)."""
-    from faxbatch.gateways.settings import parse_gateway_section
+    """The ``gateway:`` section, checked now (a mistake shows before anything is built).
 
-    value = yaml.SafeLoader("").construct_document(node)
+    Read from the nodes, plain values only: a YAML tag or an alias bomb there is an error that
+    never constructs or prints what it would expand to.
+    """
+    from faxbatch.gateways.settings import gateway_from_node, parse_gateway_section
+
+    value = gateway_from_node(node, str(r.source))
     parse_gateway_section(value, source=f"{r.source}:{node.start_mark.line + 1}")
     if not isinstance(value, dict):
         raise r.error(node, "gateway", "expected a mapping with 'hylafax' and/or 'email'")

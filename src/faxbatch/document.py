@@ -22,6 +22,8 @@ from faxbatch.layout import (
     Span,
     TextRun,
     flow,
+    line_width,
+    single_line,
     text_runs,
 )
 from faxbatch.markdown import fill, fill_blocks
@@ -225,15 +227,17 @@ def add_footers(pages: Sequence[Page], left: str) -> None:
     """Put "Page N of M" (and a short document label) at the foot of every page."""
     total = len(pages)
     face = typeface()[Style.REGULAR]
+    label = single_line(left, Style.REGULAR, FOOTER).pieces if left else ()
     for number, page in enumerate(pages, start=1):
         geometry = page.geometry
         text = f"Page {number} of {total}"
         x = geometry.right - face.width(text, FOOTER)
         page.footer.append(TextRun(x, geometry.footer_baseline, text, Style.REGULAR, FOOTER))
-        if left:
-            page.footer.append(
-                TextRun(geometry.left, geometry.footer_baseline, left, Style.REGULAR, FOOTER)
-            )
+        page.footer.extend(
+            TextRun(geometry.left + dx, geometry.footer_baseline, piece, style, FOOTER)
+            for piece, style, dx in label
+            if piece.strip()
+        )
 
 
 def fax_document(
@@ -255,7 +259,10 @@ def fax_document(
 def footer_label(campaign: Campaign, recipient: Recipient) -> str:
     """The small print at the foot of every page: reference and recipient id."""
     label = f"{campaign.reference} · {recipient.id}" if campaign.reference else recipient.id
-    face = typeface()[Style.REGULAR]
-    while face.width(label, FOOTER) > 110 * MM and len(label) > 4:
+    while _label_width(label) > 110 * MM and len(label) > 4:
         label = label[:-2] + "…"
     return label
+
+
+def _label_width(text: str) -> float:
+    return line_width(single_line(text, Style.REGULAR, FOOTER).pieces, FOOTER)

@@ -1,7 +1,10 @@
 """Gateway exports of a built batch, under ``DIR/gateways/``.
 
 - ``hylafax.sh``: one ``sendfax`` command per sendable fax, for anyone with a HylaFAX client. It
-  keeps no record (run twice, it queues twice); ``faxbatch send`` keeps the journal.
+  keeps no record (run twice, it queues twice); ``faxbatch send`` keeps the journal. Every value
+  it holds is quoted as :func:`shlex.quote` does (the default server too), comments are one line
+  of printable text, and messages are printed with ``printf '%s'``: no campaign text can become
+  shell code, whoever wrote the campaign.
 - ``jobs.jsonl``: one JSON object per sendable fax for HTTP fax APIs: E.164 ``to``, file, SHA-256,
   pages, sending window in UTC and the idempotency key, which stays the same when the same document
   is built again.
@@ -20,6 +23,7 @@ from typing import Any
 
 from faxbatch import __version__
 from faxbatch.batch import Fax, fax_of, faxes_of, format_utc, regarding
+from faxbatch.errors import OutputNotWritableError
 from faxbatch.gateways.hylafax import at_time, ceil_minute, floor_minute, job_options, sanitize
 from faxbatch.gateways.settings import HylafaxSettings, parse_gateway_section
 from faxbatch.journal import job_tag
@@ -75,19 +79,41 @@ def _job_line(fax: Fax, subject: str) -> str:
     return json.dumps(job_record(fax, subject), ensure_ascii=False) + "\n"
 
 
+def _word(value: object) -> str:
+    """One shell word holding exactly ``value`` (a NUL byte, which no shell word holds, dropped)."""
+    return shlex.quote(str(value).replace("\x00", ""))
+
+
+def _comment(text: str) -> str:
+    """A comment line: printable text only, so that nothing can end it and start a command."""
+    return "# " + sanitize(text, 200)
+
+
+def _failed(fax: Fax) -> str:
+    """The command that adds a fax's id to the list of those not queued."""
+    return f'failed="$failed"{_word(" " + fax.recipient_id)}'
+
+
+def _printf(text: str) -> str:
+    """A message to standard error (printf, not echo: echo reads backslashes in some shells)."""
+    return f"printf '%s\\n' {_word(text)} >&2"
+
+
 def _sendfax_line(fax: Fax, options: list[str], window: list[str]) -> str:
+    # a file name starting with "-" would be read as an option
+    file = f"./{fax.file}" if fax.file.startswith("-") else fax.file
     words = ["sendfax", "-h", '"$server"']
-    words += [shlex.quote(word) for word in [*options, *window, "-d", fax.dial_string, fax.file]]
-    return " ".join(words) + f' || failed="$failed {fax.recipient_id}"'
+    words += [_word(word) for word in [*options, *window, "-d", fax.dial_string, file]]
+    return " ".join(words) + " || " + _failed(fax)
 
 
 def _fax_block(fax: Fax, options: list[str]) -> list[str]:
-    comment = sanitize(f"{fax.recipient_id}: {fax.label} - {fax.international}", 200)
+    comment = f"{fax.recipient_id}: {fax.label} - {fax.international}"
     window = "any time (HylaFAX kills the job 3 hours after it starts)"
     if fax.window_start or fax.window_end:
         window = f"window {format_utc(fax.window_start) or 'now'} to "
         window += format_utc(fax.window_end) or "(default kill time)"
-    lines = [f"# {comment}, {fax.pages} page(s), {window}"]
+    lines = [_comment(f"{comment}, {fax.pages} page(s), {window}")]
     end = floor_minute(fax.window_end) if fax.window_end else None
     start = ceil_minute(fax.window_start) if fax.window_start else None
     kill = ["-k", at_time(end)] if end else []
@@ -96,18 +122,12 @@ def _fax_block(fax: Fax, options: list[str]) -> list[str]:
     indent = "    "
     branches: list[tuple[str, list[str]]] = []
     if end is not None:
-        closed = shlex.quote(
-            f"{fax.recipient_id}: its window closed at {format_utc(end)}; not queued"
-        )
-        branches.append(
-            (
-                f'[ "$now" -ge {int(end.timestamp())} ]',
-                [f"echo {closed} >&2", f'failed="$failed {fax.recipient_id}"'],
-            )
-        )
+        closed = f"{fax.recipient_id}: its window closed at {format_utc(end)}; not queued"
+        branches.append((f'[ "$now" -ge {int(end.timestamp())} ]', [_printf(closed), _failed(fax)]))
     if start is not None:
         later = _sendfax_line(fax, options, ["-a", at_time(start), *kill])
         branches.append((f'[ "$now" -lt {int(start.timestamp())} ]', [later]))
+    lines.append("now=$(date +%s)")  # each time: a long run may see a window open or close
     for number, (condition, commands) in enumerate(branches):
         lines.append(f"{'if' if number == 0 else 'elif'} {condition}; then")
         lines += [indent + command for command in commands]
@@ -118,7 +138,8 @@ def _fax_block(fax: Fax, options: list[str]) -> list[str]:
 def _script_head(subject: str, hylafax: HylafaxSettings) -> list[str]:
     return [
         "#!/bin/sh",
-        f"# HylaFAX jobs for {sanitize(subject, 200)}",
+        "# shellcheck disable=SC2016  # quoted on purpose: a $ or ` in a campaign text is text",
+        _comment(f"HylaFAX jobs for {subject}"),
         f"# Written by faxbatch {__version__}; building the batch again writes it again.",
         "#",
         "# Queues one fax per ready recipient with HylaFAX's sendfax. Each job is tagged (-i)",
@@ -126,12 +147,13 @@ def _script_head(subject: str, hylafax: HylafaxSettings) -> list[str]:
         "# no record: run it twice and every fax is queued twice. 'faxbatch send DIR --gateway",
         "# hylafax' keeps a journal and never sends a fax twice.",
         "#",
-        "# Usage: sh gateways/hylafax.sh [HOST[:PORT]]   (default: $FAXSERVER, else localhost)",
+        "# Usage: sh gateways/hylafax.sh [HOST[:PORT]]   (default: $FAXSERVER, else the",
+        "# campaign's gateway.hylafax server below)",
         "set -u",
         'cd "$(dirname "$0")/.." || exit 1',
         "export TZ=UTC  # the -a (time to send) and -k (kill time) values below are in UTC",
-        f'server="${{1:-${{FAXSERVER:-{hylafax.host}:{hylafax.port}}}}}"',
-        "now=$(date +%s)",
+        f"default_server={_word(hylafax.server)}",
+        'server="${1:-${FAXSERVER:-$default_server}}"',
         'failed=""',
         "",
     ]
@@ -140,10 +162,10 @@ def _script_head(subject: str, hylafax: HylafaxSettings) -> list[str]:
 def _script_tail(count: int) -> list[str]:
     return [
         'if [ -n "$failed" ]; then',
-        '    echo "not queued:$failed" >&2',
+        "    printf 'not queued:%s\\n' \"$failed\" >&2",
         "    exit 1",
         "fi",
-        f'echo "{count} fax(es) queued on $server"',
+        f"printf '%s fax(es) queued on %s\\n' {count} \"$server\"",
     ]
 
 
@@ -218,6 +240,12 @@ def write_exports(
     ``campaign.gateway.hylafax`` when not given.
     """
     out_dir = Path(out_dir)
+    folder = out_dir / EXPORTS_DIR
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise OutputNotWritableError(
+            f"{folder} is a symbolic link or not a folder: faxbatch does not write through it",
+            hint="remove it; faxbatch makes the folder itself",
+        )
     script = out_dir / HYLAFAX_SCRIPT
     jobs = out_dir / JOBS_JSONL
     write_atomic(script, hylafax_script(manifest, settings))

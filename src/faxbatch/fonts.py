@@ -23,6 +23,9 @@ from typing import Protocol
 from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 
+from faxbatch import shaping
+from faxbatch.direction import MIRROR, has_rtl
+
 
 class Style(StrEnum):
     """A face of the typeface."""
@@ -44,6 +47,37 @@ _FILES = {
 LAYOUT_CHARACTERS = frozenset(
     " 0123456789.,:;-–—•…()/+#@&'\"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
+
+
+#: the face that draws a character a face lacks: italic Arabic is drawn upright (DejaVu Sans has
+#: no oblique Arabic, and Arabic has no italic tradition), bold italic falls back to bold
+FALLBACK: dict[Style, tuple[Style, ...]] = {
+    Style.REGULAR: (),
+    Style.BOLD: (Style.REGULAR,),
+    Style.ITALIC: (Style.REGULAR,),
+    Style.BOLD_ITALIC: (Style.BOLD, Style.REGULAR),
+}
+
+#: format characters that are drawn, unlike the others (Arabic number signs and the like)
+_VISIBLE_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2")
+
+
+def is_invisible(char: str) -> bool:
+    """Whether ``char`` is never drawn: it only joins, separates or steers text.
+
+    Soft hyphens, zero-width spaces and joiners, direction marks, variation selectors: these
+    have no width and no glyph (a soft hyphen shows as a hyphen only where a line breaks at it).
+    """
+    if char < "\u00ad":
+        return False
+    if unicodedata.category(char) == "Cf":
+        return char not in _VISIBLE_FORMAT
+    return char == "\u034f" or "\ufe00" <= char <= "\ufe0f" or "\u180b" <= char <= "\u180f"
+
+
+def is_space(char: str) -> bool:
+    """Whether ``char`` is a space character (U+0020, no-break, thin, em space, ...)."""
+    return char == " " or (char > "\u007f" and unicodedata.category(char) == "Zs")
 
 
 class Face:
@@ -75,6 +109,10 @@ class Face:
         """Whether the face can draw ``char``."""
         return char in self._widths
 
+    def covers(self, text: str) -> bool:
+        """Whether the face can draw every character of ``text``."""
+        return self._widths.keys() >= set(text)
+
     def width(self, text: str, size: float) -> float:
         """Width of ``text`` at ``size`` points, in points."""
         widths = self._widths
@@ -95,14 +133,34 @@ class Typeface:
         return self.faces[style]
 
     def missing(self, text: str) -> list[str]:
-        """Characters of ``text`` that no face can draw (in order of appearance, once each)."""
+        """Characters of ``text`` that no face can draw (in order of appearance, once each).
+
+        Every face falls back to the regular one, so that is the one asked. Characters that are
+        never drawn are never missing, nor is a space (drawn as a space when the font lacks
+        it); an Arabic letter is missing unless the font has every form it joins with.
+        """
         regular = self.faces[Style.REGULAR]
         seen: list[str] = []
         for char in text:
-            if char in "\n\r\t" or regular.has(char) or char in seen:
+            if char in "\n\r\t" or char in seen:
+                continue
+            if shaping.is_arabic_letter(char):
+                forms = shaping.forms_of(char)
+                if forms and all(regular.has(form) for form in forms):
+                    continue
+            elif regular.has(char) or is_space(char) or is_invisible(char):
                 continue
             seen.append(char)
         return seen
+
+    def style_for(self, style: Style, char: str) -> Style:
+        """The face that draws ``char`` in text of ``style``: its own, else a fallback's."""
+        if self.faces[style].has(char):
+            return style
+        for other in FALLBACK[style]:
+            if self.faces[other].has(char):
+                return other
+        return style
 
     def fingerprint(self) -> str:
         """A hash of the font files, part of every document's input key."""
@@ -178,6 +236,20 @@ class EmbeddedFont:
             if len(self._encoded) < 20_000:  # the lines of a letter repeat in every document
                 self._encoded[text] = cached
         return cached
+
+
+def drawn_characters(chars: Iterable[str]) -> set[str]:
+    """What text made of ``chars`` may draw.
+
+    Its visible characters, the forms its Arabic letters take, and in right-to-left text the
+    mirror images of its brackets.
+    """
+    chars = set(chars)
+    drawn = {c for c in chars if not is_invisible(c)}
+    drawn |= shaping.shaped_characters(chars)
+    if has_rtl("".join(sorted(drawn))):
+        drawn |= {MIRROR[c] for c in drawn if c in MIRROR}
+    return drawn
 
 
 def subset_key(face: Face, chars: Iterable[str]) -> str:
@@ -269,7 +341,8 @@ def _to_unicode_cmap(codes: Mapping[str, int]) -> bytes:
         chunk = pairs[start : start + 100]
         lines.append(f"{len(chunk)} beginbfchar")
         for gid, char in chunk:
-            utf16 = char.encode("utf-16-be").hex().upper()
+            # an Arabic form is copied out of the PDF as the letters it stands for
+            utf16 = shaping.base_letters(char).encode("utf-16-be").hex().upper()
             lines.append(f"<{gid:04X}> <{utf16}>")
         lines.append("endbfchar")
     lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
@@ -288,7 +361,7 @@ def embed_all(
     subsets: dict[str, bytes] = {}
     for style, chars in chars_by_style.items():
         face = faces[style]
-        chars = list(chars)
+        chars = sorted(drawn_characters(chars))
         key = subset_key(face, chars)
         data = (store.font(key) if store else None) or subset(face, chars)
         subsets[key] = data

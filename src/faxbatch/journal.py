@@ -10,14 +10,21 @@ States: ``intent`` (about to be handed over), ``not_submitted`` (the gateway did
 next ``send`` tries again), ``submitted`` (taken; for HylaFAX then ``queued``, ``sending``,
 ``done``, ``failed`` or ``unknown`` as ``status`` finds it), ``uncertain`` (may have been taken;
 only ``--resend`` sends it again).
+
+The journal and its companions (``-wal``, ``-shm``, ``-journal``) and the lock beside the folder are
+never followed when they are symbolic links (nor used when they are not regular files): a planted
+link would make ``send`` write its record of what was sent somewhere else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import fcntl
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +36,9 @@ from faxbatch.errors import InputUnreadableError, OutputNotWritableError, SendEr
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
+#: the files SQLite keeps beside the journal
+COMPANIONS = ("-wal", "-shm", "-journal")
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 INTENT = "intent"
 NOT_SUBMITTED = "not_submitted"
@@ -134,7 +144,8 @@ class Journal:
     def __enter__(self) -> Journal:
         self._take_lock()
         try:
-            if not self.create and not self.path.exists():
+            exists = self._check_files()
+            if not self.create and not exists:
                 return self  # nothing was ever sent; read as empty, write nothing
             self._db = self._connect()
         except BaseException:
@@ -146,11 +157,18 @@ class Journal:
         # the lock ``faxbatch build`` takes beside the folder (outputs.Staging): no build may
         # replace the folder, journal and all, while faxes are handed over
         folder = self.root.absolute()
+        lock = folder.parent / f".{folder.name}.lock"
         try:
-            self._lock = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT)
-        except OSError:  # a parent we may not write: lock the manifest itself instead
+            self._lock = os.open(lock, os.O_RDWR | os.O_CREAT | _NO_FOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputNotWritableError(
+                    f"{lock} is a symbolic link: faxbatch does not follow it",
+                    hint="remove it (faxbatch makes its lock file itself)",
+                ) from None
+            # a parent we may not write: lock the manifest itself instead
             try:
-                self._lock = os.open(self.root / "manifest.json", os.O_RDONLY)
+                self._lock = os.open(self.root / "manifest.json", os.O_RDONLY | _NO_FOLLOW)
             except OSError as exc:
                 raise InputUnreadableError(
                     f"cannot open {self.root / 'manifest.json'} ({exc.strerror or exc})"
@@ -164,6 +182,30 @@ class Journal:
                 f"another faxbatch run (build, send or status) is working on {self.root}",
                 hint="wait for it to finish, then run this again",
             ) from None
+
+    def _check_files(self) -> bool:
+        """Refuse a journal (or companion) that is a link or not a file; True if the journal is."""
+        exists = False
+        for path in (self.path, *(self.path.with_name(JOURNAL_NAME + end) for end in COMPANIONS)):
+            try:
+                mode = path.lstat().st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InputUnreadableError(f"cannot read {path} ({exc.strerror or exc})") from None
+            if stat.S_ISLNK(mode):
+                raise InputUnreadableError(
+                    f"{path} is a symbolic link: faxbatch never follows it (the journal would be "
+                    "read and written elsewhere)",
+                    hint="remove the link; if it leads to this batch's real journal, move that "
+                    "file here in its place",
+                )
+            if not stat.S_ISREG(mode):
+                raise InputUnreadableError(
+                    f"{path} is not a regular file", hint="move it away; faxbatch writes it itself"
+                )
+            exists = exists or path == self.path
+        return exists
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -185,6 +227,13 @@ class Journal:
                     for statement in _SCHEMA:
                         db.execute(statement)
                     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.OperationalError as exc:  # a read-only folder or file, a full disk
+            db.close()
+            raise OutputNotWritableError(
+                f"cannot open the journal {self.path} for writing ({exc})",
+                hint="faxbatch send and status record what they find there: make the batch "
+                "folder writable",
+            ) from None
         except sqlite3.DatabaseError as exc:
             db.close()
             raise InputUnreadableError(
@@ -197,16 +246,32 @@ class Journal:
             raise
         return db
 
-    @staticmethod
     @contextmanager
-    def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-        db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, db: sqlite3.Connection) -> Iterator[None]:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._not_written(exc) from None
         try:
             yield
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._not_written(exc) from None
             raise
-        db.execute("COMMIT")
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise self._not_written(exc) from None
+
+    def _not_written(self, exc: sqlite3.Error) -> OutputNotWritableError:
+        return OutputNotWritableError(
+            f"cannot write the journal {self.path} ({exc})",
+            hint="make the batch folder writable (and give the disk room), then run this again",
+        )
 
     def close(self) -> None:
         """Close the database and release the lock."""
@@ -230,7 +295,10 @@ class Journal:
         if self._db is None:
             return []
         query = f"SELECT * FROM submissions {where} ORDER BY id"
-        return [Submission(**dict(row)) for row in self._db.execute(query, params)]
+        try:
+            return [Submission(**dict(row)) for row in self._db.execute(query, params)]
+        except sqlite3.Error as exc:
+            raise InputUnreadableError(f"cannot read the journal {self.path} ({exc})") from None
 
     def all(self) -> list[Submission]:
         """Every attempt, oldest first."""

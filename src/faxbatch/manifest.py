@@ -1,9 +1,10 @@
 """The manifests: one entry per document, the same content as JSON and as CSV.
 
 ``manifest.json`` is for fax gateways and scripts (``schema_version`` marks its shape);
-``manifest.csv`` holds the same values, exactly as in the JSON, for gateways' CSV upload and for
-print shops: UTF-8 with a byte-order mark so that Excel reads Cyrillic right. (The volunteers'
-number sheet, not this file, is the one made safe for spreadsheets to open and edit.)
+``manifest.csv`` holds the same values for print shops and gateways' CSV upload: UTF-8 with a
+byte-order mark so that Excel reads Cyrillic right, and every cell that starts like a formula
+(``=``, ``+``, ``-``, ``@``, tab, CR) written as ``="..."`` so that no spreadsheet runs it
+(:mod:`faxbatch.csvcells`; ``+77272715802`` is ``="+77272715802"``). Scripts read the JSON.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
+
+from faxbatch.csvcells import csv_bytes, csv_cell, csv_row
+
+__all__ = ["FIELDS", "SCHEMA_VERSION", "ManifestWriter", "csv_bytes", "csv_cell", "manifest_csv"]
 
 SCHEMA_VERSION = 1
 
@@ -85,30 +90,9 @@ class _JsonManifest:
         self._out.write("\n]}\n")
 
 
-def csv_cell(value: Any) -> str:
-    """One value as CSV text: lists joined with "; ", booleans as true/false, null as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "; ".join(str(v) for v in value)
-    return str(value)
-
-
-def csv_bytes(rows: Iterable[Mapping[str, Any]], fields: Sequence[str] = FIELDS) -> bytes:
-    """A CSV file with a header row, UTF-8 with BOM, CRLF line ends (what Excel expects)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(fields)
-    for row in rows:
-        writer.writerow([csv_cell(row.get(field)) for field in fields])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
 def manifest_csv(documents: Sequence[Mapping[str, Any]]) -> bytes:
-    """``manifest.csv``: the documents of manifest.json as rows."""
-    return csv_bytes(documents)
+    """``manifest.csv``: the documents of manifest.json as rows (cells made formula-safe)."""
+    return csv_bytes(documents, FIELDS)
 
 
 class ManifestWriter:
@@ -129,7 +113,7 @@ class ManifestWriter:
     def add(self, document: Mapping[str, Any]) -> None:
         """Append one document."""
         self._json.add(document)
-        self._csv.writerow([csv_cell(document.get(field)) for field in FIELDS])
+        self._csv.writerow(csv_row(document, FIELDS))
 
     def close(self) -> None:
         """Finish both files."""

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field, replace
 
 from faxbatch import numbers, verification
 from faxbatch.campaign import iter_recipients
+from faxbatch.direction import explicit_controls
 from faxbatch.errors import CampaignError
 from faxbatch.fonts import describe_char, typeface
 from faxbatch.model import Campaign, Recipient
 from faxbatch.numbers import Kind, NumberReading, Verdict
+from faxbatch.shaping import is_arabic_letter
 from faxbatch.verification import Verification, VerificationSheet
 from faxbatch.windows import WindowFinder, WindowResult, format_utc
 
@@ -167,19 +169,42 @@ def recipient_texts(recipient: Recipient) -> Iterator[tuple[str, str]]:
         yield recipient.field(f"address[{i}]"), line
 
 
+#: what to do about an explicit direction control (faxbatch finds each paragraph's direction)
+_CONTROL_HINT = (
+    "remove it: faxbatch lays out Arabic and Hebrew by itself, each paragraph in the direction "
+    "of its first letter (a U+200F RIGHT-TO-LEFT MARK at the start makes a paragraph right to "
+    "left)"
+)
+
+
 def check_campaign_text(campaign: Campaign) -> None:
-    """Stop with a clear error when shared text holds a character the font cannot draw."""
+    """Stop with a clear error when shared text holds a character the font cannot draw.
+
+    Explicit direction controls (embeddings, overrides, isolates) are refused too: layout finds
+    the direction of right-to-left text by itself, and does not follow them.
+    """
     faces = typeface()
     for path, text in campaign_texts(campaign):
+        line = campaign.lines.get(path) or campaign.lines.get(path.split("[")[0])
         missing = faces.missing(text)
         if missing:
-            line = campaign.lines.get(path) or campaign.lines.get(path.split("[")[0])
             raise CampaignError(
-                f"{describe_char(missing[0])} cannot be printed: the font has no such letter",
+                f"{describe_char(missing[0])} cannot be printed: the font has no such letter"
+                + (" (or not every form it joins with)" if is_arabic_letter(missing[0]) else ""),
                 source=str(campaign.source),
                 line=line,
                 field=path,
                 hint="replace it, or write the word in Latin or Cyrillic letters",
+            )
+        controls = explicit_controls(text)
+        if controls:
+            raise CampaignError(
+                f"{describe_char(controls[0])} is an explicit direction control, which faxbatch "
+                "does not follow",
+                source=str(campaign.source),
+                line=line,
+                field=path,
+                hint=_CONTROL_HINT,
             )
 
 
@@ -191,6 +216,13 @@ def _text_problems(recipient: Recipient) -> list[str]:
         if missing:
             chars = ", ".join(describe_char(c) for c in missing)
             problems.append(f"{path} has {chars}, which the font cannot print; replace it.")
+        controls = explicit_controls(text)
+        if controls:
+            chars = ", ".join(describe_char(c) for c in controls)
+            problems.append(
+                f"{path} has {chars}, an explicit direction control faxbatch does not follow; "
+                f"{_CONTROL_HINT}."
+            )
     return problems
 
 

@@ -38,8 +38,11 @@ from faxbatch.layout import (
     Span,
     TextRun,
     flow,
+    line_width,
+    single_line,
     text_runs,
-    wrap,
+    unbreakable,
+    wrap_lines,
 )
 from faxbatch.model import Campaign, Recipient
 
@@ -92,16 +95,18 @@ def _return_line(campaign: Campaign, spec: EnvelopeSpec) -> tuple[list[Item], fl
     # sheet slip sideways costs nothing, since the post office reads only the address
     room = spec.window.right - box.x
     text = return_line_text(campaign)
-    face = typeface()[Style.REGULAR]
     for size in RETURN_SIZES:
-        width = face.width(text, size)
+        pieces = single_line(text, Style.REGULAR, size).pieces
+        width = line_width(pieces, size)
         if width <= room + 0.01:
             baseline = box.top - GLYPH_TOP * size
             rule_y = baseline - GLYPH_BOTTOM * size - 0.8
             items: list[Item] = [
-                TextRun(box.x, baseline, text, Style.REGULAR, size),
-                Rule(box.x, rule_y, box.x + width, rule_y, 0.4),
+                TextRun(box.x + dx, baseline, piece, style, size)
+                for piece, style, dx in pieces
+                if piece.strip()
             ]
+            items.append(Rule(box.x, rule_y, box.x + width, rule_y, 0.4))
             return items, rule_y - 0.2
     raise AddressDoesNotFit(
         f"the sender's return line '{text}' is {width / MM:.0f} mm wide at {size:g} pt, but the "
@@ -118,9 +123,15 @@ def check_return_line(campaign: Campaign, spec: EnvelopeSpec) -> None:
     _return_line(campaign, spec)
 
 
-def _wrap_line(text: str, width: float, size: float) -> list[str]:
-    """One address line broken at spaces into lines no wider than ``width``."""
-    return ["".join(t for t, _, _ in pieces).strip() for pieces in wrap([Span(text)], width, size)]
+def _wrap_line(text: str, width: float, size: float) -> list[tuple[str, bool]]:
+    """One address line broken at spaces into lines no wider than ``width``.
+
+    Each line comes with its direction (right-to-left lines sit flush right in the window).
+    """
+    return [
+        ("".join(t for t, _, _ in line.pieces).strip(), line.rtl)
+        for line in wrap_lines([Span(text)], width, size)
+    ]
 
 
 def _capacity(height: float, size: float) -> int:
@@ -144,10 +155,10 @@ def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list
     problem = ""
     for size in ADDRESS_SIZES:
         too_wide = [
-            (word, line.field, face.width(word, size))
+            (word, line.field, width)
             for line in lines
-            for word in line.text.split()
-            if face.width(word, size) > box.w + 0.01
+            for word, width in unbreakable(line.text, size)
+            if width > box.w + 0.01
         ]
         wrapped = [(line.field, _wrap_line(line.text, box.w, size)) for line in lines]
         count = sum(len(texts) for _, texts in wrapped)
@@ -157,8 +168,9 @@ def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list
             baseline = top - GLYPH_TOP * size
             items: list[Item] = []
             for _, texts in wrapped:
-                for text in texts:
-                    items.append(TextRun(box.x, baseline, text, Style.REGULAR, size))
+                for text, rtl in texts:
+                    x = box.right - face.width(text, size) if rtl else box.x
+                    items.append(TextRun(x, baseline, text, Style.REGULAR, size))
                     baseline -= leading
             return items
         if too_wide:

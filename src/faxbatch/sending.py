@@ -11,15 +11,25 @@ Nothing here prints; the command line turns results into text with :func:`plan_l
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from faxbatch.batch import Batch, Fax, file_sha256, format_utc, load_batch
-from faxbatch.errors import ExitCode, InputUnreadableError, SendError, UsageError
+from faxbatch.csvcells import csv_bytes
+from faxbatch.errors import (
+    ExitCode,
+    InputUnreadableError,
+    OutputNotWritableError,
+    SendError,
+    UsageError,
+)
 from faxbatch.exports import exports_missing, write_exports
 from faxbatch.gateways import GATEWAYS, emailfax, hylafax
 from faxbatch.gateways.hylafax import HylafaxError, HylafaxUnreachable, QueueJob
@@ -40,7 +50,6 @@ from faxbatch.journal import (
     job_tag,
     now_utc,
 )
-from faxbatch.manifest import csv_bytes
 from faxbatch.outputs import write_atomic
 
 REPORT_NAME = "report.csv"
@@ -400,10 +409,17 @@ def _plan_resend(
 
 
 def _check_files(batch: Batch, items: Sequence[PlannedFax]) -> None:
-    """Every fax about to go exists and is the document the manifest describes."""
+    """Every fax about to go is a file inside the batch folder, and the document it should be.
+
+    A tampered manifest must not make faxbatch send a file from elsewhere.
+    """
     problems: list[str] = []
     for item in items:
-        path = batch.path(item.fax)
+        try:
+            path = batch.path(item.fax)
+        except InputUnreadableError as exc:
+            problems.append(exc.message)
+            continue
         try:
             digest = file_sha256(path)
         except OSError as exc:
@@ -413,7 +429,8 @@ def _check_files(batch: Batch, items: Sequence[PlannedFax]) -> None:
             problems.append(f"{item.fax.file}: changed since the build (SHA-256 differs)")
     if problems:
         raise InputUnreadableError(
-            "the batch's faxes are not as built:\n  - " + "\n  - ".join(problems),
+            "the batch's faxes are not as built (nothing was sent):\n  - "
+            + "\n  - ".join(problems),
             hint="build the batch again; faxbatch sends only what the manifest describes",
         )
 
@@ -435,6 +452,7 @@ def send_batch(
     if request.gateway not in GATEWAYS:
         raise UsageError(f"unknown gateway '{request.gateway}' (use {' or '.join(GATEWAYS)})")
     batch = load_batch(root)
+    batch.check_paths()  # a tampered manifest stops here, before any server is asked
     request = resolve_settings(batch, request)
     settings = request.resolved
     if request.gateway == "email":
@@ -448,6 +466,8 @@ def send_batch(
                 written = write_exports(batch.root, batch.manifest, settings.hylafax)
             except OSError as exc:
                 warnings.append(f"cannot write the gateway exports ({exc.strerror or exc})")
+            except OutputNotWritableError as exc:
+                warnings.append(exc.message)
         intents = journal.in_state(INTENT)
         servers = [s.server for s in intents if s.gateway == "hylafax"]
         if request.gateway == "hylafax":
@@ -541,6 +561,22 @@ def _intent(
     )
 
 
+@contextmanager
+def _before_hand_over(journal: Journal, sub: Submission, clock: Clock) -> Iterator[None]:
+    """The steps between recording an intent and handing the fax over.
+
+    When one of them fails, nothing reached the gateway: the intent becomes ``not_submitted``
+    (the next send tries again) instead of staying to be judged ``uncertain`` and skipped.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        why = f"stopped before it was handed over ({type(exc).__name__}: {exc})"
+        with contextlib.suppress(Exception):  # the journal itself may be what failed
+            journal.update(sub, NOT_SUBMITTED, now=clock(), last_error=why[:500])
+        raise
+
+
 def _send_hylafax(
     batch: Batch, request: SendRequest, journal: Journal, item: PlannedFax, clock: Clock
 ) -> Outcome:
@@ -551,11 +587,14 @@ def _send_hylafax(
     if hylafax.window_options(fax, now) is None:  # the window closed during this run
         why = f"its sending window closed at {format_utc(fax.window_end)}"
         return Outcome(fax, EXPIRED, "not sent", None, why)
+    pdf = batch.path(fax)  # resolved inside the batch folder, before any intent
     sub = _intent(journal, batch, fax, request, now)
-    command = hylafax.sendfax_command(
-        fax, batch.path(fax), settings, batch.regarding, page_size, sub.job_tag, now
-    )
-    assert command is not None
+    with _before_hand_over(journal, sub, clock):
+        command = hylafax.sendfax_command(
+            fax, pdf, settings, batch.regarding, page_size, sub.job_tag, now
+        )
+        if command is None:  # pragma: no cover - the window was checked at the same moment
+            raise SendError(f"{fax.recipient_id}: its sending window closed")
     try:
         job_id = hylafax.submit(command)
     except HylafaxError as exc:
@@ -610,14 +649,21 @@ def _send_email(
         pdf = batch.path(fax).read_bytes()
     except OSError as exc:
         return Outcome(fax, item.action, NOT_SUBMITTED, None, f"cannot read {fax.file}: {exc}")
+    # the whole message, every header checked, before the journal records the intent
+    msg = emailfax.build_message(fax, pdf, settings, batch.regarding)
+    sender, recipient = settings.from_address, emailfax.address(fax, settings)
     sub = _intent(journal, batch, fax, request, now)
-    msg = emailfax.build_message(fax, pdf, settings, batch.regarding, sub.job_tag)
-    message_id = emailfax.message_id(sub.job_tag, settings)
+    with _before_hand_over(journal, sub, clock):
+        message_id = emailfax.tag_message(msg, sub.job_tag, settings)
+        data = emailfax.flatten(msg)
     try:
-        session.send(msg)
+        session.send(data, sender, recipient)
     except emailfax.EmailRefused as exc:
         journal.update(sub, NOT_SUBMITTED, now=clock(), last_error=exc.message)
         return Outcome(fax, item.action, NOT_SUBMITTED, None, exc.message)
+    except emailfax.EmailNotSent as exc:  # the session broke before the data: nothing went
+        journal.update(sub, NOT_SUBMITTED, now=clock(), last_error=exc.message)
+        return Outcome(fax, item.action, NOT_SUBMITTED, None, exc.message, stop=True)
     except emailfax.EmailUncertain as exc:
         journal.update(sub, UNCERTAIN, now=clock(), last_error=exc.message)
         return Outcome(fax, item.action, UNCERTAIN, None, exc.message, stop=True)
@@ -630,8 +676,14 @@ def _send_email(
 
 # -- status and report ------------------------------------------------------------------------
 def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
-    """Ask the gateways what became of each handed-over fax; write ``DIR/report.csv``."""
+    """Ask the gateways what became of each handed-over fax; write ``DIR/report.csv``.
+
+    A ``report.csv`` that is a symbolic link (or not a file) is refused, never written through;
+    a report that cannot be written is :class:`OutputNotWritableError`.
+    """
     batch = load_batch(root)
+    path = batch.root / REPORT_NAME
+    _check_report_path(path)
     warnings: list[str] = []
     with Journal(batch.root, create=False) as journal:
         rows = journal.all()
@@ -655,10 +707,35 @@ def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
                            pages_sent=job.pages_sent, last_error=job.status)  # fmt: skip
         latest = journal.latest_by_recipient()
     report_rows = report(batch, latest)
-    path = batch.root / REPORT_NAME
-    write_atomic(path, csv_bytes(report_rows, REPORT_FIELDS))
-    path.chmod(0o644)
+    _check_report_path(path)
+    try:
+        write_atomic(path, csv_bytes(report_rows, REPORT_FIELDS))
+        path.chmod(0o644)
+    except OSError as exc:
+        raise OutputNotWritableError(
+            f"cannot write the transmission report {path} ({exc.strerror or exc})",
+            hint="make the batch folder writable; the journal holds what status found",
+        ) from None
     return StatusResult(batch, report_rows, path, warnings)
+
+
+def _check_report_path(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputNotWritableError(f"cannot write {path} ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(mode):
+        raise OutputNotWritableError(
+            f"{path} is a symbolic link: faxbatch never writes through it",
+            hint="remove the link; status writes the report itself",
+        )
+    if not stat.S_ISREG(mode):
+        raise OutputNotWritableError(
+            f"{path} is not a regular file, so the report cannot be written there",
+            hint="move it away; status writes the report itself",
+        )
 
 
 def report(batch: Batch, latest: Mapping[str, Submission]) -> list[dict[str, Any]]:

@@ -15,6 +15,10 @@ Three files with the same rows, one per number (a recipient without a fax number
 
 The sheet's ``number``, ``result``, ``date``, ``by`` and ``note`` columns are those of
 ``verification.csv``: volunteers fill in the last four and save the sheet under that name.
+
+Characters XML 1.0 cannot hold (most C0 controls, U+FFFE, U+FFFF, lone surrogates) are dropped from
+the workbook and the page (HTML's C1 controls and noncharacters too): one such character in a name
+would make the whole file unreadable.
 """
 
 from __future__ import annotations
@@ -30,14 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
-from faxbatch.manifest import csv_bytes
+from faxbatch.csvcells import csv_bytes, spreadsheet_safe
 from faxbatch.model import Campaign
 from faxbatch.numbers import NumberReading
 from faxbatch.plan import RecipientPlan
 from faxbatch.verification import Verification
 from faxbatch.windows import Window, format_utc
 
-__all__ = ["COLUMNS", "CSV_NAME", "HTML_NAME", "XLSX_NAME", "NumberRow", "sheet_files"]
+__all__ = [
+    "COLUMNS",
+    "CSV_NAME",
+    "HTML_NAME",
+    "XLSX_NAME",
+    "NumberRow",
+    "sheet_files",
+    "spreadsheet_safe",
+]
 
 CSV_NAME = "numbers.csv"
 XLSX_NAME = "numbers.xlsx"
@@ -193,27 +205,10 @@ def sheet_files(
 
 # --------------------------------------------------------------------------------------- CSV
 
-# text a spreadsheet would read as a number or a date: digits with number punctuation only
-_NUMBER_LIKE = re.compile(r"[\d\s.,:;/()+\-']*\d[\d\s.,:;/()+\-'eE%]*")
-# a cell starting with one of these is taken for a formula (and is a way to attack its reader)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# Excel keeps at most 255 characters in a text constant inside a formula
-_MAX_WRAPPED = 255
-
-
-def spreadsheet_safe(text: str) -> str:
-    """A CSV cell that spreadsheets show exactly as ``text`` (see the module's docstring)."""
-    if not text or not (text.startswith(_FORMULA_START) or _NUMBER_LIKE.fullmatch(text)):
-        return text
-    if len(text) > _MAX_WRAPPED:
-        return "'" + text  # too long for a formula: shown with its apostrophe, but never run
-    return '="' + text.replace('"', '""') + '"'
-
 
 def sheet_csv(table: Sequence[dict[str, str]]) -> bytes:
     """``numbers.csv``: UTF-8 with BOM, CRLF, every cell safe to open in a spreadsheet."""
-    rows = [{name: spreadsheet_safe(value) for name, value in row.items()} for row in table]
-    return csv_bytes(rows, COLUMNS)
+    return csv_bytes(table, COLUMNS, spreadsheet_safe)
 
 
 # -------------------------------------------------------------------------------------- XLSX
@@ -222,8 +217,29 @@ _WIDTHS = {"recipient": 28, "organization": 28, "reasons": 60, "note": 30, "time
 _WRAPPED_COLUMNS = frozenset({"recipient", "organization", "reasons", "note"})
 # the columns volunteers fill in: their empty cells exist, formatted as text for what is typed
 _FILL_IN_COLUMNS = frozenset({"result", "date", "by", "note"})
-# characters XML 1.0 cannot hold (openpyxl refuses them)
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# characters XML 1.0 cannot hold: openpyxl refuses the C0 controls, and writes U+FFFE, U+FFFF and
+# lone surrogates into a workbook no spreadsheet (nor openpyxl) can open again
+_XML_ILLEGAL = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# what HTML calls a parse error besides: C1 controls and the noncharacters of every plane
+_HTML_ILLEGAL = re.compile(
+    r"[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]|"
+    r"[\U0001fffe-\U0001ffff\U0002fffe-\U0002ffff\U0003fffe-\U0003ffff\U0004fffe-\U0004ffff"
+    r"\U0005fffe-\U0005ffff\U0006fffe-\U0006ffff\U0007fffe-\U0007ffff\U0008fffe-\U0008ffff"
+    r"\U0009fffe-\U0009ffff\U000afffe-\U000affff\U000bfffe-\U000bffff\U000cfffe-\U000cffff"
+    r"\U000dfffe-\U000dffff\U000efffe-\U000effff\U000ffffe-\U000fffff\U0010fffe-\U0010ffff]"
+)
+
+
+def xml_text(text: str) -> str:
+    """Text with the characters XML 1.0 cannot hold dropped (for the workbook)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def html_text(text: str) -> str:
+    """Text with the characters HTML must not hold dropped (for the page)."""
+    return _HTML_ILLEGAL.sub("", text)
+
+
 # a fixed time for the entries of the zip archive, so the same sheet gives the same bytes
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -259,7 +275,7 @@ def sheet_xlsx(table: Sequence[dict[str, str]], title: str, now: dt.datetime) ->
     top = Alignment(vertical="top", wrap_text=True)
     for row_index, values in enumerate([dict(zip(COLUMNS, COLUMNS, strict=True)), *table], 1):
         for column_index, name in enumerate(COLUMNS, 1):
-            value = _XML_ILLEGAL.sub("", values.get(name, ""))
+            value = xml_text(values.get(name, ""))
             if not value and name not in _FILL_IN_COLUMNS:
                 continue  # no cell at all: half the cells of a big sheet, half the time
             cell = sheet.cell(row=row_index, column=column_index)
@@ -278,7 +294,7 @@ def sheet_xlsx(table: Sequence[dict[str, str]], title: str, now: dt.datetime) ->
     stamp = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0))
     properties = workbook.properties
     properties.creator = properties.lastModifiedBy = f"faxbatch {__version__}"
-    properties.title = f"{title}: numbers"
+    properties.title = xml_text(f"{title}: numbers")
     properties.created = properties.modified = stamp
     buffer = io.BytesIO()
     ExcelWriter(workbook, _SteadyZip(buffer, "w", zipfile.ZIP_DEFLATED)).save()
@@ -319,7 +335,7 @@ ul { margin: 0; padding-left: 1.1em; }
 
 def _e(text: object) -> str:
     """Campaign text as HTML text (never markup)."""
-    return html.escape(str(text), quote=True)
+    return html.escape(html_text(str(text)), quote=True)
 
 
 def _human(moment: dt.datetime) -> str:

@@ -18,6 +18,7 @@ import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -105,14 +106,19 @@ def build(tmp_path: Path) -> Callable[..., Path]:
         campaign.write_text(textwrap.dedent(CAMPAIGN.format(reference=reference)), "utf-8")
         out = tmp_path / name
         assert run_cli("build", campaign, "--out", out) == 6  # "ministry" has no fax number
-        if not windows:  # send at any time of day: the office-hours window may not be open now
-            manifest = json.loads((out / "manifest.json").read_text("utf-8"))
-            for doc in manifest["documents"]:
-                doc.update(dict.fromkeys(WINDOW_FIELDS))
-            (out / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+        if not windows:
+            open_windows(out)
         return out
 
     return make
+
+
+def open_windows(out: Path) -> None:
+    """Send at any time of day: the office-hours window may not be open when the test runs."""
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    for doc in manifest["documents"]:
+        doc.update(dict.fromkeys(WINDOW_FIELDS))
+    (out / "manifest.json").write_text(json.dumps(manifest), "utf-8")
 
 
 # -- HylaFAX ----------------------------------------------------------------------------------
@@ -280,6 +286,18 @@ class Collector:
     def __init__(self) -> None:
         self.messages: list[Received] = []
         self.on_data: Callable[[Received], None] | None = None
+        self.drop_at_rcpt = 0  # drop the connection at the next N recipients, before any data
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.drop_at_rcpt > 0:
+            self.drop_at_rcpt -= 1
+            server.transport.close()
+            return "421 closing the connection"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         auth = getattr(session, "auth_data", None)
@@ -305,9 +323,9 @@ class SmtpServer:
         return self.handler.messages
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """A plain SMTP server (no TLS, no login) on a free loopback port."""
+@contextmanager
+def smtp_on_loopback() -> Iterator[SmtpServer]:
+    """A plain SMTP server (aiosmtpd; no TLS, no login) on a free loopback port, while it lasts."""
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
@@ -320,3 +338,10 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", port, handler)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A plain SMTP server (no TLS, no login) on a free loopback port."""
+    with smtp_on_loopback() as server:
+        yield server

@@ -112,6 +112,26 @@ def test_kill_during_handover_leaves_it_uncertain_not_sent_twice(
     assert len(set(ids)) == 3  # the resend is a message of its own
 
 
+def test_a_session_broken_before_the_data_is_sent_next_time(
+    build: Callable[..., Path], smtp_server: SmtpServer
+) -> None:
+    batch = build(windows=False)
+    smtp_server.handler.drop_at_rcpt = 1  # the court's message: the server hangs up at RCPT
+    assert run_cli(*_email_args(batch, smtp_server, "--yes")) == ExitCode.SEND_FAILED
+    assert smtp_server.messages == []
+    assert _states(batch) == [("court", "not_submitted")]  # provably not sent: not uncertain
+    assert run_cli(*_email_args(batch, smtp_server, "--yes")) == 0
+    assert [m.rcpt_tos for m in smtp_server.messages] == [
+        [f"77272715802@{DOMAIN}"],
+        [f"77172745524@{DOMAIN}"],
+    ]
+    assert _states(batch) == [
+        ("court", "not_submitted"),
+        ("court", "submitted"),
+        ("admin", "submitted"),
+    ]
+
+
 def test_status_reports_email_submissions(
     build: Callable[..., Path], smtp_server: SmtpServer
 ) -> None:
@@ -207,10 +227,13 @@ def test_starttls_and_login_with_password_from_environment(
         "send", batch, "--gateway", "email", "--host", smtp.host, "--port", str(smtp.port),
         "--starttls", "--smtp-user", "ann", "--email-domain", DOMAIN, "--yes",
     ]  # fmt: skip
+    monkeypatch.setenv("FAXBATCH_SMTP_PASSWORD", "s3cret")
+    assert run_cli(*args) == ExitCode.USAGE  # "ann" is a login, not an address to send from
+    args += ["--from", "ann@example.org"]
     monkeypatch.setenv("FAXBATCH_SMTP_PASSWORD", "wrong")
     assert run_cli(*args) == ExitCode.SEND_FAILED
     assert smtp.messages == []
     monkeypatch.setenv("FAXBATCH_SMTP_PASSWORD", "s3cret")
     assert run_cli(*args) == 0
     assert [m.login for m in smtp.messages] == ["ann", "ann"]
-    assert smtp.messages[0].mail_from == "ann"
+    assert smtp.messages[0].mail_from == "ann@example.org"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shlex
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -22,9 +23,18 @@ from faxbatch.gateways.settings import (
     with_overrides,
 )
 
+from .conftest import unavailable
+
 
 def _manifest(batch: Path) -> dict[str, object]:
     return dict(json.loads((batch / "manifest.json").read_text("utf-8")))
+
+
+def _assert_shellcheck_clean(script: Path) -> None:
+    if shutil.which("shellcheck") is None:
+        unavailable("shellcheck is not installed (apt-get install shellcheck)")
+    done = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
+    assert done.returncode == 0 and not done.stdout, done.stdout
 
 
 def _sendfax_lines(script: str) -> list[list[str]]:
@@ -52,6 +62,7 @@ def test_exports_list_only_sendable_faxes(build: Callable[..., Path]) -> None:
     script = (batch / HYLAFAX_SCRIPT).read_text("utf-8")
     assert (batch / HYLAFAX_SCRIPT).stat().st_mode & 0o111
     assert subprocess.run(["sh", "-n", str(batch / HYLAFAX_SCRIPT)]).returncode == 0
+    _assert_shellcheck_clean(batch / HYLAFAX_SCRIPT)
     commands = {words[words.index("-i") + 1]: words for words in _sendfax_lines(script)}
     assert set(commands) == {fax.key for fax in faxes}  # one job (tag) per ready fax
     for fax in faxes:
@@ -63,6 +74,7 @@ def test_exports_list_only_sendable_faxes(build: Callable[..., Path]) -> None:
     write_exports(no_windows, _manifest(no_windows))
     for words in _sendfax_lines((no_windows / HYLAFAX_SCRIPT).read_text("utf-8")):
         assert "-a" not in words and "-k" not in words  # no window: now, default kill time
+    _assert_shellcheck_clean(no_windows / HYLAFAX_SCRIPT)
 
 
 def test_idempotency_key_is_stable_across_builds(build: Callable[..., Path]) -> None:
@@ -95,6 +107,7 @@ def test_window_becomes_at_and_kill_time(build: Callable[..., Path]) -> None:
     assert "its window closed" in script
     assert "export TZ=UTC" in script
     assert subprocess.run(["sh", "-n", str(batch / HYLAFAX_SCRIPT)]).returncode == 0
+    _assert_shellcheck_clean(batch / HYLAFAX_SCRIPT)
 
     fax = load_batch(batch).faxes[0]
     before = dt.datetime(2031, 5, 14, 1, 0, tzinfo=dt.UTC)

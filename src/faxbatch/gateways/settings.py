@@ -4,6 +4,12 @@ The section may sit in the campaign file (``faxbatch send --campaign FILE``) or 
 ``campaign`` part; options given on the command line win. The SMTP password is never read from a
 file: only from the environment variable ``FAXBATCH_SMTP_PASSWORD``.
 
+Every value is checked before it is used, because a campaign file may come from a stranger: hosts
+end up in a shell script (``gateways/hylafax.sh``) and domains and addresses in an SMTP envelope, so
+a host is a host name or an address (optionally ``:port``), a domain a DNS name and an address one
+plain ``local@domain``, nothing else. YAML tags and aliases that do not stand for a plain value are
+refused without ever being expanded.
+
 .. code-block:: yaml
 
     gateway:
@@ -20,7 +26,11 @@ file: only from the environment variable ``FAXBATCH_SMTP_PASSWORD``.
 from __future__ import annotations
 
 import difflib
+import ipaddress
+import math
 import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -46,8 +56,8 @@ class HylafaxSettings:
 
     @property
     def server(self) -> str:
-        """``host:port`` as sendfax's ``-h`` takes it."""
-        return f"{self.host}:{self.port}"
+        """``host:port`` as sendfax's ``-h`` takes it (an IPv6 address in brackets)."""
+        return f"{_bracketed(self.host)}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -71,8 +81,8 @@ class EmailSettings:
 
     @property
     def server(self) -> str:
-        """``host:port`` of the SMTP server."""
-        return f"{self.smtp_host}:{self.port}"
+        """``host:port`` of the SMTP server (an IPv6 address in brackets)."""
+        return f"{_bracketed(self.smtp_host)}:{self.port}"
 
     @property
     def from_address(self) -> str:
@@ -110,11 +120,156 @@ _EMAIL_KEYS: dict[str, tuple[str, type]] = {
     "from": ("sender", str),
     "timeout": ("timeout", float),
 }
+_SECTIONS = {"hylafax": _HYLAFAX_KEYS, "email": _EMAIL_KEYS}
 _RESOLUTIONS = ("fine", "standard")
 #: the command-line option of each override, for messages
 _OPTION_NAMES = {"domain": "--email-domain", "user": "--smtp-user", "sender": "--from"}
+#: the largest value each number may take (a larger one is a typo, or meant to break a client)
+_LIMITS: dict[str, float] = {
+    "port": 65535,
+    "smtp_port": 65535,
+    "tries": 999,
+    "dials": 999,
+    "timeout": 3600.0,
+}
+#: a settings file bigger than this is not a campaign file
+MAX_SETTINGS_FILE_BYTES = 64 << 20
+
+# -- what a host, a domain and an address may be -------------------------------------------------
+# Hosts land in a shell script and on sendfax's command line, domains and addresses in an SMTP
+# envelope: only the characters those names are made of get through.
+_HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS = re.compile(rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>.+)", re.DOTALL)
+# a login: printable ASCII without spaces or the characters that delimit addresses in headers
+_LOGIN = re.compile(r"[!#-'*-+\--:=?-Z^-~]{1,256}")
+_IPV6_IN_BRACKETS = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::(.*))?", re.DOTALL)
+_IPV6_TEXT = re.compile(r"[0-9A-Fa-f:.]+")
+
+HOST_EXPECTED = (
+    "a host name (fax.example.org), an IPv4 address (192.0.2.7) or an IPv6 address in "
+    "brackets ([2001:db8::7]), optionally followed by :port (1 to 65535)"
+)
+DOMAIN_EXPECTED = (
+    "a DNS name such as fax.example.net (letters, digits and hyphens, in labels joined by dots)"
+)
+ADDRESS_EXPECTED = (
+    "one plain email address such as ann@example.org (no display name, no <>, no comments, "
+    "no commas)"
+)
+LOGIN_EXPECTED = (
+    "an SMTP login: printable ASCII without spaces, double quotes, commas, semicolons, "
+    "backslashes, <>, () or []"
+)
 
 
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 5 or not 1 <= int(text) <= 65535:
+        raise ValueError(HOST_EXPECTED)
+    return int(text)
+
+
+def _numeric_end(name: str) -> bool:
+    return name.rsplit(".", 1)[-1].isdigit()
+
+
+def check_host_name(host: str) -> str:
+    """A host name or an IPv4 or IPv6 address (no port); ValueError when it is not one."""
+    if not host or len(host) > 253 or not host.isascii():
+        raise ValueError(HOST_EXPECTED)
+    if ":" in host:
+        # hex digits, colons and dots only: ipaddress would also take a "%zone" of any text
+        if not _IPV6_TEXT.fullmatch(host):
+            raise ValueError(HOST_EXPECTED)
+        try:
+            return str(ipaddress.IPv6Address(host))
+        except ValueError:
+            raise ValueError(HOST_EXPECTED) from None
+    if _numeric_end(host):
+        try:
+            return str(ipaddress.IPv4Address(host))
+        except ValueError:
+            raise ValueError(HOST_EXPECTED) from None
+    if not _HOST_NAME.fullmatch(host):
+        raise ValueError(HOST_EXPECTED)
+    return host
+
+
+def split_server(text: str) -> tuple[str, int | None]:
+    """``host[:port]`` as written (``[v6]:port`` for IPv6): the host and the port, if given.
+
+    ValueError (saying what was expected) for anything that is not a host name or an address.
+    """
+    if not text or len(text) > 270 or not text.isascii():
+        raise ValueError(HOST_EXPECTED)
+    bracketed = _IPV6_IN_BRACKETS.fullmatch(text)
+    if bracketed:
+        host = check_host_name(bracketed.group(1))
+        if ":" not in host:
+            raise ValueError(HOST_EXPECTED)
+        port = bracketed.group(2)
+        return host, None if port is None else _port(port)
+    if text.count(":") > 1:  # a bare IPv6 address: no port can follow it
+        return check_host_name(text), None
+    host, colon, port = text.partition(":")
+    return check_host_name(host), _port(port) if colon else None
+
+
+def check_domain(text: str) -> str:
+    """A DNS name with at least one dot (``fax.example.net``); ValueError otherwise."""
+    if len(text) > 253 or not text.isascii() or not _DNS_NAME.fullmatch(text):
+        raise ValueError(DOMAIN_EXPECTED)
+    if _numeric_end(text):
+        raise ValueError(DOMAIN_EXPECTED)
+    return text
+
+
+def check_address(text: str) -> str:
+    """One plain addr-spec, ``local@domain.example``; ValueError for anything else.
+
+    No display name, no angle brackets, no comments, no quoted local part, no list: nothing that
+    could add a recipient or a header.
+    """
+    found = _ADDRESS.fullmatch(text) if len(text) <= 254 and text.isascii() else None
+    if found is None or len(found.group("local")) > 64:
+        raise ValueError(ADDRESS_EXPECTED)
+    try:
+        check_domain(found.group("domain"))
+    except ValueError:
+        raise ValueError(ADDRESS_EXPECTED) from None
+    return text
+
+
+def check_login(text: str) -> str:
+    """An SMTP login (often an address, sometimes a plain name such as ``apikey``)."""
+    if not _LOGIN.fullmatch(text):
+        raise ValueError(LOGIN_EXPECTED)
+    return text
+
+
+def shown(value: Any) -> str:
+    """A value for a message: short, control characters escaped, never a whole structure."""
+    if isinstance(value, (bool, int, float)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, str):
+        text = repr(value if len(value) <= 80 else value[:77] + "...")
+        return text
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+# -- reading the section ---------------------------------------------------------------------
 def _error(source: str | None, path: str, message: str, hint: str | None = None) -> CampaignError:
     return CampaignError(message, source=source, field=path, hint=hint)
 
@@ -139,75 +294,295 @@ def _section(
         if key not in keys:
             close = difflib.get_close_matches(str(key), list(keys), n=1, cutoff=0.5)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(keys)}"
-            raise _error(source, child, f"unknown key '{key}'", hint)
+            raise _error(source, child, f"unknown key {shown(str(key))}", hint)
         name, kind = keys[key]
-        out[name] = _typed(item, kind, child, source)
+        out[name] = _typed(item, kind, name, child, source)
     return out
 
 
-def _typed(item: Any, kind: type, path: str, source: str | None) -> Any:
+def _typed(item: Any, kind: type, name: str, path: str, source: str | None) -> Any:
     if kind is bool:
         if not isinstance(item, bool):
-            raise _error(source, path, f"expected true or false, not {item!r}")
+            raise _error(source, path, f"expected true or false, not {shown(item)}")
         return item
     if kind is int or kind is float:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or item <= 0:
-            raise _error(source, path, f"expected a positive number, not {item!r}")
-        if kind is int and not float(item).is_integer():
-            raise _error(source, path, f"expected a whole number, not {item!r}")
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise _error(source, path, f"expected a positive number, not {shown(item)}")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise _error(source, path, f"expected a positive number, not {shown(item)}")
+        if item <= 0:
+            raise _error(source, path, f"expected a positive number, not {shown(item)}")
+        if kind is int and isinstance(item, float) and not item.is_integer():
+            raise _error(source, path, f"expected a whole number, not {shown(item)}")
+        limit = _LIMITS.get(name)
+        if limit is not None and item > limit:
+            raise _error(source, path, f"expected at most {limit:g}, not {shown(item)}")
         return kind(item)
     if not isinstance(item, (str, int)) or isinstance(item, bool):
-        raise _error(source, path, f"expected a text, not {item!r}")
+        raise _error(source, path, f"expected a text, not {shown(item)}")
     return str(item).strip()
 
 
+def _checked_text(name: str, value: str) -> str:
+    """A text setting checked for what it is (ValueError saying what was expected)."""
+    if name == "domain":
+        return check_domain(value)
+    if name == "sender":
+        return check_address(value)
+    if name == "user":
+        return check_login(value)
+    if name == "smtp_host":
+        host, _port = split_server(value)
+        return host
+    return value
+
+
+def _check_email(values: dict[str, Any], source: str | None) -> dict[str, Any]:
+    keys = {name: key for key, (name, _kind) in _EMAIL_KEYS.items()}
+    for name in ("domain", "sender", "user"):
+        if values.get(name):
+            try:
+                values[name] = _checked_text(name, values[name])
+            except ValueError as exc:
+                raise _error(
+                    source,
+                    f"gateway.email.{keys[name]}",
+                    f"expected {exc}, not {shown(values[name])}",
+                ) from None
+    if "smtp_host" in values:
+        values["smtp_host"], values["smtp_port"] = _server_value(
+            values["smtp_host"], values.get("smtp_port"), "gateway.email.smtp_host", source
+        )
+        if values["smtp_port"] is None:
+            del values["smtp_port"]
+    return values
+
+
+def _server_value(
+    text: str, port: int | None, path: str, source: str | None
+) -> tuple[str, int | None]:
+    try:
+        host, given = split_server(text)
+    except ValueError as exc:
+        raise _error(source, path, f"expected {exc}, not {shown(text)}") from None
+    if given is not None and port is not None and given != port:
+        raise _error(
+            source,
+            path,
+            f"the port in {shown(text)} is not the port given beside it ({port})",
+            "give the port once",
+        )
+    return host, given if given is not None else port
+
+
 def parse_gateway_section(section: Any, source: str | None = None) -> GatewaySettings:
-    """Settings from a ``gateway:`` mapping (as loaded from YAML or JSON)."""
+    """Settings from a ``gateway:`` mapping (as loaded from YAML or JSON), every value checked."""
     if section is None:
         return GatewaySettings()
     if not isinstance(section, Mapping):
         raise _error(source, "gateway", "expected a mapping with 'hylafax' and/or 'email'")
     for key in section:
-        if key not in ("hylafax", "email"):
-            close = difflib.get_close_matches(str(key), ["hylafax", "email"], n=1, cutoff=0.5)
+        if key not in _SECTIONS:
+            close = difflib.get_close_matches(str(key), list(_SECTIONS), n=1, cutoff=0.5)
             hint = f"did you mean '{close[0]}'?" if close else "known keys: hylafax, email"
-            raise _error(source, f"gateway.{key}", f"unknown key '{key}'", hint)
-    hylafax = HylafaxSettings(
-        **_section(section.get("hylafax"), "gateway.hylafax", _HYLAFAX_KEYS, source)
-    )
+            raise _error(source, f"gateway.{key}", f"unknown key {shown(str(key))}", hint)
+    hylafax_values = _section(section.get("hylafax"), "gateway.hylafax", _HYLAFAX_KEYS, source)
+    if "host" in hylafax_values:
+        host, port = _server_value(
+            hylafax_values["host"], hylafax_values.get("port"), "gateway.hylafax.host", source
+        )
+        hylafax_values["host"] = host
+        if port is not None:
+            hylafax_values["port"] = port
+    hylafax = HylafaxSettings(**hylafax_values)
     if hylafax.resolution not in _RESOLUTIONS:
         raise _error(
             source,
             "gateway.hylafax.resolution",
-            f"unknown resolution '{hylafax.resolution}'",
+            f"unknown resolution {shown(hylafax.resolution)}",
             "use fine (204 x 196 dpi) or standard (204 x 98 dpi)",
         )
-    email = EmailSettings(**_section(section.get("email"), "gateway.email", _EMAIL_KEYS, source))
+    email_values = _section(section.get("email"), "gateway.email", _EMAIL_KEYS, source)
+    email = EmailSettings(**_check_email(email_values, source))
     return GatewaySettings(hylafax=hylafax, email=email)
 
 
-def load_gateway_file(path: Path) -> GatewaySettings:
-    """The ``gateway:`` section of a YAML file (a campaign file or a file of its own)."""
+# -- from YAML nodes: plain values only ------------------------------------------------------
+_YAML_TAG = "tag:yaml.org,2002:"
+# the tags a plain YAML value resolves to (written without a tag)
+_PLAIN_SCALARS = frozenset(
+    _YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
+_NULL = _YAML_TAG + "null"
+_STR = _YAML_TAG + "str"
+
+
+def _node_error(node: yaml.Node, source: str, path: str, message: str) -> CampaignError:
+    return CampaignError(
+        message,
+        source=source,
+        line=node.start_mark.line + 1,
+        field=path,
+        hint="write plain values: no YAML tags (!!python/..., !name), no lists or mappings here",
+    )
+
+
+def _check_tag(node: yaml.Node, source: str, path: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        allowed = node.tag == _YAML_TAG + "map"
+    elif isinstance(node, yaml.SequenceNode):
+        allowed = node.tag == _YAML_TAG + "seq"
+    else:
+        allowed = node.tag in _PLAIN_SCALARS
+    if allowed:
+        return
+    tag = node.tag.replace(_YAML_TAG, "!!")
+    raise _node_error(node, source, path, f"the YAML tag {shown(tag)} is not allowed here")
+
+
+def _plain_key(node: yaml.Node, source: str, path: str) -> str:
+    if not isinstance(node, yaml.ScalarNode) or node.tag != _STR:
+        raise _node_error(node, source, path, "keys must be plain words")
+    return str(node.value)
+
+
+def _scalar(node: yaml.ScalarNode, kind: type | None, source: str, path: str) -> Any:
+    if node.tag == _NULL:
+        return None
+    if kind is str or kind is None:
+        return node.value  # as written: "0077..." keeps its zeros, "yes" stays "yes"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return yaml.SafeLoader("").construct_object(node)
+    except (ValueError, OverflowError, yaml.YAMLError):
+        raise _node_error(node, source, path, "not a value faxbatch can read") from None
+
+
+def gateway_from_node(node: yaml.Node, source: str) -> dict[str, Any] | None:
+    """The ``gateway:`` section from its YAML node, ready for :func:`parse_gateway_section`.
+
+    Only plain values are taken: a YAML tag (``!!python/object``, ``!custom``) is refused, and so
+    is a list or mapping where one value belongs, without it being constructed or printed, so an
+    alias bomb ("billion laughs") is never expanded. Text settings are taken as written.
+    """
+    _check_tag(node, source, "gateway")
+    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        raise _node_error(
+            node, source, "gateway", "expected a mapping with 'hylafax' and/or 'email'"
+        )
+    section: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        name = _plain_key(key_node, source, "gateway")
+        path = f"gateway.{name}"
+        if name in section:
+            raise _node_error(key_node, source, path, f"{shown(name)} is given twice")
+        _check_tag(value_node, source, path)
+        keys = _SECTIONS.get(name)
+        if isinstance(value_node, yaml.ScalarNode):
+            section[name] = _scalar(value_node, None, source, path)
+        elif isinstance(value_node, yaml.MappingNode) and keys is not None:
+            section[name] = _settings_from_node(value_node, keys, source, path)
+        elif keys is None:
+            section[name] = None  # an unknown key: parse_gateway_section names it
+        else:
+            raise _node_error(value_node, source, path, "expected a mapping of keys")
+    return section
+
+
+def _settings_from_node(
+    node: yaml.MappingNode, keys: Mapping[str, tuple[str, type]], source: str, path: str
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = _plain_key(key_node, source, path)
+        child = f"{path}.{key}"
+        if key in values:
+            raise _node_error(key_node, source, child, f"{shown(key)} is given twice")
+        _check_tag(value_node, source, child)
+        known = keys.get(key)
+        if isinstance(value_node, yaml.ScalarNode):
+            values[key] = _scalar(value_node, known[1] if known else None, source, child)
+        elif known is None:
+            values[key] = None  # an unknown key (or a password): parse_gateway_section says so
+        else:
+            raise _node_error(
+                value_node, source, child, "expected a single value, not a list or mapping"
+            )
+    return values
+
+
+#: libyaml's safe loader when PyYAML was built with it
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_settings_file(path: Path) -> str:
+    try:
+        # O_NONBLOCK: a FIFO given as the file must not hang the command
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputUnreadableError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputUnreadableError(f"cannot read {path} ({exc})") from None
+    except OSError as exc:
+        raise InputUnreadableError(f"cannot read {path} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputUnreadableError(f"{path} is not a regular file")
+        if info.st_size > MAX_SETTINGS_FILE_BYTES:
+            raise InputUnreadableError(
+                f"{path} is larger than {MAX_SETTINGS_FILE_BYTES >> 20} MB: not a settings file"
+            )
+        try:
+            data = handle.read(MAX_SETTINGS_FILE_BYTES + 1)
+        except OSError as exc:
+            raise InputUnreadableError(f"cannot read {path} ({exc.strerror or exc})") from None
     try:
-        data = yaml.safe_load(text)
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputUnreadableError(f"{path} is not UTF-8 text") from None
+
+
+def load_gateway_file(path: Path) -> GatewaySettings:
+    """The ``gateway:`` section of a YAML file (a campaign file or a file of its own).
+
+    The file is composed, never constructed: only the ``gateway:`` section is read, plain values
+    only (see :func:`gateway_from_node`).
+    """
+    text = _read_settings_file(Path(path))
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise CampaignError(
+            f"not valid YAML: {problem}", source=str(path), line=mark.line + 1 if mark else None
+        ) from None
     except yaml.YAMLError as exc:
         raise CampaignError(f"not valid YAML ({exc})", source=str(path)) from None
-    if not isinstance(data, Mapping):
+    except RecursionError:
+        raise CampaignError("not valid YAML: nested too deeply", source=str(path)) from None
+    if not isinstance(root, yaml.MappingNode):
         raise CampaignError("expected a mapping at the top of the file", source=str(path))
-    return parse_gateway_section(data.get("gateway"), source=str(path))
+    found = [
+        value
+        for key, value in root.value
+        if isinstance(key, yaml.ScalarNode) and key.tag == _STR and key.value == "gateway"
+    ]
+    if len(found) > 1:
+        raise CampaignError("'gateway' is given twice", source=str(path), field="gateway")
+    if not found:
+        return GatewaySettings()
+    node = found[0]
+    section = gateway_from_node(node, str(path))
+    return parse_gateway_section(section, source=f"{path}:{node.start_mark.line + 1}")
 
 
 def with_overrides(settings: GatewaySettings, **options: Any) -> GatewaySettings:
     """Settings with command-line options laid over them (None means "not given").
 
     ``host``/``port`` go to the gateway named by ``gateway``; the other names are attributes of
-    :class:`HylafaxSettings` or :class:`EmailSettings`.
+    :class:`HylafaxSettings` or :class:`EmailSettings`. Every value is checked as the file's
+    are, a bad one is a :class:`UsageError` naming the option.
     """
     gateway = options.pop("gateway", None)
     hylafax_names = {f.name for f in fields(HylafaxSettings)}
@@ -219,14 +594,30 @@ def with_overrides(settings: GatewaySettings, **options: Any) -> GatewaySettings
             continue
         option = _OPTION_NAMES.get(name, f"--{name}")
         if name in ("port", "tries", "dials") and (not isinstance(value, int) or value < 1):
-            raise UsageError(f"{option} must be a whole number of at least 1, not {value!r}")
-        if isinstance(value, str) and not value.strip():
-            raise UsageError(f"{option} must not be empty")
-        if name in ("host", "port"):
+            raise UsageError(f"{option} must be a whole number of at least 1, not {shown(value)}")
+        if name in _LIMITS and isinstance(value, int) and value > _LIMITS[name]:
+            raise UsageError(f"{option} must be at most {_LIMITS[name]:g}, not {shown(value)}")
+        if isinstance(value, str):
+            if not value.strip():
+                raise UsageError(f"{option} must not be empty")
+            value = _override_text(name, option, value)
+        if name == "host":
+            host, port = value
+            target = email if gateway == "email" else hylafax
+            target["smtp_host" if gateway == "email" else "host"] = host
+            port_name = "smtp_port" if gateway == "email" else "port"
+            given = options.get("port")
+            if port is not None and given is not None and port != given:
+                raise UsageError(
+                    f"--host {shown(options['host'])} names port {port}, --port {given}"
+                )
+            if port is not None and given is None:
+                target[port_name] = port
+        elif name == "port":
             if gateway == "email":
-                email["smtp_" + name] = value
+                email["smtp_port"] = value
             else:
-                hylafax[name] = value
+                hylafax["port"] = value
         elif name in hylafax_names:
             hylafax[name] = value
         elif name in email_names:
@@ -236,3 +627,15 @@ def with_overrides(settings: GatewaySettings, **options: Any) -> GatewaySettings
     return GatewaySettings(
         hylafax=replace(settings.hylafax, **hylafax), email=replace(settings.email, **email)
     )
+
+
+def _override_text(name: str, option: str, value: str) -> Any:
+    """A command-line text checked as the file's value is (UsageError naming the option)."""
+    try:
+        if name == "host":
+            return split_server(value)
+        return _checked_text(name, value)
+    except ValueError as exc:
+        raise UsageError(
+            f"{option} must be {exc}, not {shown(value)}", hint="see 'faxbatch send --help'"
+        ) from None

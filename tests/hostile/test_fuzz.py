@@ -148,10 +148,6 @@ class Yaml:
     anchors: list[str]
     wild: bool  # raw control characters, plain scalars that break flow style, odd keys
     noise: int  # in how many of 100 fields the value is of any kind, not of the field's
-    #: no tags and no aliases: for ``gateway:``, whose tags and aliases (a "billion laughs")
-    #: are another part of issue 9 (campaign._read_gateway still gives exit 1 on
-    #: ``email: !!binary yes``); set it to False when that is merged
-    plain: bool = False
     #: the shape of a valid campaign: its own files, no aliases, braces only in placeholders
     tame: bool = False
     ids: int = 0
@@ -192,8 +188,6 @@ def _scalar(draw: st.DrawFn, doc: Yaml) -> str:
 def yaml_value(draw: st.DrawFn, doc: Yaml, depth: int = 0) -> str:
     """Any value in flow style: a scalar, a list, a mapping, tagged, anchored, an alias."""
     choice = draw(st.integers(0, 9))
-    if doc.plain and choice in (0, 1):
-        choice = 9
     if choice == 0 and doc.anchors:
         return "*" + draw(st.sampled_from(doc.anchors))
     if choice in (1, 2) and depth < 3:
@@ -282,9 +276,7 @@ def campaign_yaml(draw: st.DrawFn, *, tame: bool = False) -> str:
     for section in sorted(TOP):
         needed = section in ("campaign", "sender", "letter")
         if (needed and tame) or draw(st.integers(0, 39)) < (39 if needed else 16):
-            doc.plain = section == "gateway"
             lines.append(f"{section}: {draw(yaml_mapping(doc, 1, TOP[section], section))}")
-            doc.plain = False
     if draw(st.booleans()):
         lines.append(f"recipients_file: {_field(draw, doc, 1, 'recipients_file')}")
     if draw(st.integers(0, 9)) < 9:

@@ -61,6 +61,17 @@ TEXTS = [
     "مرحبا بالعالم", "שלום", "\u202eevil", "a\u0000b", "\ufeff", "\ufffe\uffff", "\x1b[31m",
     "😀" * 3, "x" * 300, "ﬁ", "İ", "ß", "Ǆ",
 ]  # fmt: skip
+#: text of the kind a letter holds, with what is hard to lay out: control characters, spaces and
+#: line breaks of every kind, invisible and combining characters, right-to-left letters
+TAME_TEXT = st.one_of(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E),  # Latin,
+    st.characters(min_codepoint=0xA0, max_codepoint=0x52F),  # Greek, Cyrillic
+    st.characters(min_codepoint=0x590, max_codepoint=0x6FF),  # Hebrew, Arabic
+    st.characters(min_codepoint=0x2000, max_codepoint=0x206F),  # spaces, dashes, bidi controls
+    st.sampled_from(
+        "\r\t\v\f\x1c\x1d\x1e\x1f\x85\x00\x1b\u2028\u2029\u00ad\u00a0\ufeff\u200d\u0301 \n"
+    ),
+)
 TAGS = ["!!str", "!!binary", "!!int", "!!python/object:os.system", "!custom", "!!set", "!!map"]
 
 TOP = {
@@ -150,7 +161,8 @@ class Yaml:
     noise: int  # in how many of 100 fields the value is of any kind, not of the field's
     #: the shape of a valid campaign: its own files, no aliases, braces only in placeholders
     tame: bool = False
-    ids: int = 0
+    ids: int = 0  # ids given so far (each one new)
+    size: str = "A4"  # the page size given (the envelope of a tame one suits it)
 
 
 #: keys a mapping gets unless the document is wild (without them it stops at the first check)
@@ -170,6 +182,11 @@ def _quoted(text: str, *, raw: bool = False) -> str:
         else:
             out.append(char)
     return '"' + "".join(out) + '"'
+
+
+def _no_braces(text: str) -> str:
+    """``text`` with no braces but those of ``{name}`` (a tame campaign's placeholders)."""
+    return "{name}".join(part.replace("{", "(").replace("}", ")") for part in text.split("{name}"))
 
 
 def _scalar(draw: st.DrawFn, doc: Yaml) -> str:
@@ -214,8 +231,8 @@ def yaml_mapping(draw: st.DrawFn, doc: Yaml, depth: int, keys: list[str], sectio
     names = [
         key for key in keys if (key in REQUIRED and not doc.wild) or draw(st.integers(0, 9)) < 6
     ]
-    if doc.tame:  # an envelope must suit the page size: left out
-        names = [name for name in names if name not in ("envelope", "din5008")]
+    if doc.tame and "din5008" in names and doc.size != "A4":  # DIN 5008 is for A4
+        names.remove("din5008")
     if "din5008" in names and "envelope" not in names and not doc.wild:
         names.append("envelope")
     if "body" in keys and not doc.wild:  # the letter: a body or a body file, not both
@@ -253,10 +270,16 @@ def _field(draw: st.DrawFn, doc: Yaml, depth: int, name: str, section: str = "")
         keys = ["domain", "smtp_host", "from", "user", "starttls"]
         return draw(yaml_mapping(doc, depth + 1, keys))
     if name in FREE_TEXT and roll > 70:  # any text is valid here: the layout must cope
-        text = draw(st.sampled_from(TEXTS) | st.text(max_size=30))
-        if doc.tame and text != "Dear {name},":
-            text = text.replace("{", "(").replace("}", ")")
-        return _quoted(text)
+        alphabet = TAME_TEXT if doc.tame else st.characters()
+        text = draw(st.sampled_from(TEXTS) | st.text(alphabet, max_size=30))
+        return _quoted(_no_braces(text) if doc.tame else text)
+    if name == "size" and doc.tame:
+        doc.size = draw(st.sampled_from(["A4", "Letter"]))
+        return doc.size
+    if name == "envelope" and doc.tame:
+        return draw(st.sampled_from(["DL", "C5"] if doc.size == "A4" else ["us10"]))
+    if name == "host" and doc.tame:
+        return "localhost"
     if name in GOOD:
         return draw(st.sampled_from(GOOD[name]))
     return _scalar(draw, doc)
@@ -302,10 +325,14 @@ CELLS = [
 ]  # fmt: skip
 
 
-def _cell(draw: st.DrawFn, separator: str, damaged: bool) -> str:
-    odd = st.text(alphabet=string.printable + "ё\u00a0\0", max_size=8)
+def _cell(draw: st.DrawFn, separator: str, damaged: bool, tame: bool = False) -> str:
+    odd = st.text(alphabet=TAME_TEXT if tame else string.printable + "ё\u00a0\0", max_size=8)
     text = draw(st.sampled_from(CELLS) | odd)
     how = draw(st.integers(0, 19))
+    if tame:  # a cell as a spreadsheet writes it, on one line
+        text = text.replace("\r", " ").replace("\n", " ").replace("\x85", " ")
+        quoted = how <= 3 or separator in text or '"' in text or text.strip() != text
+        return '"' + text.replace('"', '""') + '"' if quoted else text
     if how <= 3:  # quoted, as a spreadsheet writes it (line breaks possible)
         extra = draw(st.sampled_from(["", "", "\n", "\r\n", separator]))
         return '"' + (text + extra).replace('"', '""') + '"'
@@ -317,18 +344,36 @@ def _cell(draw: st.DrawFn, separator: str, damaged: bool) -> str:
 
 
 @st.composite
-def csv_bytes(draw: st.DrawFn, columns: list[str], key: str) -> bytes:
-    """A CSV file: a header (mostly known columns), rows, random habits and, often, damage."""
-    damaged = draw(st.booleans())
-    separator = draw(st.sampled_from([",", ";", "\t", "|"]))
+def csv_bytes(
+    draw: st.DrawFn,
+    columns: list[str],
+    key: str,
+    *,
+    tame: tuple[str, ...] = (),
+    known: tuple[str, ...] = (),
+) -> bytes:
+    """A CSV file: a header (mostly known columns), rows, random habits and, often, damage.
+
+    With ``known`` columns, a usable file: no damage, its header ``key``, the columns ``tame``
+    names and some ``known`` ones, in any order.
+    """
+    usable = bool(known)
+    damaged = not usable and draw(st.booleans())
+    separator = draw(st.sampled_from([",", ";", "\t"] if usable else [",", ";", "\t", "|"]))
     ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    header = draw(st.lists(st.sampled_from(columns), max_size=6, unique=not damaged))
-    if key not in header and draw(st.integers(0, 4)) < 4:
-        header.insert(draw(st.integers(0, len(header))), key)
+    if usable:
+        extra = draw(st.lists(st.sampled_from(known), max_size=4, unique=True))
+        header = draw(st.permutations(list(dict.fromkeys([key, *tame, *extra]))))
+    else:
+        header = draw(st.lists(st.sampled_from(columns), max_size=6, unique=not damaged))
+        if key not in header and draw(st.integers(0, 4)) < 4:
+            header.insert(draw(st.integers(0, len(header))), key)
     rows = [separator.join(header)]
     for _ in range(draw(st.integers(0, 6))):
-        width = len(header) if draw(st.integers(0, 3)) < 3 else draw(st.integers(0, 7))
-        rows.append(separator.join(_cell(draw, separator, damaged) for _ in range(width)))
+        short = not usable and draw(st.integers(0, 3)) == 3  # rows too short or too long
+        width = draw(st.integers(0, 7)) if short else len(header)
+        cells = (_cell(draw, separator, damaged, usable) for _ in range(width))
+        rows.append(separator.join(cells))
     data = ending.join(rows).encode("utf-8")
     if draw(st.booleans()):
         data += ending.encode()
@@ -356,15 +401,34 @@ class Example:
     epoch: str | None
 
 
-examples = st.builds(
+EPOCHS = st.none() | st.sampled_from(["1336608000", "abc", "-5", "1.5", "99999999999999999"])
+#: anything a stranger may write
+wild_examples = st.builds(
     Example,
-    campaign=campaign_yaml(tame=True) | campaign_yaml(),
+    campaign=campaign_yaml(),
     offices=csv_bytes(RECIPIENT_COLUMNS, "name"),
     verification=st.none() | csv_bytes(VERIFICATION_COLUMNS, "number"),
     letter=st.sampled_from(TEXTS) | st.text(max_size=40),
     command=st.sampled_from(["check", "check", "build"]),
-    epoch=st.none() | st.sampled_from(["1336608000", "abc", "-5", "1.5", "99999999999999999"]),
+    epoch=EPOCHS,
 )
+#: campaigns and files of a valid shape, with any text: most get built, through the layout
+tame_examples = st.builds(
+    Example,
+    campaign=campaign_yaml(tame=True),
+    offices=csv_bytes(RECIPIENT_COLUMNS, "name", tame=("fax",), known=tuple(RECIPIENT)),
+    verification=st.none()
+    | csv_bytes(
+        VERIFICATION_COLUMNS,
+        "number",
+        tame=("result", "date"),
+        known=("result", "date", "by", "note"),
+    ),
+    letter=st.builds(_no_braces, st.sampled_from(TEXTS) | st.text(TAME_TEXT, max_size=80)),
+    command=st.sampled_from(["check", "build", "build"]),
+    epoch=EPOCHS,
+)
+examples = tame_examples | wild_examples
 
 
 def _lay_out(root: Path, example: Example) -> Path:

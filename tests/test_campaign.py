@@ -161,3 +161,27 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_bytes(b"campaign:\n  title: \xff\xfe\n")
     assert "UTF-8" in str(_error(path))
+
+
+def test_files_are_read_only_from_the_allowed_folders(
+    write_campaign: Callable[..., Path], tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shared = tmp_path_factory.mktemp("shared")
+    (shared / "letter.md").write_text("Shared text.\n", encoding="utf-8")
+    path = write_campaign(BASIC.replace(INLINE_BODY, f"  body_file: {shared / 'letter.md'}\n"))
+    error = _error(path)
+    assert error.exit_code == ExitCode.INVALID_CAMPAIGN and error.field == "letter.body_file"
+    assert error.line == 14 and "outside the campaign's folder" in str(error)
+    assert f"--allow-path {shared.resolve()}" in str(error)
+    campaign = load_campaign(path, allow=[shared])
+    assert campaign.letter.body == "Shared text.\n"
+    # the folders travel with the campaign, for the readers after it
+    assert campaign.input_folders == (tmp_path.resolve(), shared.resolve())
+
+
+def test_counts_too_big_to_read_are_invalid(write_campaign: Callable[..., Path]) -> None:
+    text = BASIC + "print: {max_pages_per_volume: " + "9" * 5000 + "}\n"
+    error = _error(write_campaign(text))
+    assert error.field == "print.max_pages_per_volume" and "too big" in str(error)
+    text = BASIC + "print: {max_pages_per_volume: " + "0" * 5000 + "7}\n"
+    assert load_campaign(write_campaign(text)).printing.max_pages_per_volume == 7

@@ -96,6 +96,25 @@ def test_unreadable_body_file_exits_4(write_campaign: Callable[..., Path], tmp_p
     assert "letter.body_file" in result.stderr and "nowhere.md" in result.stderr
 
 
+def test_allow_path_lets_build_and_check_read_another_folder(
+    write_campaign: Callable[..., Path], tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shared = tmp_path_factory.mktemp("shared")
+    (shared / "letter.md").write_text("From the shared folder.\n", encoding="utf-8")
+    text = BASIC.split("  body: |")[0] + f"  body_file: {shared / 'letter.md'}\n"
+    path = write_campaign(text + BASIC.split("    - drop the charges\n")[1])
+    for command in ("build", "check"):
+        result = run_cli(command, str(path), "--out", str(tmp_path / command))
+        assert_clean_error(result, 3)
+        assert "--allow-path" in result.stderr
+        allowed = ["--allow-path", str(tmp_path), "--allow-path", str(shared)]
+        assert (
+            run_cli(command, str(path), "--out", str(tmp_path / command), *allowed).returncode == 6
+        )
+    assert_clean_error(run_cli("check", str(path), "--allow-path", str(path)), 2)  # not a folder
+    assert "--allow-path DIR" in run_cli("build", "--help").stdout
+
+
 def test_missing_campaign_exits_4(tmp_path: Path) -> None:
     assert_clean_error(run_cli("build", str(tmp_path / "none.yaml")), 4)
 

@@ -87,3 +87,57 @@ def test_not_utf8(write_campaign: Callable[..., Path], tmp_path: Path) -> None:
     with pytest.raises(CampaignError) as info:
         list(iter_recipients(load_campaign(path)))
     assert "UTF-8" in str(info.value)
+
+
+def test_ids_are_unique_across_the_list_and_the_file(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    (tmp_path / "offices.csv").write_text(
+        "id,name\ncourt,Another Court\n,Court\nministry-2,Ministry Two\n", encoding="utf-8"
+    )
+    text = BASIC.replace("recipients:", "recipients_file: offices.csv\nrecipients:")
+    text += "  - name: Ministry\n"
+    recipients = list(iter_recipients(load_campaign(write_campaign(text))))
+    ids = [r.id for r in recipients]
+    assert len(ids) == len(set(ids)), ids
+    # the campaign file's list keeps its ids; a derived one avoids the file's ids
+    assert ids[:4] == ["court", "admin", "ministry", "ministry-3"]
+    row = recipients[4]
+    assert row.problems == (
+        "offices.csv:2: id 'court' is already used by recipients[0] in campaign.yaml.",
+    )
+    assert row.id == "another-court"
+    assert [r.id for r in recipients[5:]] == ["court-2", "ministry-2"]
+
+
+def test_a_header_without_rows_is_no_campaign(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    with pytest.raises(CampaignError) as info:
+        load_campaign(campaign_with(write_campaign, tmp_path, "id;name;fax\r\n;;\r\n"))
+    assert info.value.field == "recipients_file" and "no rows" in str(info.value)
+
+
+def test_an_unclosed_quote_makes_the_file_unusable(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = 'name,address\nA,"Almaty\nKZ"\nB,"Astana\nC,Road 1\nD,Road 2\n'
+    with pytest.raises(InputUnreadableError) as info:
+        load_campaign(campaign_with(write_campaign, tmp_path, rows))
+    assert "offices.csv:4: the quote opened on line 4 is never closed" in str(info.value)
+
+
+def test_a_file_outside_the_folder_is_refused(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.csv"
+    outside.write_text("name\nX\n", encoding="utf-8")
+    try:
+        (tmp_path / "offices.csv").symlink_to(outside)
+        with pytest.raises(CampaignError) as info:
+            load_campaign(write_campaign(HEAD))
+        assert info.value.field == "recipients_file" and "--allow-path" in str(info.value)
+        campaign = load_campaign(write_campaign(HEAD), allow=[tmp_path.parent])
+        assert [r.name for r in iter_recipients(campaign)] == ["X"]
+    finally:
+        outside.unlink()

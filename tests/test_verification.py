@@ -9,7 +9,7 @@ import pytest
 
 from faxbatch.batch import load_batch
 from faxbatch.campaign import load_campaign
-from faxbatch.errors import ExitCode, InputUnreadableError
+from faxbatch.errors import CampaignError, ExitCode, InputUnreadableError
 from faxbatch.numbers import read_number
 from faxbatch.pipeline import BuildOptions, build_batch
 from faxbatch.plan import plan_recipients
@@ -58,15 +58,15 @@ def test_malformed_rows_are_reported_with_their_line_and_the_others_used() -> No
         "+7 727 271 58 04,wrong,5/8/2012,,\n"  # 5: an ambiguous date
         "\n"
         "7.72727E+10,wrong,2012-05-08,,\n"  # 7: a number a spreadsheet rounded
-        '"+7 727 271 58 05\n",wrong,,,\n'  # 8-9: a quoted line break; no date
+        '"+7 727 271 58 05",wrong,,,\n'  # 8: quoted; no date
         "+7 727 271 58 06,,,Ann,\n"  # listed, not called yet: not an error
         "# a remark,,,,\n"
-        ",wrong,2012-05-08,,\n"  # 12: no number
+        ",wrong,2012-05-08,,\n"  # 11: no number
         "+7 727 271 58 07,no-answer,2012-05-10,Ann\n"  # a short row still reads
     )
     assert [f.e164 for f in sheet.findings] == ["+77272715802", "+77272715807"]
     lines = [w.split(":")[1] for w in sheet.warnings]
-    assert lines == ["3", "4", "5", "7", "8", "12"]
+    assert lines == ["3", "4", "5", "7", "8", "11"]
     assert all(w.startswith("verification.csv:") for w in sheet.warnings)
     assert all(w.endswith("the row is ignored") for w in sheet.warnings)
     assert "did you mean 'verified'?" in sheet.warnings[1]
@@ -244,3 +244,35 @@ def test_an_old_verification_is_stale_in_the_manifest(
     assert admin["fax_verdict"] == "warning"
     assert admin["fax_verification"] == "stale" and admin["fax_verified_on"] == "2012-05-01"
     assert any("10 days ago (more than 2)" in reason for reason in admin["fax_reasons"])
+
+
+def test_an_unclosed_quote_makes_the_sheet_unusable(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    campaign = load_campaign(write_campaign())
+    (tmp_path / "verification.csv").write_text(
+        "number,result,date,note\n"
+        '+7 727 271 58 07,no-answer,2012-05-08,"rang\n'
+        "+7 727 271 58 02,wrong,2012-05-09,a flat\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputUnreadableError) as info:
+        load_verification(campaign)
+    assert "verification.csv:2: the quote opened on line 2 is never closed" in str(info.value)
+    with pytest.raises(InputUnreadableError, match="the cell in column 1"):
+        parse('number,result,date\n"+7 727\n271 58 02",wrong,2012-05-09\n')
+
+
+def test_a_sheet_linked_from_outside_is_refused(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-sheet.csv"
+    outside.write_text("number,result,date\n+7 727 271 58 02,wrong,2012-05-09\n")
+    try:
+        (tmp_path / "verification.csv").symlink_to(outside)
+        with pytest.raises(CampaignError, match="outside the campaign's folder"):
+            load_verification(load_campaign(write_campaign()))
+        campaign = load_campaign(write_campaign(), allow=[tmp_path.parent])
+        assert [f.result for f in load_verification(campaign).findings] == ["wrong"]
+    finally:
+        outside.unlink()

@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 
 from faxbatch.envelopes import envelope_spec
-from faxbatch.errors import CampaignError, InputUnreadableError
+from faxbatch.errors import CampaignError
+from faxbatch.inputs import BODY, CAMPAIGN, Origin, allowed_folders, folders_of, locate, read_input
 from faxbatch.model import (
     PLACEHOLDERS,
     WEEKDAYS,
@@ -83,14 +84,21 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PAGE_SIZES: dict[str, PageSize] = {"a4": "A4", "letter": "Letter"}
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _CLOCK_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
+#: counts (pages, bytes, days) have at most this many digits: Python refuses to read huge ones
+_MAX_DIGITS = 18
 
 
 class _Reader:
     """Walks the YAML node tree with the file name at hand, for messages."""
 
-    def __init__(self, source: Path) -> None:
+    def __init__(self, source: Path, folders: tuple[Path, ...]) -> None:
         self.source = source
+        self.folders = folders
         self.lines: dict[str, int] = {}
+
+    def origin(self, node: yaml.Node, path: str) -> Origin:
+        """Where a field naming a file is, for the messages of :mod:`faxbatch.inputs`."""
+        return Origin(str(self.source), node.start_mark.line + 1, path)
 
     # -- errors -------------------------------------------------------------------------------
     def error(
@@ -206,9 +214,12 @@ class _Reader:
         text = self.text(node, path)
         if not text:
             return default
-        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        digits = text.lstrip("0")
+        if len(digits) > _MAX_DIGITS and text.isascii() and text.isdigit():
+            raise self.error(node, path, f"'{text[:20]}…' is too big a number")
+        if not (text.isascii() and text.isdigit()) or int(digits or "0") < 1:
             raise self.error(node, path, f"'{text}' is not a whole number of at least 1")
-        return int(text)
+        return int(digits)
 
     def clock(self, node: yaml.Node | None, path: str, default: dt.time) -> dt.time:
         """A time of day written ``HH:MM`` (24-hour clock)."""
@@ -334,20 +345,17 @@ def slugify(text: str) -> str:
     return slug[:60].rstrip("-") or "recipient"
 
 
-def load_campaign(path: str | Path) -> Campaign:
+def load_campaign(path: str | Path, allow: Sequence[Path] = ()) -> Campaign:
     """Read and validate a campaign file.
 
-    Raises :class:`InputUnreadableError` when a file cannot be read and :class:`CampaignError`
-    when its content is not a valid campaign.
+    The files the campaign names are read only from the campaign file's folder and the folders
+    in ``allow`` (the command line's ``--allow-path``), symlinks resolved (see
+    :mod:`faxbatch.inputs`); the campaign keeps them for the readers after it. Raises
+    :class:`InputUnreadableError` when a file cannot be read and :class:`CampaignError` when its
+    content is not a valid campaign or names a file outside those folders.
     """
     source = Path(path)
-    try:
-        raw = source.read_bytes()
-    except OSError as exc:
-        raise InputUnreadableError(
-            f"{source}: cannot read the campaign file ({exc.strerror or exc})",
-            hint="check the path and that the file is readable",
-        ) from None
+    raw = read_input(source, CAMPAIGN, Origin(str(source), None, ""))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -371,9 +379,13 @@ def load_campaign(path: str | Path) -> Campaign:
         ) from None
     except yaml.YAMLError as exc:
         raise CampaignError(f"not valid YAML: {exc}", source=str(source)) from None
+    except RecursionError:
+        raise CampaignError(
+            "not valid YAML: lists or mappings nested too deeply", source=str(source)
+        ) from None
     if root is None:
         raise CampaignError("the campaign file is empty", source=str(source))
-    return _read_campaign(_Reader(source), root)
+    return _read_campaign(_Reader(source, allowed_folders(source, allow)), root)
 
 
 def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
@@ -415,12 +427,21 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     office_hours, max_age = OfficeHours(), 90
     if "numbers" in top:
         office_hours, max_age = _read_numbers_section(r, top["numbers"])
-    recipients_file, file_ids = None, frozenset[str]()
+    recipients_file, file_ids, file_rows = None, frozenset[str](), 0
     if "recipients_file" in top:
-        recipients_file, file_ids = _read_recipients_file(r, top["recipients_file"])
+        recipients_file, file_ids, file_rows = _read_recipients_file(r, top["recipients_file"])
     recipients = _read_recipients(
         r, top.get("recipients"), file_ids, required=recipients_file is None
     )
+    if not recipients and not file_rows:
+        raise r.error(
+            top["recipients_file"],
+            "recipients_file",
+            "the campaign has no recipients: the recipients file has no rows"
+            + (" and 'recipients:' lists none" if "recipients" in top else ""),
+            "add rows under the recipients file's header line (or recipients under "
+            "'recipients:'); a campaign without recipients builds nothing",
+        )
     return Campaign(
         source=r.source,
         title=r.text(head["title"], "campaign.title"),
@@ -437,6 +458,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         gateway=gateway,
         office_hours=office_hours,
         verification_max_age_days=max_age,
+        input_folders=r.folders,
         lines=r.lines,
     )
 
@@ -645,39 +667,33 @@ def _read_body_file(r: _Reader, node: yaml.Node) -> str:
     name = r.text(node, "letter.body_file")
     if not name:
         raise r.error(node, "letter.body_file", "the file name is empty")
-    path = (r.source.parent / name).resolve()
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        line = node.start_mark.line + 1
-        raise InputUnreadableError(
-            f"{r.source}:{line}: letter.body_file: cannot read '{path}' ({exc.strerror or exc})",
-            hint="the path is relative to the campaign file; check it exists and is readable",
-        ) from None
+    origin = r.origin(node, "letter.body_file")
+    data = read_input(name, BODY, origin, base=r.source.parent, folders=r.folders)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise r.error(
-            node, "letter.body_file", f"'{path}' is not UTF-8 text", "save the letter as UTF-8"
+            node, "letter.body_file", f"'{name}' is not UTF-8 text", "save the letter as UTF-8"
         ) from None
 
 
-def _read_recipients_file(r: _Reader, node: yaml.Node) -> tuple[Path, frozenset[str]]:
-    """Check a recipients file's columns and collect the ids it gives (rows are read later)."""
+def _read_recipients_file(r: _Reader, node: yaml.Node) -> tuple[Path, frozenset[str], int]:
+    """Check a recipients file: where it is, its columns and rows; the ids it gives, its rows.
+
+    Rows are read again, one at a time, by :func:`iter_recipients`.
+    """
     name = r.text(node, "recipients_file")
     if not name:
         raise r.error(node, "recipients_file", "the file name is empty")
-    path = r.source.parent / name
-    if not path.is_file():
-        raise InputUnreadableError(
-            f"{r.source}:{node.start_mark.line + 1}: recipients_file: cannot read '{path}' "
-            "(no such file)",
-            hint="the path is relative to the campaign file",
-        )
-    ids = frozenset(
-        row.cells["id"] for row in iter_rows(path, _RECIPIENT_KEYS) if "id" in row.cells
-    )
-    return path, ids
+    origin = r.origin(node, "recipients_file")
+    path = locate(name, base=r.source.parent, folders=r.folders, origin=origin)
+    ids: set[str] = set()
+    count = 0
+    for row in iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=r.folders):
+        count += 1
+        if "id" in row.cells:
+            ids.add(row.cells["id"])
+    return path, frozenset(ids), count
 
 
 def _read_recipients(
@@ -756,26 +772,33 @@ def _derive_id(name: str, used: set[str]) -> str:
 def iter_recipients(campaign: Campaign) -> Iterator[Recipient]:
     """Every recipient: those of the campaign file, then the rows of its recipients file.
 
-    The file is read row by row (a campaign of 50,000 recipients is never held whole). A row that
-    cannot be used becomes a recipient with ``problems``: it is rejected with the reason, and the
-    other rows go on.
+    The file is read row by row (a campaign of 50,000 recipients is never held whole), from
+    the folders the campaign may read from. A row that cannot be used becomes a recipient with
+    ``problems``: it is rejected with the reason, and the other rows go on. Ids are unique across
+    both: a row reusing an id of the campaign file (or of an earlier row) is such a row.
     """
     yield from campaign.recipients
     if campaign.recipients_file is None:
         return
     path = campaign.recipients_file
+    origin = Origin(str(campaign.source), campaign.lines.get("recipients_file"), "recipients_file")
+    folders = folders_of(campaign)
     used = {r.id for r in campaign.recipients}
     explicit_ids = {
-        row.cells["id"]: row.line for row in iter_rows(path, _RECIPIENT_KEYS) if "id" in row.cells
+        row.cells["id"]
+        for row in iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=folders)
+        if "id" in row.cells
     }
-    used |= set(explicit_ids)
-    first_line: dict[str, int] = {}
-    for number, row in enumerate(iter_rows(path, _RECIPIENT_KEYS)):
-        yield _row_recipient(path.name, row, len(campaign.recipients) + number, used, first_line)
+    used |= explicit_ids
+    # where each id is taken: the campaign file's list keeps its ids, a row reusing one is rejected
+    taken = {r.id: f"by {r.field_path} in {campaign.source.name}" for r in campaign.recipients}
+    rows = iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=folders)
+    for number, row in enumerate(rows):
+        yield _row_recipient(path.name, row, len(campaign.recipients) + number, used, taken)
 
 
 def _row_recipient(
-    source: str, row: Row, index: int, used: set[str], first_line: dict[str, int]
+    source: str, row: Row, index: int, used: set[str], taken: dict[str, str]
 ) -> Recipient:
     """A recipient from a row of a recipients file, its problems written down, not raised."""
     cells = row.cells
@@ -790,11 +813,11 @@ def _row_recipient(
             f"{where}: '{rid}' cannot be used as an id; use lower-case letters, digits and dashes."
         )
         rid = ""
-    elif rid in first_line:
-        problems.append(f"{where}: id '{rid}' is already used on line {first_line[rid]}.")
+    elif rid in taken:
+        problems.append(f"{where}: id '{rid}' is already used {taken[rid]}.")
         rid = ""
     if rid:
-        first_line[rid] = row.line
+        taken[rid] = f"on line {row.line}"
     else:
         rid = _derive_id(name or organization or "recipient", used)
     country = cells.get("country", "").upper() or None

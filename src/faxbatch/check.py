@@ -10,12 +10,12 @@ built batch, never replacing it. ``build`` writes the same sheet into every batc
 from __future__ import annotations
 
 import datetime as dt
-import os
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faxbatch.clock import source_date_epoch
 from faxbatch.errors import ExitCode
 from faxbatch.model import Campaign
 from faxbatch.numbers import NumberReading
@@ -57,15 +57,16 @@ def current_moment(now: dt.datetime | None = None, today: dt.date | None = None)
     """The moment numbers are checked at (sending windows start, verifications age).
 
     ``now``, else the start of ``today`` (UTC), else ``SOURCE_DATE_EPOCH`` (so that a build can
-    be repeated byte for byte), else the clock's.
+    be repeated byte for byte; a value it cannot use is left to the clock, see
+    :func:`faxbatch.clock.source_date_epoch` for the warning), else the clock's.
     """
     if now is not None:
         return now if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)
     if today is not None:
         return dt.datetime.combine(today, dt.time(0), tzinfo=dt.UTC)
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if epoch.isascii() and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    epoch = source_date_epoch().moment
+    if epoch is not None:
+        return epoch
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 

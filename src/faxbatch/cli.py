@@ -18,6 +18,7 @@ from pathlib import Path
 from faxbatch import __version__
 from faxbatch.campaign import load_campaign
 from faxbatch.check import CheckResult, check_campaign, table_lines
+from faxbatch.clock import source_date_epoch
 from faxbatch.errors import (
     ExitCode,
     FaxbatchError,
@@ -57,6 +58,25 @@ def _positive(text: str) -> int:
     return value
 
 
+def _folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a folder")
+    return path
+
+
+def _add_allow_path(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--allow-path",
+        type=_folder,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let the campaign read files (body_file, recipients_file, verification.csv) from "
+        "DIR too; by default only from the campaign file's own folder (repeatable)",
+    )
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The command line, with its subcommands."""
     parser = _Parser(
@@ -86,6 +106,7 @@ def make_parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         help="processes to render with (default: the number of cores)",
     )
+    _add_allow_path(build)
     _add_check_command(commands)
     _add_preflight_command(commands)
     _add_gateway_commands(commands)
@@ -106,6 +127,7 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     check.add_argument(
         "--out", type=Path, default=Path("out"), help="folder for the sheet (default: ./out)"
     )
+    _add_allow_path(check)
 
 
 def _add_preflight_command(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -267,8 +289,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         make_parser().print_help()
         return ExitCode.USAGE
+    if args.command in ("build", "check"):
+        _warn([w for w in [source_date_epoch().warning] if w])
     if args.command == "build":
-        campaign = load_campaign(args.campaign)
+        campaign = load_campaign(args.campaign, allow=args.allow_path)
         verification = load_verification(campaign)
         _warn(verification.warnings)
         options = BuildOptions(out=args.out, jobs=args.jobs, verification=verification)
@@ -276,7 +300,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         _report_build(result)
         return result.exit_code
     if args.command == "check":
-        campaign = load_campaign(args.campaign)
+        campaign = load_campaign(args.campaign, allow=args.allow_path)
         verification = load_verification(campaign)
         _warn(verification.warnings)
         checked = check_campaign(campaign, out=args.out, sheet=verification)

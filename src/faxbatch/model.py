@@ -157,6 +157,9 @@ class Campaign:
     office_hours: OfficeHours = field(default_factory=OfficeHours)
     #: a volunteer's "verified" older than this many days is stale: check the number again
     verification_max_age_days: int = 90
+    #: the folders the campaign's files may be read from, symlinks resolved: the campaign file's
+    #: own folder and each ``--allow-path`` (empty: the campaign file's folder; see ``inputs``)
+    input_folders: tuple[Path, ...] = ()
     #: the line of each field path, for messages about values found valid here but wrong later
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 

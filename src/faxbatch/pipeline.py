@@ -47,6 +47,7 @@ from faxbatch.cache import (
 )
 from faxbatch.cache import FOLDER as CACHE_FOLDER
 from faxbatch.check import current_moment, number_rows
+from faxbatch.clock import source_date_epoch
 from faxbatch.document import format_date
 from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.exports import ExportWriter
@@ -152,9 +153,9 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
         return campaign.date
     if options.today:
         return options.today
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    epoch = source_date_epoch().moment
+    if epoch is not None:
+        return epoch.date()
     return dt.date.today()
 
 

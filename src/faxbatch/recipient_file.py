@@ -10,13 +10,17 @@ separated by line breaks or by `` | ``; in list cells (``channels``) items by ``
 
 from __future__ import annotations
 
-import csv
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from faxbatch.errors import CampaignError, InputUnreadableError
+from faxbatch.csvread import decoded_lines, read_rows
+from faxbatch.errors import CampaignError
+from faxbatch.inputs import RECIPIENTS, Origin, open_input
+
+#: the one column whose cells may hold line breaks (an address's lines)
+MULTILINE_COLUMNS = ("address",)
 
 
 @dataclass(frozen=True)
@@ -27,46 +31,7 @@ class Row:
     cells: dict[str, str]
 
 
-def _open(path: Path) -> Iterator[str]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            yield from handle
-    except UnicodeDecodeError as exc:
-        raise CampaignError(
-            f"the recipients file is not UTF-8 text ({exc.reason})",
-            source=str(path),
-            hint="save it as 'CSV UTF-8' from your spreadsheet program",
-        ) from None
-    except OSError as exc:
-        raise InputUnreadableError(
-            f"{path}: cannot read the recipients file ({exc.strerror or exc})",
-            hint="the path is relative to the campaign file; check it exists and is readable",
-        ) from None
-
-
-def _dialect(first_line: str) -> str:
-    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
-    return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
-
-
-def read_header(path: Path, columns: Sequence[str]) -> tuple[str, ...]:
-    """The columns of the file, checked against the known ``columns``."""
-    for line in _open(path):
-        if not line.strip():
-            continue
-        reader = csv.reader([line], delimiter=_dialect(line))
-        header = tuple(cell.strip() for cell in next(reader))
-        _check_header(path, header, columns)
-        return header
-    raise CampaignError(
-        "the recipients file is empty",
-        source=str(path),
-        line=1,
-        hint=f"its first row names the columns, e.g. {','.join(columns[:4])}",
-    )
-
-
-def _check_header(path: Path, header: Sequence[str], columns: Sequence[str]) -> None:
+def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], line: int) -> None:
     seen: set[str] = set()
     for number, name in enumerate(header, start=1):
         if not name:
@@ -79,43 +44,65 @@ def _check_header(path: Path, header: Sequence[str], columns: Sequence[str]) -> 
             raise CampaignError(
                 f"column {number} '{name}' is not a recipient field",
                 source=str(path),
-                line=1,
+                line=line,
                 hint=hint,
             )
         if name in seen:
-            raise CampaignError(f"column '{name}' appears twice", source=str(path), line=1)
+            raise CampaignError(f"column '{name}' appears twice", source=str(path), line=line)
         seen.add(name)
     if "name" not in seen and "organization" not in seen:
         raise CampaignError(
             "the recipients file needs a 'name' or an 'organization' column",
             source=str(path),
-            line=1,
+            line=line,
         )
 
 
-def iter_rows(path: Path, columns: Sequence[str]) -> Iterator[Row]:
-    """Rows of the file, one at a time, with their line numbers (the header checked first)."""
-    header = read_header(path, columns)
-    lines = _open(path)
-    first, consumed = "", 0
-    for first in lines:
-        consumed += 1
-        if first.strip():
-            break
-    reader = csv.reader(lines, delimiter=_dialect(first))
-    previous = 0
-    for cells in reader:
-        line = consumed + previous + 1  # where the row starts (a quoted cell may span lines)
-        previous = reader.line_num
-        values = {
-            name: cell.strip()
-            for name, cell in zip(header, cells, strict=False)
-            if name and cell.strip()
-        }
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            values["_extra"] = "; ".join(c.strip() for c in cells[len(header) :] if c.strip())
-        if values:
-            yield Row(line, values)
+def iter_rows(
+    path: Path, columns: Sequence[str], *, origin: Origin, folders: Sequence[Path] | None
+) -> Iterator[Row]:
+    """Rows of the file, one at a time, with their line numbers (the header checked first).
+
+    The file is opened through :func:`faxbatch.inputs.open_input` (inside ``folders``, a regular
+    file, under the size limit) and read with :mod:`faxbatch.csvread`: a quote that is not closed
+    makes the whole file unusable (:class:`~faxbatch.errors.InputUnreadableError`).
+    """
+
+    def not_utf8(line: int, reason: str) -> CampaignError:
+        return CampaignError(
+            f"the recipients file is not UTF-8 text ({reason})",
+            source=str(path),
+            line=line,
+            hint="save it as 'CSV UTF-8' from your spreadsheet program",
+        )
+
+    def multiline(header: Sequence[str]) -> list[int]:
+        return [i for i, name in enumerate(header) if name.strip() in MULTILINE_COLUMNS]
+
+    with open_input(path, RECIPIENTS, origin, folders=folders) as stream:
+        lines = decoded_lines(stream, source=str(path), not_text=not_utf8)
+        rows = read_rows(lines, source=str(path), line_breaks=multiline)
+        first = next(rows, None)
+        if first is None:
+            raise CampaignError(
+                "the recipients file is empty",
+                source=str(path),
+                line=1,
+                hint=f"its first row names the columns, e.g. {','.join(columns[:4])}",
+            )
+        header = tuple(cell.strip() for cell in first.cells)
+        _check_header(path, header, columns, first.line)
+        for row in rows:
+            cells = row.cells
+            values = {
+                name: cell.strip()
+                for name, cell in zip(header, cells, strict=False)
+                if name and cell.strip()
+            }
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                values["_extra"] = "; ".join(c.strip() for c in cells[len(header) :] if c.strip())
+            if values:
+                yield Row(row.line, values)
 
 
 def split_lines(cell: str) -> tuple[str, ...]:

@@ -20,18 +20,19 @@ tone) is refused; one that did not answer, or whose "verified" is older than the
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from faxbatch import numbers
 from faxbatch.campaign import iter_recipients
+from faxbatch.csvread import decoded_lines, read_rows
 from faxbatch.errors import InputUnreadableError
+from faxbatch.inputs import VERIFICATION, Origin, folders_of, open_input
 from faxbatch.model import Campaign
 from faxbatch.numbers import Kind, NumberReading, Verdict
 
@@ -119,32 +120,29 @@ def sheet_path(campaign: Campaign) -> Path:
 def load_verification(campaign: Campaign, path: Path | None = None) -> VerificationSheet:
     """Read the campaign's verification sheet; no file means no findings.
 
-    Raises :class:`InputUnreadableError` when the file exists but cannot be read, is not UTF-8
-    or lacks the required columns. Malformed rows are not errors: see ``warnings``.
+    The sheet is read like every file a campaign names (:mod:`faxbatch.inputs`): from inside the
+    folders the campaign may read from, a regular file under the size limit. Raises
+    :class:`~faxbatch.errors.CampaignError` for a sheet (or a symlink) outside those folders and
+    :class:`InputUnreadableError` when the file exists but cannot be read, is not UTF-8, has a
+    quote that is not closed or lacks the required columns. Malformed rows are not errors: see
+    ``warnings``.
     """
     path = path or sheet_path(campaign)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    if not path.is_symlink() and not path.exists():
         return VerificationSheet()
-    except OSError as exc:
-        raise InputUnreadableError(
-            f"{path}: cannot read the verification sheet ({exc.strerror or exc})",
-            hint="check that it is a readable file, or move it away",
-        ) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputUnreadableError(
-            f"{path}:{line}: the verification sheet is not UTF-8 text",
-            hint="save it from the spreadsheet as 'CSV UTF-8'",
-        ) from None
-    countries = dict.fromkeys(r.country for r in iter_recipients(campaign) if r.country)
-    regions = [campaign.default_country, *countries]
-    return parse_verification(
-        text, source=path, regions=regions, sender_region=campaign.sender.country
-    )
+    origin = Origin(str(campaign.source), None, f"{FILE_NAME} beside it")
+    with open_input(path, VERIFICATION, origin, folders=folders_of(campaign)) as stream:
+
+        def not_utf8(line: int, reason: str) -> InputUnreadableError:
+            return InputUnreadableError(
+                f"{path}:{line}: the verification sheet is not UTF-8 text ({reason})",
+                hint="save it from the spreadsheet as 'CSV UTF-8'",
+            )
+
+        lines = decoded_lines(stream, source=str(path), not_text=not_utf8)
+        countries = dict.fromkeys(r.country for r in iter_recipients(campaign) if r.country)
+        regions = [campaign.default_country, *countries]
+        return _parse(lines, source=path, regions=regions, sender_region=campaign.sender.country)
 
 
 def unwrap_cell(text: str) -> str:
@@ -157,13 +155,6 @@ def unwrap_cell(text: str) -> str:
     if match:
         text = match[1].replace('""', '"')
     return text.lstrip("'").strip()
-
-
-def _delimiter(text: str) -> str:
-    """``,`` or, as spreadsheets in many countries save CSV, ``;`` or a tab."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
-    return max(counts, key=lambda sep: (counts[sep], sep == ","))
 
 
 def _date(text: str) -> dt.date | None:
@@ -200,16 +191,6 @@ def _e164(number: str, regions: Sequence[str | None], sender: str | None) -> Num
     )
 
 
-def _rows(text: str) -> Iterable[tuple[int, list[str]]]:
-    """Each non-blank row with the line it starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    start = 1
-    for row in reader:
-        line, start = start, reader.line_num + 1
-        if any(cell.strip() for cell in row):
-            yield line, row
-
-
 def parse_verification(
     text: str,
     *,
@@ -222,7 +203,21 @@ def parse_verification(
     ``regions`` read numbers written in national form (the campaign's default country first),
     ``sender_region`` international prefixes such as ``00`` or ``011``.
     """
-    rows = iter(_rows(text.removeprefix("\ufeff")))
+    lines = io.StringIO(text.removeprefix("\ufeff"), newline="")
+    return _parse(lines, source=source, regions=regions, sender_region=sender_region)
+
+
+def _parse(
+    lines: Iterable[str],
+    *,
+    source: Path,
+    regions: Sequence[str | None],
+    sender_region: str | None,
+) -> VerificationSheet:
+    """Read a verification sheet line by line (no cell of it may hold a line break)."""
+    rows: Iterator[tuple[int, list[str]]] = (
+        (row.line, row.cells) for row in read_rows(lines, source=str(source))
+    )
     header_line, header = next(rows, (1, []))
     columns = [unwrap_cell(cell).lower() for cell in header]
     missing = [name for name in _REQUIRED if name not in columns]

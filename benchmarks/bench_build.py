@@ -33,13 +33,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from faxbatch.campaign import load_campaign  # noqa: E402
-from faxbatch.document import fax_document  # noqa: E402
-from faxbatch.fonts import Style  # noqa: E402
-from faxbatch.layout import Page, Rule, TextRun  # noqa: E402
-from faxbatch.markdown import parse_body  # noqa: E402
-from faxbatch.plan import plan_recipients  # noqa: E402
-from faxbatch.render import fax_target  # noqa: E402
+from faxbatch.build.plan import plan_recipients  # noqa: E402
+from faxbatch.build.render import fax_target  # noqa: E402
+from faxbatch.campaign.loader import load_campaign  # noqa: E402
+from faxbatch.letters.document import fax_document  # noqa: E402
+from faxbatch.letters.fonts import Style  # noqa: E402
+from faxbatch.letters.layout import Page, Rule, TextRun  # noqa: E402
+from faxbatch.letters.markdown import parse_body  # noqa: E402
 
 PARAGRAPH = (
     "We write to protest against the treatment of the activists who took part in the May Day "

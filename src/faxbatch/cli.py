@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from faxbatch import __version__
-from faxbatch.campaign import load_campaign
-from faxbatch.check import CheckResult, check_campaign, table_lines
+from faxbatch.build.check import CheckResult, check_campaign, table_lines
+from faxbatch.build.pipeline import BuildOptions, BuildResult, build_batch
+from faxbatch.campaign.loader import load_campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import (
     ExitCode,
@@ -26,10 +27,10 @@ from faxbatch.errors import (
     PreflightError,
     UsageError,
 )
-from faxbatch.pipeline import BuildOptions, BuildResult, build_batch
-from faxbatch.preflight import run_preflight
+from faxbatch.numbers.verification import load_verification
+from faxbatch.printshop.preflight import run_preflight
 from faxbatch.progress import for_stream
-from faxbatch.sending import (
+from faxbatch.sending.send import (
     SendRequest,
     outcome_line,
     plan_lines,
@@ -38,7 +39,6 @@ from faxbatch.sending import (
     status_lines,
     summary_lines,
 )
-from faxbatch.verification import load_verification
 
 
 class _Parser(argparse.ArgumentParser):

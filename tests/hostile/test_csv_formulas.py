@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from faxbatch.build.manifest import FIELDS
 from faxbatch.csvcells import FORMULA_START, csv_cell, formula_safe, spreadsheet_safe
-from faxbatch.manifest import FIELDS
-from faxbatch.sending import REPORT_FIELDS
+from faxbatch.sending.send import REPORT_FIELDS
 from tests.conftest import BASIC
 from tests.hostile.conftest import Sandbox
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from faxbatch.campaign import load_campaign
-from faxbatch.pipeline import BuildOptions, build_batch
+from faxbatch.build.pipeline import BuildOptions, build_batch
+from faxbatch.campaign.loader import load_campaign
 from tests.conftest import BASIC
 from tests.hostile.conftest import DOCUMENTED, ROOT, Sandbox, snapshot
 

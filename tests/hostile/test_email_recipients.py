@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from faxbatch.batch import load_batch
+from faxbatch.campaign.gateway_settings import parse_gateway_section, with_overrides
 from faxbatch.errors import CampaignError, UsageError
-from faxbatch.gateways.settings import parse_gateway_section, with_overrides
+from faxbatch.sending.batch import load_batch
 from tests.conftest import BASIC
-from tests.gateways.conftest import SmtpServer, open_windows, smtp_on_loopback
 from tests.hostile.conftest import Sandbox, snapshot
+from tests.sending.conftest import SmtpServer, open_windows, smtp_on_loopback
 
 DOMAIN = "fax.example.net"
 HOSTILE_DOMAINS = [

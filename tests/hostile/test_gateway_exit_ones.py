@@ -22,11 +22,11 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 
+from faxbatch.campaign.gateway_settings import load_gateway_file
 from faxbatch.errors import CampaignError
-from faxbatch.gateways.settings import load_gateway_file
 from tests.conftest import BASIC
-from tests.gateways.conftest import SmtpServer, open_windows, smtp_on_loopback
 from tests.hostile.conftest import DOCUMENTED, ROOT, Sandbox, snapshot
+from tests.sending.conftest import SmtpServer, open_windows, smtp_on_loopback
 
 LAUGHS = "\n".join(
     [

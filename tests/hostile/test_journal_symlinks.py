@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateways.conftest import SmtpServer, open_windows, smtp_on_loopback
 from tests.hostile.conftest import Sandbox
+from tests.sending.conftest import SmtpServer, open_windows, smtp_on_loopback
 
 
 @pytest.fixture

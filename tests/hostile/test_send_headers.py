@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 
 from faxbatch.cli import main
-from faxbatch.gateways import emailfax, hylafax
+from faxbatch.sending.gateways import emailfax, hylafax
 from tests.conftest import BASIC
-from tests.gateways.conftest import (
+from tests.hostile.conftest import Sandbox
+from tests.sending.conftest import (
     HYLAFAX_SERVER,
     SmtpServer,
     open_windows,
     smtp_on_loopback,
     unavailable,
 )
-from tests.hostile.conftest import Sandbox
 
 BROKEN = BASIC.replace(
     "campaign: {title: Free the activists, reference: T-1, date: 2012-05-10}",

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from faxbatch.batch import load_batch, regarding
+from faxbatch.campaign.gateway_settings import parse_gateway_section, with_overrides
 from faxbatch.errors import CampaignError, UsageError
-from faxbatch.exports import HYLAFAX_SCRIPT, write_exports
-from faxbatch.gateways import hylafax
-from faxbatch.gateways.settings import parse_gateway_section, with_overrides
+from faxbatch.sending.batch import load_batch, regarding
+from faxbatch.sending.exports import HYLAFAX_SCRIPT, write_exports
+from faxbatch.sending.gateways import hylafax
 from tests.conftest import BASIC
-from tests.gateways.conftest import HYLAFAX_SERVER, open_windows, unavailable
 from tests.hostile.conftest import Sandbox, snapshot
+from tests.sending.conftest import HYLAFAX_SERVER, open_windows, unavailable
 
 HOSTILE_HOSTS = [
     'x}}"; touch pwned; : "',

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from faxbatch.campaign import load_campaign
-from faxbatch.pipeline import BuildOptions, build_batch
+from faxbatch.build.pipeline import BuildOptions, build_batch
+from faxbatch.campaign.loader import load_campaign
 from tests.hostile.conftest import Sandbox
 
 VOLUME = "print/fax-volume-001.pdf"

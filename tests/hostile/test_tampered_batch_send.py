@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.gateways.conftest import HYLAFAX_SERVER, SmtpServer, open_windows, smtp_on_loopback
 from tests.hostile.conftest import Sandbox
+from tests.sending.conftest import HYLAFAX_SERVER, SmtpServer, open_windows, smtp_on_loopback
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from faxbatch import render
-from faxbatch.campaign import load_campaign
-from faxbatch.pipeline import BuildOptions, build_batch
+from faxbatch.build import render
+from faxbatch.build.pipeline import BuildOptions, build_batch
+from faxbatch.campaign.loader import load_campaign
 from tests.conftest import BASIC
 from tests.hostile.conftest import ROOT, Sandbox, snapshot
 
@@ -198,7 +198,7 @@ def test_sigterm_stops_a_build_like_ctrl_c(sandbox: Sandbox) -> None:
 
 _WORKERS_SCRIPT = """
 import os, sys, time
-from faxbatch import render
+from faxbatch.build import render
 render.USE_PDEATHSIG = {pdeathsig}
 
 class Slow:

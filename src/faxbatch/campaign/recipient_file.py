@@ -1,0 +1,116 @@
+"""Recipients kept in a spreadsheet: ``recipients_file: offices.csv`` in the campaign.
+
+Organizers keep long lists (hundreds of offices, thousands of signatories) in spreadsheets. The file
+is read row by row, never whole, so a campaign of 50,000 recipients costs no more memory than one of
+500. The header names the columns, with the same names as the recipient keys of the campaign file;
+a column faxbatch does not know is an error with a "did you mean" hint. Excel's habits are
+accepted: a byte-order mark, and ``;`` or tab instead of ``,``. In the address cell, lines are
+separated by line breaks or by `` | ``; in list cells (``channels``) items by ``;`` or ``,``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from faxbatch.campaign.csvread import decoded_lines, read_rows
+from faxbatch.campaign.inputs import RECIPIENTS, Origin, open_input
+from faxbatch.errors import CampaignError
+
+#: the one column whose cells may hold line breaks (an address's lines)
+MULTILINE_COLUMNS = ("address",)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One recipient row: its line in the file and its non-empty cells by column."""
+
+    line: int
+    cells: dict[str, str]
+
+
+def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], line: int) -> None:
+    seen: set[str] = set()
+    for number, name in enumerate(header, start=1):
+        if not name:
+            continue
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.5)
+            hint = (
+                f"did you mean '{close[0]}'?" if close else f"known columns: {', '.join(columns)}"
+            )
+            raise CampaignError(
+                f"column {number} '{name}' is not a recipient field",
+                source=str(path),
+                line=line,
+                hint=hint,
+            )
+        if name in seen:
+            raise CampaignError(f"column '{name}' appears twice", source=str(path), line=line)
+        seen.add(name)
+    if "name" not in seen and "organization" not in seen:
+        raise CampaignError(
+            "the recipients file needs a 'name' or an 'organization' column",
+            source=str(path),
+            line=line,
+        )
+
+
+def iter_rows(
+    path: Path, columns: Sequence[str], *, origin: Origin, folders: Sequence[Path] | None
+) -> Iterator[Row]:
+    """Rows of the file, one at a time, with their line numbers (the header checked first).
+
+    The file is opened through :func:`faxbatch.campaign.inputs.open_input` (inside ``folders``, a
+    regular file, under the size limit) and read with :mod:`faxbatch.campaign.csvread`: a quote that
+    is not closed makes the whole file unusable (:class:`~faxbatch.errors.InputUnreadableError`).
+    """
+
+    def not_utf8(line: int, reason: str) -> CampaignError:
+        return CampaignError(
+            f"the recipients file is not UTF-8 text ({reason})",
+            source=str(path),
+            line=line,
+            hint="save it as 'CSV UTF-8' from your spreadsheet program",
+        )
+
+    def multiline(header: Sequence[str]) -> list[int]:
+        return [i for i, name in enumerate(header) if name.strip() in MULTILINE_COLUMNS]
+
+    with open_input(path, RECIPIENTS, origin, folders=folders) as stream:
+        lines = decoded_lines(stream, source=str(path), not_text=not_utf8)
+        rows = read_rows(lines, source=str(path), line_breaks=multiline)
+        first = next(rows, None)
+        if first is None:
+            raise CampaignError(
+                "the recipients file is empty",
+                source=str(path),
+                line=1,
+                hint=f"its first row names the columns, e.g. {','.join(columns[:4])}",
+            )
+        header = tuple(cell.strip() for cell in first.cells)
+        _check_header(path, header, columns, first.line)
+        for row in rows:
+            cells = row.cells
+            values = {
+                name: cell.strip()
+                for name, cell in zip(header, cells, strict=False)
+                if name and cell.strip()
+            }
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                values["_extra"] = "; ".join(c.strip() for c in cells[len(header) :] if c.strip())
+            if values:
+                yield Row(row.line, values)
+
+
+def split_lines(cell: str) -> tuple[str, ...]:
+    """An address cell as lines (line breaks or `` | `` separate them)."""
+    parts = [part.strip() for chunk in cell.splitlines() for part in chunk.split(" | ")]
+    return tuple(part for part in parts if part)
+
+
+def split_list(cell: str) -> tuple[str, ...]:
+    """A list cell as items (``;`` or ``,`` separate them)."""
+    return tuple(item.strip() for item in cell.replace(";", ",").split(",") if item.strip())

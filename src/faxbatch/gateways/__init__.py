@@ -1,9 +1,0 @@
-"""Fax gateways: HylaFAX (its ``sendfax``/``faxstat`` clients) and email-to-fax (SMTP).
-
-One module per gateway, each a thin, typed wrapper around the real thing; :mod:`faxbatch.sending`
-decides what to send and keeps the journal. :mod:`.settings` reads where the gateways are.
-"""
-
-from __future__ import annotations
-
-GATEWAYS = ("hylafax", "email")

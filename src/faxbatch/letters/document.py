@@ -1,0 +1,268 @@
+"""One recipient's fax: a cover sheet, then the letter, with "Page N of M" on every page.
+
+Pure layout: from the campaign, the recipient and the number chosen for it to laid-out pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from faxbatch.campaign.model import Campaign, Recipient
+from faxbatch.letters.fonts import Style, typeface
+from faxbatch.letters.layout import (
+    MM,
+    Block,
+    Box,
+    Geometry,
+    Page,
+    Paragraph,
+    Rule,
+    Spacer,
+    Span,
+    TextRun,
+    flow,
+    line_width,
+    single_line,
+    text_runs,
+)
+from faxbatch.letters.markdown import fill, fill_blocks
+
+BODY = 12.0
+SMALL = 11.0  # letterhead details: still readable after a 200 dpi fax
+FOOTER = 10.0
+COVER_LABEL = 12.0
+COVER_VALUE = 15.0
+
+
+class DoesNotFit(Exception):
+    """A page's content does not fit where it must (a cover sheet on one page)."""
+
+
+def format_date(day: dt.date) -> str:
+    """``10 May 2012``: unambiguous in every country, unlike 05/10/2012."""
+    return f"{day.day} {day:%B %Y}"
+
+
+@dataclass(frozen=True)
+class FaxTarget:
+    """The number a document is meant for, as printed on it."""
+
+    fax: str  # international form, e.g. "+7 727 271 5802"
+    phone: str = ""
+
+
+def letterhead(campaign: Campaign, contact_separator: str = " · ") -> list[Block]:
+    """The sender's block at the top of the letter.
+
+    Phone, fax and email share one line; a narrow column gives each a line of its own (with a
+    line break as the separator).
+    """
+    sender = campaign.sender
+    blocks: list[Block] = []
+    head = sender.organization or sender.name
+    blocks.append(Paragraph((Span(head, Style.BOLD),), size=15.0, space_after=2.0))
+    lines = list(sender.address)
+    if sender.organization and sender.name:
+        lines.insert(0, sender.name)
+    contact = contact_separator.join(
+        part
+        for part in (
+            f"Phone {sender.phone}" if sender.phone else "",
+            f"Fax {sender.fax}" if sender.fax else "",
+            sender.email,
+        )
+        if part
+    )
+    if contact:
+        lines.append(contact)
+    if lines:
+        blocks.append(Paragraph((Span("\n".join(lines)),), size=SMALL))
+    return blocks
+
+
+def letter_blocks(
+    campaign: Campaign,
+    recipient: Recipient,
+    body: Sequence[Paragraph],
+    day: dt.date,
+    target: FaxTarget | None,
+) -> list[Block]:
+    """Everything of the letter, in reading order, ready to flow over pages."""
+    blocks = letterhead(campaign)
+    blocks.append(Spacer(8 * MM))
+    blocks.append(Paragraph((Span(format_date(day)),), size=BODY, align="right", space_after=6.0))
+    address = [recipient.name, recipient.title, recipient.organization, *recipient.address]
+    address = [line for line in address if line]
+    if target:
+        address.append(f"By fax: {target.fax}")
+    blocks.append(Paragraph((Span("\n".join(address)),), size=BODY, space_after=8 * MM))
+    return blocks + letter_text(campaign, recipient, body)
+
+
+def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragraph]) -> list[Block]:
+    """The letter from its subject on (a postal letter places its head itself)."""
+    letter = campaign.letter
+    values = recipient.placeholder_values()
+    blocks: list[Block] = []
+    subject = fill(letter.subject, values)
+    blocks.append(
+        Paragraph((Span(subject, Style.BOLD),), size=BODY, keep_with_next=True, space_after=4.0)
+    )
+    if campaign.reference:
+        blocks.append(
+            Paragraph((Span(f"Reference: {campaign.reference}"),), size=SMALL, keep_with_next=True)
+        )
+    blocks.append(Spacer(5 * MM))
+    greeting = fill(letter.greeting, values)
+    if greeting:
+        blocks.append(Paragraph((Span(greeting),), size=BODY, space_after=0.6 * BODY))
+    text = fill_blocks(body, values)
+    if text:  # the closing never starts a page on its own
+        text[-1] = replace(text[-1], keep_with_next=True)
+    blocks.extend(text)
+    closing = fill(letter.closing, values)
+    signature = letter.signature or (campaign.sender.name,)
+    # closing and signature stay together, with room to sign by hand
+    blocks.append(
+        Paragraph(
+            (Span(closing),),
+            size=BODY,
+            keep_with_next=True,
+            space_before=0.9 * BODY,
+            space_after=12 * MM,
+        )
+    )
+    blocks.append(Paragraph((Span("\n".join(signature)),), size=BODY))
+    return blocks
+
+
+def _row(
+    page: Page, label: str, value: str, y: float, geometry: Geometry, bold: bool = False
+) -> float:
+    """One labelled line of the cover sheet; returns the y below it."""
+    label_width = 40 * MM
+    page.items.append(TextRun(geometry.left, y - COVER_VALUE * 0.9, label, Style.BOLD, COVER_LABEL))
+    style = Style.BOLD if bold else Style.REGULAR
+    runs, below = text_runs(
+        (Span(value or "—", style),),
+        geometry.left + label_width,
+        y,
+        geometry.frame_width - label_width,
+        COVER_VALUE,
+    )
+    page.items.extend(runs)
+    return below - 2.0
+
+
+def cover_page(
+    campaign: Campaign,
+    recipient: Recipient,
+    day: dt.date,
+    total_pages: int,
+    target: FaxTarget | None,
+    geometry: Geometry,
+) -> Page:
+    """The fax cover sheet: who to, who from, what about, how many pages."""
+    page = Page(geometry)
+    sender = campaign.sender
+    values = recipient.placeholder_values()
+    top = geometry.top
+    page.items.append(TextRun(geometry.left, top - 40, "FAX", Style.BOLD, 48.0))
+    if campaign.cover.urgent:
+        face = typeface()[Style.BOLD]
+        width = face.width("URGENT", 22.0) + 16
+        x = geometry.right - width
+        page.items.append(Box(x, top - 44, width, 40, width=3.0))
+        page.items.append(TextRun(x + 8, top - 32, "URGENT", Style.BOLD, 22.0))
+    y = top - 60
+    page.items.append(Rule(geometry.left, y, geometry.right, y, 1.5))
+    y -= 8
+
+    y = _row(page, "Date", format_date(day), y, geometry)
+    y = _row(page, "Pages", f"{total_pages} (including this cover sheet)", y, geometry)
+    y -= 6
+    page.items.append(Rule(geometry.left, y, geometry.right, y))
+    y -= 8
+    y = _row(page, "To", recipient.name or recipient.organization, y, geometry, bold=True)
+    if recipient.title:
+        y = _row(page, "", recipient.title, y, geometry)
+    if recipient.organization and recipient.name:
+        y = _row(page, "Organization", recipient.organization, y, geometry)
+    y = _row(page, "Fax", target.fax if target else "", y, geometry, bold=True)
+    if target and target.phone:
+        y = _row(page, "Phone", target.phone, y, geometry)
+    y -= 6
+    page.items.append(Rule(geometry.left, y, geometry.right, y))
+    y -= 8
+    y = _row(page, "From", sender.name, y, geometry, bold=True)
+    if sender.organization:
+        y = _row(page, "Organization", sender.organization, y, geometry)
+    for label, value in (("Fax", sender.fax), ("Phone", sender.phone), ("Email", sender.email)):
+        if value:
+            y = _row(page, label, value, y, geometry)
+    y -= 6
+    page.items.append(Rule(geometry.left, y, geometry.right, y))
+    y -= 8
+    y = _row(page, "Regarding", fill(campaign.letter.subject, values), y, geometry, bold=True)
+    if campaign.reference:
+        y = _row(page, "Reference", campaign.reference, y, geometry)
+    comments = fill(campaign.cover.comments, values)
+    if comments:
+        y -= 10
+        page.items.append(TextRun(geometry.left, y - COVER_LABEL, "Comments", Style.BOLD,
+                                  COVER_LABEL))  # fmt: skip
+        y -= COVER_LABEL * 1.6
+        runs, y = text_runs((Span(comments),), geometry.left, y, geometry.frame_width, 14.0)
+        page.items.extend(runs)
+    if y < geometry.bottom:
+        raise DoesNotFit(
+            "the cover sheet does not fit on one page; shorten cover.comments or the names on it"
+        )
+    return page
+
+
+def add_footers(pages: Sequence[Page], left: str) -> None:
+    """Put "Page N of M" (and a short document label) at the foot of every page."""
+    total = len(pages)
+    face = typeface()[Style.REGULAR]
+    label = single_line(left, Style.REGULAR, FOOTER).pieces if left else ()
+    for number, page in enumerate(pages, start=1):
+        geometry = page.geometry
+        text = f"Page {number} of {total}"
+        x = geometry.right - face.width(text, FOOTER)
+        page.footer.append(TextRun(x, geometry.footer_baseline, text, Style.REGULAR, FOOTER))
+        page.footer.extend(
+            TextRun(geometry.left + dx, geometry.footer_baseline, piece, style, FOOTER)
+            for piece, style, dx in label
+            if piece.strip()
+        )
+
+
+def fax_document(
+    campaign: Campaign,
+    recipient: Recipient,
+    body: Sequence[Paragraph],
+    day: dt.date,
+    target: FaxTarget,
+) -> list[Page]:
+    """The whole fax for one recipient: cover sheet and letter, footers on every page."""
+    geometry = Geometry.for_size(campaign.page_size)
+    letter = flow(letter_blocks(campaign, recipient, body, day, target), geometry)
+    cover = cover_page(campaign, recipient, day, len(letter) + 1, target, geometry)
+    pages = [cover, *letter]
+    add_footers(pages, footer_label(campaign, recipient))
+    return pages
+
+
+def footer_label(campaign: Campaign, recipient: Recipient) -> str:
+    """The small print at the foot of every page: reference and recipient id."""
+    label = f"{campaign.reference} · {recipient.id}" if campaign.reference else recipient.id
+    while _label_width(label) > 110 * MM and len(label) > 4:
+        label = label[:-2] + "…"
+    return label
+
+
+def _label_width(text: str) -> float:
+    return line_width(single_line(text, Style.REGULAR, FOOTER).pieces, FOOTER)

@@ -1,0 +1,463 @@
+"""The volunteers' number sheet: every number, how it was judged, when to call, what was found.
+
+Three files with the same rows, one per number (a recipient without a fax number gets a row too):
+
+- ``numbers.csv``: UTF-8 with a byte-order mark (Excel then reads Cyrillic right) and CRLF line
+  ends. A cell a spreadsheet would turn into a number, a date or a formula (``+77272715802``
+  becomes 7.72727E+10, ``0077…`` loses its zeros, ``=…`` runs) is written as the formula
+  ``="+77272715802"``, whose value is that text: Excel, LibreOffice and Google Sheets show the
+  number as written, and saving the sheet as CSV writes the plain text back.
+- ``numbers.xlsx``: every cell a text cell with the Text number format, written with openpyxl; the
+  surest way for spreadsheet users. The file is the same for the same rows and moment.
+- ``numbers.html``: one self-contained page to print on A4 or use on a phone: each usable number a
+  ``tel:`` link, with place, type, time zone, the next office-hours window, verdict, reasons and
+  what volunteers found. Every campaign text is escaped.
+
+The sheet's ``number``, ``result``, ``date``, ``by`` and ``note`` columns are those of
+``verification.csv``: volunteers fill in the last four and save the sheet under that name.
+
+Characters XML 1.0 cannot hold (most C0 controls, U+FFFE, U+FFFF, lone surrogates) are dropped from
+the workbook and the page (HTML's C1 controls and noncharacters too): one such character in a name
+would make the whole file unreadable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from faxbatch import __version__
+from faxbatch.build.plan import RecipientPlan
+from faxbatch.campaign.model import Campaign
+from faxbatch.csvcells import csv_bytes, spreadsheet_safe
+from faxbatch.numbers.reading import NumberReading
+from faxbatch.numbers.verification import Verification
+from faxbatch.numbers.windows import Window, format_utc
+
+__all__ = [
+    "COLUMNS",
+    "CSV_NAME",
+    "HTML_NAME",
+    "XLSX_NAME",
+    "NumberRow",
+    "sheet_files",
+    "spreadsheet_safe",
+]
+
+CSV_NAME = "numbers.csv"
+XLSX_NAME = "numbers.xlsx"
+HTML_NAME = "numbers.html"
+
+#: the sheet's columns, in order (the CSV's header row and the workbook's first row)
+COLUMNS = (
+    "recipient_id",
+    "recipient",
+    "organization",
+    "channel",
+    "in_use",
+    "raw",
+    "number",
+    "international",
+    "dial_string",
+    "verdict",
+    "reasons",
+    "type",
+    "place",
+    "region",
+    "time_zone",
+    "office_hours",
+    "window_start_local",
+    "window_end_local",
+    "window_start_utc",
+    "window_end_utc",
+    "verification",
+    "result",
+    "date",
+    "by",
+    "note",
+)
+
+_NO_FAX = "No fax number is given; add one under 'fax' to send this letter."
+
+
+@dataclass(frozen=True)
+class NumberRow:
+    """One number of one recipient, as the sheet shows it."""
+
+    plan: RecipientPlan
+    channel: str  # "fax" or "phone"
+    reading: NumberReading | None  # None: the recipient has no fax number at all
+    in_use: bool = False  # the number the recipient's fax goes to
+    window: Window | None = None
+    time_zones: tuple[str, ...] = ()
+    verification: Verification | None = None
+
+    @classmethod
+    def missing(cls, plan: RecipientPlan) -> NumberRow:
+        """The row of a recipient that has no fax number."""
+        return cls(plan=plan, channel="fax", reading=None)
+
+    @property
+    def recipient_id(self) -> str:
+        """The recipient's id."""
+        return self.plan.recipient.id
+
+    @property
+    def usable(self) -> bool:
+        """Whether the number may be dialled."""
+        return self.reading is not None and self.reading.usable
+
+    @property
+    def raw(self) -> str:
+        """The number as the campaign wrote it."""
+        return self.reading.raw if self.reading else ""
+
+    @property
+    def e164(self) -> str:
+        """``+77272715802``, or empty when the number cannot be read."""
+        return (self.reading.e164 or "") if self.reading else ""
+
+    @property
+    def verdict(self) -> str:
+        """``ok``, ``warning``, ``refused``, ``invalid``; empty for a missing number."""
+        return str(self.reading.verdict) if self.reading else ""
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the number got its verdict, in sentences."""
+        return self.reading.reasons if self.reading else (_NO_FAX,)
+
+    @property
+    def reason_text(self) -> str:
+        """The reasons joined."""
+        return "; ".join(self.reasons)
+
+    @property
+    def verified_on(self) -> str:
+        """The date of the finding that counts, YYYY-MM-DD."""
+        return self.verification.finding.date.isoformat() if self.verification else ""
+
+    @property
+    def tel_uri(self) -> str | None:
+        """``tel:+77172745524;ext=12`` (RFC 3966) for a usable number, else None."""
+        if not self.usable or not self.e164:
+            return None
+        extension = self.reading.extension if self.reading else None
+        return f"tel:{self.e164}" + (f";ext={extension}" if extension else "")
+
+    def values(self, office_hours: str) -> dict[str, str]:
+        """The row's text per column."""
+        reading, window, found = self.reading, self.window, self.verification
+        recipient = self.plan.recipient
+        finding = found.finding if found else None
+        return {
+            "recipient_id": recipient.id,
+            "recipient": recipient.display_name,
+            "organization": recipient.organization,
+            "channel": self.channel,
+            "in_use": "yes" if self.in_use else "",
+            "raw": self.raw,
+            "number": self.e164,
+            "international": (reading.international or "") if reading else "",
+            "dial_string": (reading.dial_string or "") if reading else "",
+            "verdict": self.verdict,
+            "reasons": self.reason_text,
+            "type": (reading.number_type or "") if reading else "",
+            "place": (reading.location or "") if reading else "",
+            "region": (reading.region or "") if reading else "",
+            "time_zone": window.time_zone if window else ", ".join(self.time_zones),
+            "office_hours": office_hours,
+            "window_start_local": _local(window.start_local) if window else "",
+            "window_end_local": _local(window.end_local) if window else "",
+            "window_start_utc": format_utc(window.start) if window else "",
+            "window_end_utc": format_utc(window.end) if window else "",
+            "verification": found.status if found else "",
+            "result": finding.result if finding else "",
+            "date": self.verified_on,
+            "by": finding.by if finding else "",
+            "note": finding.note if finding else "",
+        }
+
+
+def _local(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def sheet_files(
+    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime
+) -> dict[str, bytes]:
+    """The sheet's three files, by name."""
+    hours = campaign.office_hours.describe()
+    table = [row.values(hours) for row in rows]
+    return {
+        CSV_NAME: sheet_csv(table),
+        XLSX_NAME: sheet_xlsx(table, campaign.title, now),
+        HTML_NAME: sheet_html(campaign, rows, now),
+    }
+
+
+# --------------------------------------------------------------------------------------- CSV
+
+
+def sheet_csv(table: Sequence[dict[str, str]]) -> bytes:
+    """``numbers.csv``: UTF-8 with BOM, CRLF, every cell safe to open in a spreadsheet."""
+    return csv_bytes(table, COLUMNS, spreadsheet_safe)
+
+
+# -------------------------------------------------------------------------------------- XLSX
+
+_WIDTHS = {"recipient": 28, "organization": 28, "reasons": 60, "note": 30, "time_zone": 18}
+_WRAPPED_COLUMNS = frozenset({"recipient", "organization", "reasons", "note"})
+# the columns volunteers fill in: their empty cells exist, formatted as text for what is typed
+_FILL_IN_COLUMNS = frozenset({"result", "date", "by", "note"})
+# characters XML 1.0 cannot hold: openpyxl refuses the C0 controls, and writes U+FFFE, U+FFFF and
+# lone surrogates into a workbook no spreadsheet (nor openpyxl) can open again
+_XML_ILLEGAL = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# what HTML calls a parse error besides: C1 controls and the noncharacters of every plane
+_HTML_ILLEGAL = re.compile(
+    r"[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]|"
+    r"[\U0001fffe-\U0001ffff\U0002fffe-\U0002ffff\U0003fffe-\U0003ffff\U0004fffe-\U0004ffff"
+    r"\U0005fffe-\U0005ffff\U0006fffe-\U0006ffff\U0007fffe-\U0007ffff\U0008fffe-\U0008ffff"
+    r"\U0009fffe-\U0009ffff\U000afffe-\U000affff\U000bfffe-\U000bffff\U000cfffe-\U000cffff"
+    r"\U000dfffe-\U000dffff\U000efffe-\U000effff\U000ffffe-\U000fffff\U0010fffe-\U0010ffff]"
+)
+
+
+def xml_text(text: str) -> str:
+    """Text with the characters XML 1.0 cannot hold dropped (for the workbook)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def html_text(text: str) -> str:
+    """Text with the characters HTML must not hold dropped (for the page)."""
+    return _HTML_ILLEGAL.sub("", text)
+
+
+# a fixed time for the entries of the zip archive, so the same sheet gives the same bytes
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class _SteadyZip(zipfile.ZipFile):
+    """A zip archive whose entries all carry the same time (openpyxl stamps them with "now")."""
+
+    def writestr(
+        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        if isinstance(zinfo_or_arcname, str):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+        """A file from disk (openpyxl's worksheets), stamped like the others."""
+        self.writestr(str(arcname or filename), Path(filename).read_bytes())
+
+
+def sheet_xlsx(table: Sequence[dict[str, str]], title: str, now: dt.datetime) -> bytes:
+    """``numbers.xlsx``: one sheet, every cell text-typed with the Text format (``@``)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "numbers"
+    bold = Font(bold=True)
+    top = Alignment(vertical="top", wrap_text=True)
+    for row_index, values in enumerate([dict(zip(COLUMNS, COLUMNS, strict=True)), *table], 1):
+        for column_index, name in enumerate(COLUMNS, 1):
+            value = xml_text(values.get(name, ""))
+            if not value and name not in _FILL_IN_COLUMNS:
+                continue  # no cell at all: half the cells of a big sheet, half the time
+            cell = sheet.cell(row=row_index, column=column_index)
+            cell.value = value
+            cell.data_type = "s"  # text, even for "=..." (openpyxl would make it a formula)
+            cell.number_format = "@"  # and text when someone types into it
+            if name in _WRAPPED_COLUMNS:
+                cell.alignment = top  # (only where needed: styles cost time on big sheets)
+            if row_index == 1:
+                cell.font = bold
+    for column_index, name in enumerate(COLUMNS, 1):
+        sheet.column_dimensions[get_column_letter(column_index)].width = _WIDTHS.get(name, 16)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(table) + 1}"
+    # the day only: two builds of one day give the same bytes (the windows change more rarely)
+    stamp = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0))
+    properties = workbook.properties
+    properties.creator = properties.lastModifiedBy = f"faxbatch {__version__}"
+    properties.title = xml_text(f"{title}: numbers")
+    properties.created = properties.modified = stamp
+    buffer = io.BytesIO()
+    ExcelWriter(workbook, _SteadyZip(buffer, "w", zipfile.ZIP_DEFLATED)).save()
+    return buffer.getvalue()
+
+
+# -------------------------------------------------------------------------------------- HTML
+
+_CSS = """
+@page { size: A4; margin: 12mm 10mm; }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #000;
+       margin: 1.5em; line-height: 1.35; }
+h1 { font-size: 15pt; margin: 0 0 .2em; }
+p.meta { margin: 0 0 1em; color: #333; }
+table { border-collapse: collapse; width: 100%; }
+thead { display: table-header-group; }
+th, td { border: 1px solid #999; padding: .25em .4em; text-align: left; vertical-align: top; }
+th { background: #eee; }
+tbody { break-inside: avoid; page-break-inside: avoid; }
+tr.recipient th { background: #f6f6f6; font-size: 10.5pt; }
+tr.recipient .org { font-weight: normal; }
+a.tel { font-weight: bold; font-size: 11pt; white-space: nowrap; color: #003c9e; }
+.nodial { text-decoration: line-through; white-space: nowrap; }
+.raw, .small { color: #444; font-size: 8.5pt; }
+.verdict { font-weight: bold; text-transform: uppercase; font-size: 8.5pt; }
+.ok { color: #0a6b1f; }
+.warning { color: #8a5a00; }
+.refused, .invalid, .missing { color: #b00020; }
+.in-use { font-size: 8.5pt; font-weight: bold; }
+ul { margin: 0; padding-left: 1.1em; }
+@media print {
+  body { margin: 0; font-size: 8.5pt; }
+  a.tel { color: #000; text-decoration: none; }
+}
+"""
+
+
+def _e(text: object) -> str:
+    """Campaign text as HTML text (never markup)."""
+    return html.escape(html_text(str(text)), quote=True)
+
+
+def _human(moment: dt.datetime) -> str:
+    return f"{moment:%a %d %b %Y %H:%M}"
+
+
+def _window_cell(row: NumberRow, hours: str) -> str:
+    window = row.window
+    if window is None:
+        zones = list(row.time_zones)
+        shown = ", ".join(zones[:3]) + (f" and {len(zones) - 3} more" if len(zones) > 3 else "")
+        return f'<span class="small">{_e(shown or "time zone unknown")}</span>'
+    start, end = window.start_local, window.end_local
+    until = f"{end:%H:%M}" if end.date() == start.date() else _human(end)
+    utc_until = (
+        f"{window.end:%H:%M}" if window.end.date() == window.start.date() else (_human(window.end))
+    )
+    return (
+        f"{_e(_human(start))}–{_e(until)}<br>"
+        f'<span class="small">{_e(window.time_zone)}; {_e(hours)}<br>'
+        f"{_e(_human(window.start))}–{_e(utc_until)} UTC</span>"
+    )
+
+
+def _verification_cell(row: NumberRow) -> str:
+    found = row.verification
+    if found is None:
+        return '<span class="small">not checked</span>'
+    finding = found.finding
+    parts = [f"<b>{_e(found.status)}</b> {_e(finding.date.isoformat())}"]
+    if finding.by:
+        parts.append(f"by {_e(finding.by)}")
+    text = " ".join(parts)
+    if finding.note:
+        text += f'<br><span class="small">{_e(finding.note)}</span>'
+    return text
+
+
+def _number_cell(row: NumberRow) -> str:
+    if row.reading is None:
+        return '<span class="missing">no fax number</span>'
+    shown = row.reading.international or row.e164 or row.raw
+    uri = row.tel_uri
+    if uri is not None:
+        number = f'<a class="tel" href="{_e(uri)}">{_e(shown)}</a>'
+    else:
+        number = f'<span class="nodial">{_e(shown)}</span>'
+    if row.reading.extension:
+        number += f' <span class="small">ext. {_e(row.reading.extension)}</span>'
+    if row.in_use:
+        number += '<br><span class="in-use">the fax goes here</span>'
+    return number + f'<br><span class="raw">as written: {_e(row.raw)}</span>'
+
+
+def _place_cell(row: NumberRow) -> str:
+    reading = row.reading
+    if reading is None:
+        return ""
+    place = reading.location or reading.region or ""
+    kind = (reading.number_type or "").replace("_", " ")
+    return "<br>".join(
+        part for part in (_e(place), kind and f'<span class="small">{_e(kind)}</span>') if part
+    )
+
+
+def _verdict_cell(row: NumberRow) -> str:
+    verdict = row.verdict or "missing"
+    reasons = "".join(f"<li>{_e(reason)}</li>" for reason in row.reasons)
+    listed = f"<ul>{reasons}</ul>" if reasons else ""
+    return f'<span class="verdict {_e(verdict)}">{_e(verdict)}</span>{listed}'
+
+
+def sheet_html(campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime) -> bytes:
+    """``numbers.html``: the sheet as one printable, self-contained page."""
+    hours = campaign.office_hours.describe()
+    usable = sum(1 for row in rows if row.usable)
+    title = f"Numbers to check: {campaign.title}"
+    reference = f" · {campaign.reference}" if campaign.reference else ""
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="faxbatch {_e(__version__)}">',
+        f"<title>{_e(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="meta">{_e(campaign.source.name)}{_e(reference)} · checked on '
+        f"{now.astimezone(dt.UTC):%Y-%m-%d} · {usable} of {len(rows)} numbers usable · "
+        f"office hours {_e(hours)}, each office's own time. Call in the window; record what "
+        "you find in verification.csv beside the campaign (number, result, date, by, note).</p>",
+        "<table>",
+        "<thead><tr><th>Number</th><th>Place, type</th><th>Next window (office time)</th>"
+        "<th>Verdict, reasons</th><th>Verification</th></tr></thead>",
+    ]
+    by_recipient: dict[str, list[NumberRow]] = {}
+    for row in rows:
+        by_recipient.setdefault(row.recipient_id, []).append(row)
+    for recipient_rows in by_recipient.values():
+        recipient = recipient_rows[0].plan.recipient
+        organization = recipient.organization if recipient.organization != recipient.name else ""
+        country = recipient.country or campaign.default_country or ""
+        out.append(f'<tbody id="{_e(recipient.id)}">')
+        out.append(
+            f'<tr class="recipient"><th colspan="5">{_e(recipient.display_name)}'
+            + (f' <span class="org">— {_e(organization)}</span>' if organization else "")
+            + f' <span class="small">({_e(recipient.id)}{", " + _e(country) if country else ""})'
+            "</span></th></tr>"
+        )
+        for row in recipient_rows:
+            out.append(
+                f'<tr class="number {_e(row.channel)}">'
+                f"<td><b>{_e(row.channel)}</b><br>{_number_cell(row)}</td>"
+                f"<td>{_place_cell(row)}</td>"
+                f"<td>{_window_cell(row, hours) if row.reading else ''}</td>"
+                f"<td>{_verdict_cell(row)}</td>"
+                f"<td>{_verification_cell(row) if row.reading else ''}</td>"
+                "</tr>"
+            )
+        out.append("</tbody>")
+    out += ["</table>", "</body>", "</html>", ""]
+    return "\n".join(out).encode("utf-8")

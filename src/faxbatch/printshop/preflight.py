@@ -1,0 +1,1231 @@
+"""Preflight: a built batch checked the way print shops and fax machines will meet it.
+
+:func:`run_preflight` reads a batch folder (and never writes to it) and lists every failure in
+words, naming the file, the page and what is wrong:
+
+- every page has the configured page size and no rotation;
+- every font is embedded (``FontFile``, ``FontFile2`` or ``FontFile3``, descendant fonts included);
+- nothing is drawn within the printable margin (5 mm) of any page, nor in the fax header zone
+  (the top 12 mm, where the sending station prints its header line) of a fax;
+- every postal letter's first page holds its return line and address inside the envelope's window,
+  and nothing that touches the window sticks out of it;
+- pad pages are truly blank (no content operators);
+- every content stream decompresses whole and parses into PDF operators (a damaged stream is a
+  failure, never a page read as blank), and every page a document owns draws text: the same text,
+  at the same places, as the same page of the document's own PDF;
+- the job ticket (``print/job.json``) matches the files: volumes present, no others, bytes,
+  sha256, pages, pad pages, sheets, documents, bookmarks, page ranges and totals; and the
+  manifest's checksums and page ranges agree.
+
+Every file it reads (the ticket, the manifest, each ``file`` they name, the PDFs of ``faxes/``
+and ``post/``) must lie inside the batch folder once symbolic links are resolved, and be a regular
+file: anything else is a failure, and the file is not opened.
+
+Positions come from the content streams themselves (pypdf's parser; ``cm``, ``q``/``Q``, the
+text operators, paths and XObjects followed), so a PDF made by another tool is checked the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import re
+import stat
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pypdf
+from pypdf.errors import PdfReadError
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    ContentStream,
+    DictionaryObject,
+    IndirectObject,
+    NumberObject,
+    PdfObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
+from faxbatch.letters.fonts import Style, typeface
+from faxbatch.letters.layout import FAX_HEADER_ZONE, MM, PAGE_SIZES, Box, Page, Rule, TextRun
+from faxbatch.printshop.ticket import JOB_JSON, SCHEMA_VERSION
+
+#: office printers leave this much of every edge unprinted
+PRINTABLE_MARGIN = 5 * MM
+#: a page size matches when both sides agree this closely (points)
+SIZE_TOLERANCE = 1.0
+#: at most this many failures are listed, the rest counted
+MAX_FAILURES = 200
+#: a content stream larger than this once decompressed is not read (a decompression bomb)
+MAX_STREAM_BYTES = 64 << 20
+#: the operators of PDF content streams (ISO 32000-1, table 51), and pypdf's inline images
+OPERATORS = frozenset(
+    b"b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h i ID j J "
+    b"K k l m M MP n q Q re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz "
+    b"v w W W* y ' \"".split()
+) | {b"INLINE IMAGE"}
+
+Matrix = tuple[float, float, float, float, float, float]
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _mul(m: Matrix, n: Matrix) -> Matrix:
+    """``m`` then ``n`` (PDF's row-vector convention: p' = p × m × n)."""
+    a, b, c, d, e, f = m
+    aa, bb, cc, dd, ee, ff = n
+    return (
+        a * aa + b * cc,
+        a * bb + b * dd,
+        c * aa + d * cc,
+        c * bb + d * dd,
+        e * aa + f * cc + ee,
+        e * bb + f * dd + ff,
+    )
+
+
+def _apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    return (x * m[0] + y * m[2] + m[4], x * m[1] + y * m[3] + m[5])
+
+
+def _mark(kind: str, m: Matrix, x0: float, y0: float, x1: float, y1: float, text: str = "") -> Mark:
+    """A mark covering the box (x0, y0)–(x1, y1) of the space that ``m`` maps to the page."""
+    points = [_apply(m, x, y) for x in (x0, x1) for y in (y0, y1)]
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return Mark(kind, min(xs), min(ys), max(xs), max(ys), text)
+
+
+# -- what a page draws ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mark:
+    """Something a page draws, with its bounding box in page space (points)."""
+
+    kind: str  # "text", "path" or "image"
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str = ""
+
+    def describe(self) -> str:
+        """``text 'Page 1 of 2'``, ``a line`` or ``an image``, for messages."""
+        if self.kind == "text":
+            shown = self.text.strip() or "(spaces)"
+            return f"text '{shown[:40]}{'…' if len(shown) > 40 else ''}'"
+        return "a line or shape" if self.kind == "path" else "an image"
+
+
+@dataclass(frozen=True)
+class _Font:
+    """What measuring and reading a font's strings needs."""
+
+    two_byte: bool
+    widths: Mapping[int, float]
+    default_width: float
+    to_unicode: Mapping[int, str]
+
+    def codes(self, raw: bytes) -> list[int]:
+        if self.two_byte:
+            return [raw[i] << 8 | raw[i + 1] for i in range(0, len(raw) - 1, 2)]
+        return list(raw)
+
+    def text(self, codes: list[int]) -> str:
+        if self.to_unicode:
+            return "".join(self.to_unicode.get(code, "?") for code in codes)
+        return bytes(code for code in codes if code < 256).decode("latin-1")
+
+
+_FALLBACK_FONT = _Font(False, {}, 600.0, {})
+
+
+def _resolve(obj: Any) -> Any:
+    return obj.get_object() if isinstance(obj, (IndirectObject, PdfObject)) else obj
+
+
+def _numbers(obj: Any) -> list[float]:
+    return [float(_resolve(v)) for v in _resolve(obj) or []]
+
+
+def _load_font(font: DictionaryObject) -> _Font:
+    subtype = font.get("/Subtype")
+    to_unicode = _read_to_unicode(font.get("/ToUnicode"))
+    if subtype == "/Type0":
+        descendant = _resolve(_resolve(font["/DescendantFonts"])[0])
+        widths: dict[int, float] = {}
+        w = [_resolve(v) for v in _resolve(descendant.get("/W")) or []]
+        i = 0
+        while i < len(w):
+            first = int(w[i])
+            if i + 1 < len(w) and isinstance(w[i + 1], ArrayObject):
+                for k, value in enumerate(_numbers(w[i + 1])):
+                    widths[first + k] = value
+                i += 2
+            elif i + 2 < len(w):
+                last, value = int(w[i + 1]), float(w[i + 2])
+                for code in range(first, last + 1):
+                    widths[code] = value
+                i += 3
+            else:
+                break
+        default = float(_resolve(descendant.get("/DW", 1000)))
+        return _Font(True, widths, default, to_unicode)
+    first_char = int(_resolve(font.get("/FirstChar", 0)))
+    simple = {first_char + k: v for k, v in enumerate(_numbers(font.get("/Widths")))}
+    # the standard 14 fonts may come without widths: 0.6 em is close to Helvetica's average
+    return _Font(False, simple, 600.0 if not simple else 0.0, to_unicode)
+
+
+_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
+_HEX = re.compile(rb"<([0-9A-Fa-f]*)>")
+
+
+def _read_to_unicode(obj: Any) -> dict[int, str]:
+    stream = _resolve(obj)
+    if not isinstance(stream, StreamObject):
+        return {}
+    data = stream.get_data()
+    mapping: dict[int, str] = {}
+
+    def text(hex_digits: bytes) -> str:
+        return bytes.fromhex(hex_digits.decode("ascii")).decode("utf-16-be", "replace")
+
+    for block in _BFCHAR.findall(data):
+        values = _HEX.findall(block)
+        for src, dst in zip(values[::2], values[1::2], strict=False):
+            mapping[int(src, 16)] = text(dst)
+    for block in _BFRANGE.findall(data):
+        values = _HEX.findall(block)
+        for lo, hi, dst in zip(values[::3], values[1::3], values[2::3], strict=False):
+            start = ord(text(dst)[-1:] or "?")
+            for offset, code in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
+                mapping[code] = chr(start + offset)
+    return mapping
+
+
+@dataclass
+class _GState:
+    ctm: Matrix = _IDENTITY
+    font: _Font = _FALLBACK_FONT
+    size: float = 0.0
+    char_spacing: float = 0.0
+    word_spacing: float = 0.0
+    scale: float = 1.0
+    leading: float = 0.0
+    rise: float = 0.0
+
+
+class _Unreadable(Exception):
+    """A content stream that cannot be decoded or parsed (its message says why)."""
+
+
+@dataclass
+class _Interpreter:
+    """Follows a page's content streams and collects what they draw."""
+
+    reader: pypdf.PdfReader
+    marks: list[Mark] = field(default_factory=list)
+    #: why a content stream could not be read (a page is then never taken as blank)
+    problems: list[str] = field(default_factory=list)
+    operators: int = 0
+    state: _GState = field(default_factory=_GState)
+    stack: list[_GState] = field(default_factory=list)
+    tm: Matrix = _IDENTITY
+    tlm: Matrix = _IDENTITY
+    path: list[tuple[float, float]] = field(default_factory=list)
+    fonts: dict[int, _Font] = field(default_factory=dict)
+    depth: int = 0
+    in_text: bool = False
+
+    def signature(self) -> tuple[object, ...] | None:
+        """The state a content stream starts from, when its result may be reused."""
+        if self.stack or self.path:
+            return None
+        s = self.state
+        font = id(s.font)
+        text = (s.size, s.char_spacing, s.word_spacing, s.scale, s.leading, s.rise)
+        return (s.ctm, font, text, self.in_text, self.tm, self.tlm)
+
+    def run(self, stream: Any, resources: DictionaryObject, ctm: Matrix = _IDENTITY) -> None:
+        try:
+            operations = _operations(stream, self.reader)
+        except _Unreadable as exc:
+            self.problems.append(str(exc))
+            return
+        fonts = _resolve(resources.get("/Font")) or {}
+        xobjects = _resolve(resources.get("/XObject")) or {}
+        self.state.ctm = _mul(ctm, self.state.ctm) if ctm != _IDENTITY else self.state.ctm
+        for operands, operator in operations:
+            self.operators += 1
+            self._do(operator, operands, fonts, xobjects)
+
+    def _font(self, fonts: Any, name: Any) -> _Font:
+        ref = fonts.get(name) if fonts else None
+        if ref is None:
+            return _FALLBACK_FONT
+        key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else ref.idnum
+        if key not in self.fonts:
+            self.fonts[key] = _load_font(_resolve(ref))
+        return self.fonts[key]
+
+    def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
+        s = self.state
+        if op == b"q":
+            self.stack.append(replace(s))
+        elif op == b"Q":
+            if self.stack:
+                self.state = self.stack.pop()
+        elif op == b"cm" and len(args) == 6:
+            s.ctm = _mul(tuple(float(a) for a in args), s.ctm)  # type: ignore[arg-type]
+        elif op == b"BT":
+            self.tm = self.tlm = _IDENTITY
+            self.in_text = True
+        elif op == b"ET":
+            self.in_text = False
+        elif op == b"Tf" and len(args) == 2:
+            s.font = self._font(fonts, args[0])
+            s.size = float(args[1])
+        elif op == b"Tm" and len(args) == 6:
+            self.tm = self.tlm = tuple(float(a) for a in args)  # type: ignore[assignment]
+        elif op in (b"Td", b"TD") and len(args) == 2:
+            if op == b"TD":
+                s.leading = -float(args[1])
+            self._move(float(args[0]), float(args[1]))
+        elif op == b"T*":
+            self._move(0.0, -s.leading)
+        elif op == b"TL" and args:
+            s.leading = float(args[0])
+        elif op == b"Tc" and args:
+            s.char_spacing = float(args[0])
+        elif op == b"Tw" and args:
+            s.word_spacing = float(args[0])
+        elif op == b"Tz" and args:
+            s.scale = float(args[0]) / 100
+        elif op == b"Ts" and args:
+            s.rise = float(args[0])
+        elif op == b"Tj" and args:
+            self._show([args[0]])
+        elif op == b"TJ" and args:
+            self._show(list(args[0]))
+        elif op == b"'" and args:
+            self._move(0.0, -s.leading)
+            self._show([args[0]])
+        elif op == b'"' and len(args) == 3:
+            s.word_spacing, s.char_spacing = float(args[0]), float(args[1])
+            self._move(0.0, -s.leading)
+            self._show([args[2]])
+        elif op in (b"m", b"l") and len(args) == 2:
+            self.path.append(_apply(s.ctm, float(args[0]), float(args[1])))
+        elif op in (b"c", b"v", b"y"):
+            values = [float(a) for a in args]
+            self.path.extend(
+                _apply(s.ctm, x, y) for x, y in zip(values[::2], values[1::2], strict=False)
+            )
+        elif op == b"re" and len(args) == 4:
+            x, y, w, h = (float(a) for a in args)
+            self.path.extend(_apply(s.ctm, px, py) for px in (x, x + w) for py in (y, y + h))
+        elif op in (b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"):
+            if self.path:
+                xs = [p[0] for p in self.path]
+                ys = [p[1] for p in self.path]
+                self.marks.append(Mark("path", min(xs), min(ys), max(xs), max(ys)))
+            self.path = []
+        elif op == b"n":
+            self.path = []
+        elif op == b"Do" and args:
+            self._xobject(xobjects, args[0])
+        elif op == b"INLINE IMAGE":
+            self.marks.append(_mark("image", s.ctm, 0, 0, 1, 1))
+
+    def _move(self, tx: float, ty: float) -> None:
+        self.tlm = _mul((1.0, 0.0, 0.0, 1.0, tx, ty), self.tlm)
+        self.tm = self.tlm
+
+    def _show(self, items: list[Any]) -> None:
+        s = self.state
+        font = s.font
+        advance = 0.0
+        texts: list[str] = []
+        for item in items:
+            if isinstance(item, (int, float, NumberObject)) and not isinstance(item, bool):
+                advance -= float(item) / 1000 * s.size * s.scale
+                continue
+            raw = _raw(item)
+            codes = font.codes(raw)
+            for code in codes:
+                width = font.widths.get(code, font.default_width) / 1000 * s.size
+                width += s.char_spacing
+                if code == 32 and not font.two_byte:
+                    width += s.word_spacing
+                advance += width * s.scale
+            texts.append(font.text(codes))
+        matrix = _mul(self.tm, s.ctm)
+        low, high = s.rise - GLYPH_BOTTOM * s.size, s.rise + GLYPH_TOP * s.size
+        self.marks.append(_mark("text", matrix, 0.0, low, max(advance, 0.0), high, "".join(texts)))
+        self.tm = _mul((1.0, 0.0, 0.0, 1.0, advance, 0.0), self.tm)
+
+    def _xobject(self, xobjects: Any, name: Any) -> None:
+        target = _resolve(xobjects.get(name)) if xobjects else None
+        if not isinstance(target, StreamObject):
+            return
+        if target.get("/Subtype") == "/Image":
+            self.marks.append(_mark("image", self.state.ctm, 0, 0, 1, 1))
+        elif target.get("/Subtype") == "/Form" and self.depth < 8:
+            matrix = tuple(_numbers(target.get("/Matrix"))) or _IDENTITY
+            resources = _resolve(target.get("/Resources")) or DictionaryObject()
+            saved, saved_stack = replace(self.state), list(self.stack)
+            self.depth += 1
+            self.run(target, resources, matrix)  # type: ignore[arg-type]
+            self.depth -= 1
+            self.state, self.stack = saved, saved_stack
+
+
+# A content stream's tokens, for the plain streams most PDFs (faxbatch's among them) are made of:
+# hex strings, names, numbers, operators and arrays. Anything else (literal strings, dictionaries,
+# inline images, comments) goes to pypdf's parser, which is complete but slow on long streams.
+_TOKEN = re.compile(
+    rb"[\s]*(?:<([0-9A-Fa-f\s]*)>|(/[^\s/\[\]()<>{}%]*)|([+-]?(?:\d+\.?\d*|\.\d+))"
+    rb"|([A-Za-z'\"*][A-Za-z0-9'\"*]*)|(\[)|(\]))"
+)
+
+
+def _stream_data(stream: StreamObject) -> bytes:
+    """A stream's decoded bytes; raises :class:`_Unreadable` when they cannot all be decoded.
+
+    Flate streams (every faxbatch stream) are decompressed here, strictly: pypdf's own decoder
+    salvages what it can from damaged data, which would make a damaged page look merely blank.
+    """
+    filters = stream.get("/Filter")
+    names = (
+        [str(_resolve(f)) for f in _resolve(filters)]
+        if isinstance(_resolve(filters), ArrayObject)
+        else ([str(_resolve(filters))] if filters is not None else [])
+    )
+    raw = getattr(stream, "_data", None)
+    if names == ["/FlateDecode"] and not stream.get("/DecodeParms") and isinstance(raw, bytes):
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(raw, MAX_STREAM_BYTES)
+        except zlib.error as exc:
+            raise _Unreadable(f"a content stream does not decompress ({exc})") from None
+        if inflater.unconsumed_tail:
+            raise _Unreadable(
+                f"a content stream is larger than {MAX_STREAM_BYTES >> 20} MB decompressed"
+            )
+        if not inflater.eof:
+            raise _Unreadable("a content stream is cut short (its compressed data ends early)")
+        return data
+    try:
+        return bytes(stream.get_data())
+    except Exception as exc:
+        raise _Unreadable(f"a content stream cannot be decoded ({exc})") from None
+
+
+def _operations(stream: Any, reader: pypdf.PdfReader) -> list[tuple[list[Any], bytes]]:
+    """The (operands, operator) pairs of a content stream; raises :class:`_Unreadable`."""
+    if not isinstance(stream, StreamObject):
+        raise _Unreadable("a page's contents are not a stream")
+    data = _stream_data(stream)
+    operations = _plain_operations(data)
+    if operations is None:
+        try:
+            operations = ContentStream(stream, reader).operations  # decodes as strictly
+        except Exception as exc:
+            raise _Unreadable(f"a content stream does not parse ({exc})") from None
+    compatibility = 0  # BX ... EX: unknown operators allowed (PDF 8.2)
+    for _operands, operator in operations:
+        if operator == b"BX":
+            compatibility += 1
+        elif operator == b"EX":
+            compatibility = max(0, compatibility - 1)
+        elif operator not in OPERATORS and not compatibility:
+            shown = operator[:20].decode("latin-1", "replace")
+            raise _Unreadable(f"a content stream holds {shown!r}, which is no PDF operator")
+    return operations
+
+
+def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
+    """Tokenise a plain content stream quickly; None when it holds anything else."""
+    operations: list[tuple[list[Any], bytes]] = []
+    operands: list[Any] = []
+    array: list[Any] | None = None
+    position, end = 0, len(data)
+    while position < end:
+        match = _TOKEN.match(data, position)
+        if match is None or match.end() == position:
+            if data[position:].strip():
+                return None
+            break
+        position = match.end()
+        hex_text, name, number, operator, opening, closing = match.groups()
+        target = array if array is not None else operands
+        if hex_text is not None:
+            digits = re.sub(rb"\s", b"", hex_text)
+            target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
+        elif name is not None:
+            target.append(name.decode("latin-1"))
+        elif number is not None:
+            target.append(float(number))
+        elif opening is not None:
+            if array is not None:
+                return None  # nested arrays: leave them to pypdf
+            array = []
+        elif closing is not None:
+            if array is None:
+                return None
+            operands.append(array)
+            array = None
+        elif operator is not None:
+            if array is not None or operator in (b"BI", b"ID", b"EI", b"true", b"false", b"null"):
+                return None
+            operations.append((operands, operator))
+            operands = []
+    return operations if array is None else None
+
+
+def _raw(item: Any) -> bytes:
+    if isinstance(item, ByteStringObject):
+        return bytes(item)
+    if isinstance(item, TextStringObject):
+        return item.original_bytes  # as written: get_original_bytes() may add a BOM
+    if isinstance(item, bytes):
+        return item
+    return str(item).encode("latin-1", "replace")
+
+
+@dataclass
+class FileCache:
+    """What the pages of one PDF share, read once: fonts, and content streams that repeat.
+
+    A volume's letters share their content streams; a stream's result is reused when it starts
+    from the same state with the same fonts.
+    """
+
+    fonts: dict[int, _Font] = field(default_factory=dict)
+    streams: dict[tuple[object, ...], tuple[list[Mark], int, _GState, bool, Matrix, Matrix]] = (
+        field(default_factory=dict)
+    )
+    embedded: dict[int, bool] = field(default_factory=dict)
+
+
+def _font_key(resources: DictionaryObject) -> tuple[tuple[str, int], ...] | None:
+    fonts = _resolve(resources.get("/Font")) or {}
+    key = []
+    for name, ref in fonts.items():
+        if not isinstance(ref, IndirectObject):
+            return None
+        key.append((str(name), ref.idnum))
+    if resources.get("/XObject"):
+        return None  # forms may draw anything: not worth the bookkeeping
+    return tuple(sorted(key))
+
+
+def page_marks(
+    reader: pypdf.PdfReader,
+    page: pypdf.PageObject,
+    cache: FileCache | None = None,
+    problems: list[str] | None = None,
+) -> tuple[list[Mark], int]:
+    """What a page draws, and how many content operators it has (0: truly blank).
+
+    Why a content stream could not be read (it is then skipped) goes into ``problems``.
+    """
+    cache = cache if cache is not None else FileCache()
+    interpreter = _Interpreter(reader, fonts=cache.fonts)
+    resources = _resolve(page.get("/Resources")) or DictionaryObject()
+    fonts = _font_key(resources)
+    contents = page.get("/Contents")
+    resolved = _resolve(contents)
+    streams = resolved if isinstance(resolved, ArrayObject) else [contents] if contents else []
+    for stream in streams:
+        start = interpreter.signature()
+        key = None
+        if isinstance(stream, IndirectObject) and fonts is not None and start is not None:
+            key = (stream.idnum, fonts, start)
+        hit = cache.streams.get(key) if key else None
+        if hit is not None:
+            marks, operators, state, in_text, tm, tlm = hit
+            interpreter.marks.extend(marks)
+            interpreter.operators += operators
+            interpreter.state = replace(state)
+            interpreter.in_text, interpreter.tm, interpreter.tlm = in_text, tm, tlm
+            continue
+        first_mark, operators_before = len(interpreter.marks), interpreter.operators
+        problems_before = len(interpreter.problems)
+        interpreter.run(_resolve(stream), resources)
+        sound = len(interpreter.problems) == problems_before
+        if key is not None and sound and not interpreter.stack and not interpreter.path:
+            cache.streams[key] = (
+                interpreter.marks[first_mark:],
+                interpreter.operators - operators_before,
+                replace(interpreter.state),
+                interpreter.in_text,
+                interpreter.tm,
+                interpreter.tlm,
+            )
+    if problems is not None:
+        problems.extend(interpreter.problems)
+    return interpreter.marks, interpreter.operators
+
+
+# -- fonts ---------------------------------------------------------------------------------------
+def _font_dicts(resources: Any, depth: int = 0) -> Iterator[DictionaryObject]:
+    resources = _resolve(resources)
+    if not isinstance(resources, DictionaryObject):
+        return
+    fonts = _resolve(resources.get("/Font")) or {}
+    for ref in fonts.values():
+        font = _resolve(ref)
+        if isinstance(font, DictionaryObject):
+            yield font
+    xobjects = _resolve(resources.get("/XObject")) or {}
+    for ref in xobjects.values():
+        xobject = _resolve(ref)
+        if isinstance(xobject, StreamObject) and xobject.get("/Subtype") == "/Form" and depth < 8:
+            yield from _font_dicts(xobject.get("/Resources"), depth + 1)
+
+
+def _embedded(font: DictionaryObject, cache: FileCache) -> bool:
+    key = font.indirect_reference.idnum if font.indirect_reference else None
+    if key is not None and key in cache.embedded:
+        return cache.embedded[key]
+    result = _has_font_file(font)
+    if key is not None:
+        cache.embedded[key] = result
+    return result
+
+
+def _has_font_file(font: DictionaryObject) -> bool:
+    if font.get("/Subtype") == "/Type3":
+        return True  # its glyphs are drawn by the PDF itself
+    target = font
+    if font.get("/Subtype") == "/Type0":
+        target = _resolve(_resolve(font["/DescendantFonts"])[0])
+    descriptor = _resolve(target.get("/FontDescriptor"))
+    return isinstance(descriptor, DictionaryObject) and any(
+        key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+    )
+
+
+# -- checking pages ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PageRules:
+    """What a page must satisfy.
+
+    ``text``: why the page must draw text (a page of a document has at least its "Page N of M"
+    line); None: it may be empty.
+    """
+
+    page_size: str
+    fax: bool = False
+    blank: bool = False
+    window: Rect | None = None
+    text: str | None = None
+
+
+def _mm(points: float) -> str:
+    return f"{points / MM:.1f} mm"
+
+
+def _outside_margin(mark: Mark, width: float, height: float, margin: float) -> str | None:
+    slack = 0.05
+    gaps = (
+        ("left", mark.x0),
+        ("right", width - mark.x1),
+        ("bottom", mark.y0),
+        ("top", height - mark.y1),
+    )
+    edge, gap = min(gaps, key=lambda item: item[1])
+    if gap >= margin - slack:
+        return None
+    return f"{mark.describe()} reaches {_mm(max(gap, 0.0))} from the {edge} edge"
+
+
+def check_page(
+    reader: pypdf.PdfReader,
+    page: pypdf.PageObject,
+    where: str,
+    rules: PageRules,
+    margin: float = PRINTABLE_MARGIN,
+    cache: FileCache | None = None,
+) -> list[str]:
+    """Failures of one page, each starting with ``where`` (``file, page N``).
+
+    Pass one ``cache`` for all pages of a file: what they share is then read once.
+    """
+    return _check_page(reader, page, where, rules, margin, cache)[0]
+
+
+def _check_page(
+    reader: pypdf.PdfReader,
+    page: pypdf.PageObject,
+    where: str,
+    rules: PageRules,
+    margin: float,
+    cache: FileCache | None,
+) -> tuple[list[str], str]:
+    """The page's failures, and a digest of the text it draws and where (to compare pages)."""
+    cache = cache if cache is not None else FileCache()
+    failures: list[str] = []
+    box = page.mediabox
+    width, height = float(box.width), float(box.height)
+    expected_w, expected_h = PAGE_SIZES[rules.page_size]
+    if abs(width - expected_w) > SIZE_TOLERANCE or abs(height - expected_h) > SIZE_TOLERANCE:
+        failures.append(
+            f"{where}: the page is {width / MM:.0f} × {height / MM:.0f} mm, "
+            f"not {rules.page_size} ({expected_w / MM:.0f} × {expected_h / MM:.0f} mm)"
+        )
+    rotation = int(page.get("/Rotate", 0) or 0) % 360
+    if rotation:
+        failures.append(f"{where}: the page is rotated by {rotation}°")
+    for font in _font_dicts(page.get("/Resources")):
+        if not _embedded(font, cache):
+            name = str(font.get("/BaseFont", "(unnamed)")).lstrip("/")
+            failures.append(f"{where}: font {name} is not embedded")
+    problems: list[str] = []
+    marks, operators = page_marks(reader, page, cache, problems)
+    failures.extend(f"{where}: {problem}" for problem in dict.fromkeys(problems))
+    if rules.blank:
+        if operators:
+            failures.append(f"{where}: the pad page is not blank ({operators} content operators)")
+        return failures, ""
+    texts = [mark for mark in marks if mark.kind == "text" and mark.text.strip()]
+    if rules.text is not None and not texts and not problems:
+        failures.append(f"{where}: the page draws no text, but {rules.text}")
+    failures.extend(_check_marks(marks, width, height, rules, where, margin))
+    return failures, _text_digest(texts)
+
+
+def _text_digest(texts: Sequence[Mark]) -> str:
+    digest = hashlib.sha256()
+    for mark in texts:
+        digest.update(
+            f"{mark.text}\x1e{mark.x0:.1f}\x1e{mark.y0:.1f}\x1f".encode("utf-8", "replace")
+        )
+    return digest.hexdigest()[:24]
+
+
+def layout_marks(page: Page) -> list[Mark]:
+    """What a laid-out page will draw, with the same boxes :func:`page_marks` reads from a PDF."""
+    marks: list[Mark] = []
+    for item in [*page.items, *page.footer]:
+        if isinstance(item, TextRun):
+            width = _run_width(item.style, item.text, item.size)
+            low, high = item.y - GLYPH_BOTTOM * item.size, item.y + GLYPH_TOP * item.size
+            marks.append(Mark("text", item.x, low, item.x + width, high, item.text))
+        elif isinstance(item, Rule):  # the path itself, as page_marks reads it from a PDF
+            x0, x1 = sorted((item.x1, item.x2))
+            y0, y1 = sorted((item.y1, item.y2))
+            marks.append(Mark("path", x0, y0, x1, y1))
+        elif isinstance(item, Box):
+            marks.append(Mark("path", item.x, item.y, item.x + item.w, item.y + item.h))
+    return marks
+
+
+@lru_cache(maxsize=8192)
+def _run_width(style: Style, text: str, size: float) -> float:
+    """A run's width (the lines of a letter repeat in every document: measured once)."""
+    return typeface()[style].width(text, size)
+
+
+def check_layout(
+    page: Page, where: str, rules: PageRules, margin: float = PRINTABLE_MARGIN
+) -> list[str]:
+    """Failures of a laid-out page, before it is written (the same rules as :func:`check_page`).
+
+    The build runs this on every page it makes, where the positions are exact and free to know;
+    ``faxbatch preflight`` reads the written files instead.
+    """
+    geometry = page.geometry
+    failures: list[str] = []
+    expected_w, expected_h = PAGE_SIZES[rules.page_size]
+    if abs(geometry.width - expected_w) > SIZE_TOLERANCE or abs(geometry.height - expected_h) > (
+        SIZE_TOLERANCE
+    ):
+        failures.append(f"{where}: the page is not {rules.page_size}")
+    if rules.window is None and _clear(page, rules, margin):
+        return failures  # the common case, decided from the page's outer bounds alone
+    marks = layout_marks(page)
+    failures.extend(_check_marks(marks, geometry.width, geometry.height, rules, where, margin))
+    return failures
+
+
+def _clear(page: Page, rules: PageRules, margin: float) -> bool:
+    """Whether everything lies inside the margins (and below the fax header zone)."""
+    width, height = page.geometry.width, page.geometry.height
+    left = bottom = float("inf")
+    right = top = float("-inf")
+    for item in (*page.items, *page.footer):
+        if isinstance(item, TextRun):
+            x0, x1 = item.x, item.x + _run_width(item.style, item.text, item.size)
+            y0, y1 = item.y - GLYPH_BOTTOM * item.size, item.y + GLYPH_TOP * item.size
+        elif isinstance(item, Rule):
+            x0, x1 = sorted((item.x1, item.x2))
+            y0, y1 = sorted((item.y1, item.y2))
+        else:
+            x0, y0, x1, y1 = item.x, item.y, item.x + item.w, item.y + item.h
+        left, bottom = min(left, x0), min(bottom, y0)
+        right, top = max(right, x1), max(top, y1)
+    limit = height - margin
+    if rules.fax:
+        limit = min(limit, height - FAX_HEADER_ZONE)
+    slack = 0.05
+    return (
+        left >= margin - slack
+        and bottom >= margin - slack
+        and right <= width - margin + slack
+        and top <= limit + slack
+    ) or left == float("inf")
+
+
+def _check_marks(
+    marks: list[Mark], width: float, height: float, rules: PageRules, where: str, margin: float
+) -> list[str]:
+    failures: list[str] = []
+    outside = [
+        (mark, text)
+        for mark in marks
+        if (text := _outside_margin(mark, width, height, margin)) is not None
+    ]
+    if outside:
+        more = f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""
+        failures.append(
+            f"{where}: {outside[0][1]}, inside the {_mm(margin)} printers leave unprinted{more}"
+        )
+    if rules.fax:
+        limit = height - FAX_HEADER_ZONE
+        in_zone = [mark for mark in marks if mark.y1 > limit + 0.05]
+        if in_zone:
+            first = max(in_zone, key=lambda mark: mark.y1)
+            more = f" (and {len(in_zone) - 1} more)" if len(in_zone) > 1 else ""
+            failures.append(
+                f"{where}: {first.describe()} reaches {_mm(max(height - first.y1, 0.0))} from the "
+                f"top, inside the fax header zone (top {_mm(FAX_HEADER_ZONE)}){more}"
+            )
+    if rules.window is not None:
+        failures.extend(_check_window(marks, rules.window, where))
+    return failures
+
+
+def _check_window(marks: list[Mark], window: Rect, where: str) -> list[str]:
+    failures = []
+    inside = 0
+    for mark in marks:
+        if not window.overlaps(mark.x0, mark.y0, mark.x1, mark.y1):
+            continue
+        if window.contains(mark.x0, mark.y0, mark.x1, mark.y1):
+            inside += mark.kind == "text"
+            continue
+        failures.append(
+            f"{where}: {mark.describe()} sticks out of the envelope window "
+            f"({_mm(window.x)}–{_mm(window.right)} from the left, "
+            f"{_mm(window.y)}–{_mm(window.top)} from the bottom)"
+        )
+    if inside < 2:
+        failures.append(
+            f"{where}: the envelope window holds {inside} line(s) of text; a postal letter needs "
+            "the return line and the address there"
+        )
+    return failures
+
+
+# -- the batch -----------------------------------------------------------------------------------
+@dataclass
+class _Batch:
+    folder: Path
+    margin: float
+    failures: list[str] = field(default_factory=list)
+    #: the text digest of every page a volume's document owns, by (volume, page number)
+    volume_pages: dict[tuple[str, int], str] = field(default_factory=dict)
+    #: the text digest of every page of each document's own PDF, by file
+    document_pages: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = self.folder.resolve()
+        self._refused: set[str] = set()  # files already reported as not to be read
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+
+    def refuse(self, relative: object, message: str) -> None:
+        """A file not to be read, reported once however many entries name it."""
+        if str(relative) not in self._refused:
+            self._refused.add(str(relative))
+            self.fail(message)
+
+    def locate(self, relative: object, source: str) -> Path | None:
+        """Where a file named by the batch lies, if inside the batch folder (else a failure)."""
+        if not isinstance(relative, str) or not relative or "\0" in relative:
+            self.refuse(relative, f"{relative!r} ({source}) is not a file name inside the batch")
+            return None
+        if Path(relative).is_absolute():
+            self.refuse(
+                relative,
+                f"{relative} ({source}) is an absolute path; a batch's files lie inside it, "
+                "and it was not read",
+            )
+            return None
+        try:
+            resolved = (self.root / relative).resolve()
+        except (OSError, RuntimeError) as exc:  # a loop of links
+            self.refuse(relative, f"{relative} ({source}) cannot be resolved ({exc})")
+            return None
+        if not resolved.is_relative_to(self.root):
+            self.refuse(
+                relative,
+                f"{relative} ({source}) resolves to {resolved}, outside the batch folder "
+                f"{self.root}; it was not read",
+            )
+            return None
+        return resolved
+
+    def read_bytes(self, relative: object, source: str, missing: str | None = None) -> bytes | None:
+        """A file of the batch, read only if it is a regular file inside the batch folder.
+
+        ``source`` says who names the file (for messages); ``missing`` replaces the message for a
+        file that is not there.
+        """
+        path = self.locate(relative, source)
+        if path is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        except FileNotFoundError:
+            self.fail(missing or f"{relative}: {source} but missing")
+            return None
+        except OSError as exc:
+            self.fail(f"{relative}: cannot be read ({exc.strerror or exc})")
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self.refuse(relative, f"{relative} ({source}) is not a regular file; not read")
+                return None
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            self.fail(f"{relative}: cannot be read ({exc.strerror or exc})")
+            return None
+        finally:
+            os.close(fd)
+
+    def read(self, relative: str, data: bytes) -> pypdf.PdfReader | None:
+        try:
+            return pypdf.PdfReader(io.BytesIO(data))
+        except (OSError, PdfReadError, ValueError) as exc:
+            self.fail(f"{relative}: cannot be read as a PDF ({exc})")
+            return None
+
+
+def _load_json(batch: _Batch, relative: str, required: bool) -> dict[str, Any] | None:
+    if not required and not os.path.lexists(batch.folder / relative):
+        return None
+    missing = f"{relative} is missing: the print volumes cannot be checked against it"
+    data = batch.read_bytes(relative, "the job ticket" if required else "the manifest", missing)
+    if data is None:
+        return None
+    try:
+        loaded = json.loads(data)
+    except ValueError as exc:
+        batch.fail(f"{relative}: cannot be read as JSON ({exc})")
+        return None
+    if not isinstance(loaded, dict):
+        batch.fail(f"{relative}: not a JSON object")
+        return None
+    return loaded
+
+
+def _window_of(volume: Mapping[str, Any], page_size: str) -> Rect | None:
+    envelope = volume.get("envelope")
+    if not envelope:
+        return None
+    try:
+        return envelope_spec(page_size, envelope, volume.get("din5008")).window
+    except ValueError:
+        return None
+
+
+def _check_volume(
+    batch: _Batch, volume: Mapping[str, Any], documents: Sequence[Mapping[str, Any]], page_size: str
+) -> None:
+    relative = str(volume.get("file"))
+    data = batch.read_bytes(volume.get("file"), f"listed in {JOB_JSON}")
+    if data is None:
+        return
+    size = len(data)
+    if size != volume.get("bytes"):
+        batch.fail(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
+    if hashlib.sha256(data).hexdigest() != volume.get("sha256"):
+        batch.fail(f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)")
+    reader = batch.read(relative, data)
+    if reader is None:
+        return
+    pages = len(reader.pages)
+    duplex = bool(volume.get("duplex"))
+    expected = {
+        "pages": pages,
+        "sheets": math.ceil(pages / 2) if duplex else pages,
+        "documents": len(documents),
+    }
+    for key, value in expected.items():
+        if volume.get(key) != value:
+            batch.fail(f"{relative}: {value} {key}, but {JOB_JSON} says {volume.get(key)}")
+    if volume.get("page_size") != page_size:
+        batch.fail(
+            f"{relative}: {JOB_JSON} gives page size {volume.get('page_size')}, "
+            f"the batch is {page_size}"
+        )
+    owner: dict[int, Mapping[str, Any]] = {}
+    first_pages: set[int] = set()
+    for placed in documents:
+        first, last = placed.get("first_page"), placed.get("last_page")
+        if not (isinstance(first, int) and isinstance(last, int) and 1 <= first <= last <= pages):
+            batch.fail(
+                f"{relative}: {JOB_JSON} gives {placed.get('id')} pages {first}–{last}, "
+                f"outside the volume's {pages} pages"
+            )
+            continue
+        if duplex and first % 2 == 0:
+            batch.fail(f"{relative}, page {first}: {placed.get('id')} starts on a back side")
+        for number in range(first, last + 1):
+            if number in owner:
+                batch.fail(
+                    f"{relative}, page {number}: belongs to both {owner[number].get('id')} "
+                    f"and {placed.get('id')}"
+                )
+            owner[number] = placed
+        first_pages.add(first)
+    pads = pages - len(owner)
+    if volume.get("pad_pages") != pads:
+        batch.fail(f"{relative}: {pads} pad pages, but {JOB_JSON} says {volume.get('pad_pages')}")
+    _check_bookmarks(batch, reader, relative, documents)
+    fax = volume.get("channel") == "fax"
+    window = _window_of(volume, page_size) if volume.get("channel") == "post" else None
+    if volume.get("channel") == "post" and window is None:
+        batch.fail(f"{relative}: {JOB_JSON} names no valid envelope for this postal volume")
+    cache = FileCache()
+    for index, page in enumerate(reader.pages):
+        number = index + 1
+        doc = owner.get(number)
+        text = None
+        if doc is not None:
+            start = int(doc["first_page"])  # checked above
+            text = f"{JOB_JSON} places page {number - start + 1} of {doc.get('id')} here"
+        rules = PageRules(
+            page_size,
+            fax=fax,
+            blank=doc is None,
+            window=window if number in first_pages else None,
+            text=text,
+        )
+        failures, digest = _check_page(
+            reader, page, f"{relative}, page {number}", rules, batch.margin, cache
+        )
+        batch.failures.extend(failures)
+        if doc is not None:
+            batch.volume_pages[(relative, number)] = digest
+
+
+def _check_bookmarks(
+    batch: _Batch, reader: pypdf.PdfReader, relative: str, documents: Sequence[Mapping[str, Any]]
+) -> None:
+    try:
+        outline = [item for item in reader.outline if not isinstance(item, list)]
+        found = [(str(item.title), _page_number(reader, item)) for item in outline]
+    except (PdfReadError, ValueError, KeyError) as exc:
+        batch.fail(f"{relative}: its bookmarks cannot be read ({exc})")
+        return
+    wanted = [(str(doc.get("title")), doc.get("first_page")) for doc in documents]
+    if found != wanted:
+        batch.fail(
+            f"{relative}: {len(found)} bookmarks do not match the {len(wanted)} documents of "
+            f"{JOB_JSON} (one per document, at its first page)"
+        )
+
+
+def _page_number(reader: pypdf.PdfReader, item: Any) -> int | None:
+    index = reader.get_destination_page_number(item)
+    return None if index is None else index + 1
+
+
+def _check_ticket_totals(batch: _Batch, ticket: Mapping[str, Any]) -> None:
+    volumes = [v for v in ticket.get("volumes", []) if isinstance(v, dict)]
+    totals = ticket.get("totals")
+    if not isinstance(totals, dict):
+        batch.fail(f"{JOB_JSON}: no totals")
+        return
+    for key in ("documents", "pages", "pad_pages", "sheets", "bytes"):
+        value = sum(_count(v.get(key)) for v in volumes)
+        if totals.get(key) != value:
+            batch.fail(
+                f"{JOB_JSON}: total {key} is {totals.get(key)}, the volumes add up to {value}"
+            )
+    if totals.get("volumes") != len(volumes):
+        batch.fail(f"{JOB_JSON}: total volumes is {totals.get('volumes')}, it lists {len(volumes)}")
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _manifest_files(manifest: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The manifest's documents that name a file, with the name to show for each."""
+    for entry in manifest.get("documents", []):
+        if isinstance(entry, dict):
+            yield str(entry.get("recipient_id") or entry.get("id") or "a document"), entry
+
+
+def _check_manifest(batch: _Batch, manifest: Mapping[str, Any], ticket: Mapping[str, Any]) -> None:
+    placed = {
+        (d.get("volume"), d.get("first_page"), d.get("last_page"))
+        for d in ticket.get("documents", [])
+        if isinstance(d, dict)
+    }
+    for name, entry in _manifest_files(manifest):
+        relative, digest = entry.get("file"), entry.get("sha256")
+        if relative is not None and isinstance(digest, str):
+            data = batch.read_bytes(relative, f"listed in manifest.json for {name}")
+            if data is not None and hashlib.sha256(data).hexdigest() != digest:
+                batch.fail(f"{relative}: its sha256 differs from manifest.json")
+        volume = entry.get("volume")
+        if isinstance(volume, str):
+            key = (volume, entry.get("volume_first_page"), entry.get("volume_last_page"))
+            if key not in placed:
+                batch.fail(
+                    f"manifest.json: {name} points at {volume} pages {key[1]}–{key[2]}, but "
+                    f"{JOB_JSON} has no document there"
+                )
+
+
+def _single_files(batch: _Batch, page_size: str, ticket: Mapping[str, Any]) -> None:
+    """The documents' own files: faxes/*.pdf (fax rules) and post/*.pdf (window on page 1)."""
+    post_volume = next(
+        (
+            v
+            for v in ticket.get("volumes", [])
+            if isinstance(v, dict) and v.get("channel") == "post"
+        ),
+        None,
+    )
+    post_window = _window_of(post_volume, page_size) if post_volume else None
+    for folder, fax in (("faxes", True), ("post", False)):
+        window = None if fax else post_window
+        for path in sorted((batch.folder / folder).glob("*.pdf")):
+            relative = f"{folder}/{path.name}"
+            data = batch.read_bytes(relative, "a document of the batch")
+            reader = batch.read(relative, data) if data is not None else None
+            if reader is None:
+                continue
+            cache = FileCache()
+            digests = []
+            for index, page in enumerate(reader.pages):
+                rules = PageRules(
+                    page_size,
+                    fax=fax,
+                    window=window if index == 0 else None,
+                    text="every page of a document carries its 'Page N of M' line",
+                )
+                where = f"{relative}, page {index + 1}"
+                failures, digest = _check_page(reader, page, where, rules, batch.margin, cache)
+                batch.failures.extend(failures)
+                digests.append(digest)
+            batch.document_pages[relative] = digests
+
+
+def _compare_documents(batch: _Batch, manifest: Mapping[str, Any]) -> None:
+    """Each document's pages in its volume draw what its own PDF draws, page for page."""
+    for name, entry in _manifest_files(manifest):
+        own = batch.document_pages.get(str(entry.get("file")))
+        volume, first, last = (
+            entry.get("volume"),
+            entry.get("volume_first_page"),
+            entry.get("volume_last_page"),
+        )
+        if own is None or not isinstance(volume, str):
+            continue
+        if not (isinstance(first, int) and isinstance(last, int)):
+            continue
+        if last - first + 1 != len(own):
+            batch.fail(
+                f"{volume}: {name} has {last - first + 1} pages there, but its own PDF "
+                f"{entry.get('file')} has {len(own)}"
+            )
+            continue
+        for offset, digest in enumerate(own):
+            found = batch.volume_pages.get((volume, first + offset))
+            if found is not None and found != digest:
+                batch.fail(
+                    f"{volume}, page {first + offset}: does not draw what page {offset + 1} of "
+                    f"{entry.get('file')} ({name}) draws: the volume or the document is damaged"
+                )
+
+
+def run_preflight(
+    folder: Path, *, page_size: str | None = None, margin: float = PRINTABLE_MARGIN
+) -> list[str]:
+    """Check a built batch folder; returns the failures in words (none: ready for the print shop).
+
+    ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job ticket's.
+    """
+    # pypdf logs what it repairs in a damaged file; the failures list says it in words instead
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return _run_preflight(folder, page_size=page_size, margin=margin)
+    finally:
+        logger.setLevel(level)
+
+
+def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> list[str]:
+    batch = _Batch(Path(folder), margin)
+    ticket = _load_json(batch, JOB_JSON, required=True) or {}
+    manifest = _load_json(batch, "manifest.json", required=False) or {}
+    if ticket and ticket.get("schema_version") != SCHEMA_VERSION:
+        batch.fail(
+            f"{JOB_JSON}: schema_version {ticket.get('schema_version')!r}, "
+            f"this faxbatch reads {SCHEMA_VERSION}"
+        )
+    volumes = [v for v in ticket.get("volumes", []) if isinstance(v, dict)]
+    campaign = manifest.get("campaign") if isinstance(manifest.get("campaign"), dict) else {}
+    size = page_size or (campaign or {}).get("page_size")
+    if size is None and volumes:
+        size = volumes[0].get("page_size")
+    if size not in PAGE_SIZES:
+        batch.fail(f"the batch's page size is unknown ({size!r}); expected A4 or Letter")
+        return batch.failures
+    documents = [d for d in ticket.get("documents", []) if isinstance(d, dict)]
+    listed = {str(v.get("file")) for v in volumes}
+    for doc in documents:
+        if doc.get("volume") not in listed:
+            batch.fail(
+                f"{JOB_JSON}: {doc.get('id')} is placed in {doc.get('volume')}, "
+                "which is not one of its volumes"
+            )
+    for volume in volumes:
+        inside = [d for d in documents if d.get("volume") == volume.get("file")]
+        _check_volume(batch, volume, inside, str(size))
+    for path in sorted((batch.folder / "print").glob("*.pdf")):
+        if f"print/{path.name}" not in listed:
+            batch.fail(f"print/{path.name}: not listed in {JOB_JSON}")
+    if ticket:
+        _check_ticket_totals(batch, ticket)
+        if manifest:
+            _check_manifest(batch, manifest, ticket)
+    _single_files(batch, str(size), ticket)
+    if manifest:
+        _compare_documents(batch, manifest)
+    if len(batch.failures) > MAX_FAILURES:
+        rest = len(batch.failures) - MAX_FAILURES
+        return [*batch.failures[:MAX_FAILURES], f"… and {rest} more failures"]
+    return batch.failures

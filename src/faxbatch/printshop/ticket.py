@@ -1,0 +1,226 @@
+"""The job ticket: what a print shop needs to run the print volumes without a phone call.
+
+``print/job.json`` (machine-readable, with ``schema_version``) and ``print/job.txt`` (for
+people): per volume its file, documents, pages, sheets, page size, duplex, envelope and how to fold,
+bytes and sha256; totals per channel and overall; every document with its volume and page range.
+Pure functions from the volume records to bytes: the caller writes them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any
+
+from faxbatch.letters.envelopes import envelope_spec
+from faxbatch.printshop.volumes import Placement, VolumeRecord
+
+SCHEMA_VERSION = 1
+JOB_JSON = "print/job.json"
+JOB_TEXT = "print/job.txt"
+
+
+def _fold(volume: VolumeRecord) -> str | None:
+    if volume.envelope is None:
+        return None
+    return envelope_spec(volume.page_size, volume.envelope, volume.din5008).fold_instruction
+
+
+def _envelope_label(volume: VolumeRecord) -> str | None:
+    if volume.envelope is None:
+        return None
+    return envelope_spec(volume.page_size, volume.envelope, volume.din5008).label
+
+
+def _totals(volumes: Sequence[VolumeRecord]) -> dict[str, int]:
+    return {
+        "volumes": len(volumes),
+        "documents": sum(v.documents for v in volumes),
+        "pages": sum(v.pages for v in volumes),
+        "pad_pages": sum(v.pad_pages for v in volumes),
+        "sheets": sum(v.sheets for v in volumes),
+        "bytes": sum(v.bytes for v in volumes),
+    }
+
+
+def _volume_entry(v: VolumeRecord) -> dict[str, Any]:
+    return {
+        "file": v.file,
+        "channel": v.channel,
+        "documents": v.documents,
+        "pages": v.pages,
+        "pad_pages": v.pad_pages,
+        "sheets": v.sheets,
+        "page_size": v.page_size,
+        "duplex": v.duplex,
+        "envelope": v.envelope,
+        "din5008": v.din5008,
+        "fold": _fold(v),
+        "bytes": v.bytes,
+        "sha256": v.sha256,
+    }
+
+
+def _document_entry(p: Placement) -> dict[str, Any]:
+    return {
+        "id": p.doc_id,
+        "title": p.title,
+        "channel": p.channel,
+        "volume": p.volume,
+        "first_page": p.first_page,
+        "last_page": p.last_page,
+        "pages": p.pages,
+    }
+
+
+def _channels(volumes: Sequence[VolumeRecord]) -> list[str]:
+    return list(dict.fromkeys(v.channel for v in volumes))
+
+
+#: a channel's placements, in order, read anew each time it is called (they may be on disk)
+PlacementSource = Callable[[str], Iterable[Placement]]
+
+
+def write_job_json(
+    out: IO[str],
+    volumes: Sequence[VolumeRecord],
+    placements_of: PlacementSource,
+    *,
+    title: str = "",
+    warnings: Sequence[str] = (),
+) -> None:
+    """``print/job.json``, written a document at a time (the same text as :func:`job_json`)."""
+    channels = _channels(volumes)
+    head = {
+        "schema_version": SCHEMA_VERSION,
+        "title": title or None,
+        "volumes": [_volume_entry(v) for v in volumes],
+        "totals": {
+            **_totals(volumes),
+            "by_channel": {c: _totals([v for v in volumes if v.channel == c]) for c in channels},
+        },
+    }
+    text = json.dumps(head, indent=2, ensure_ascii=False)
+    out.write(text[:-2] + ',\n  "documents": [')
+    count = 0
+    for channel in channels:
+        for placement in placements_of(channel):
+            entry = json.dumps(_document_entry(placement), indent=2, ensure_ascii=False)
+            out.write(("," if count else "") + "\n    " + entry.replace("\n", "\n    "))
+            count += 1
+    out.write("\n  ]" if count else "]")
+    tail = json.dumps({"warnings": list(warnings)}, indent=2, ensure_ascii=False)
+    out.write(",\n" + tail[2:] + "\n")
+
+
+def job_json(
+    volumes: Sequence[VolumeRecord],
+    placements: Sequence[Placement],
+    *,
+    title: str = "",
+    warnings: Sequence[str] = (),
+) -> bytes:
+    """``print/job.json``: UTF-8, indented, deterministic."""
+    buffer = io.StringIO()
+    write_job_json(buffer, volumes, _by_channel(placements), title=title, warnings=warnings)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _by_channel(placements: Sequence[Placement]) -> PlacementSource:
+    return lambda channel: [p for p in placements if p.channel == channel]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def write_job_text(
+    out: IO[str],
+    volumes: Sequence[VolumeRecord],
+    placements_of: PlacementSource,
+    *,
+    title: str = "",
+    warnings: Sequence[str] = (),
+) -> None:
+    """``print/job.txt``, written a document at a time (the same text as :func:`job_text`)."""
+    out.write(f"Job ticket: {title}\n\n" if title else "Job ticket\n\n")
+    if not volumes:
+        out.write("Nothing to print: no volume was made.\n")
+    for channel in _channels(volumes):
+        placements = iter(placements_of(channel))
+        pending: Placement | None = next(placements, None)
+        for v in (v for v in volumes if v.channel == channel):
+            out.write("\n".join([f"{v.file}", *_volume_lines(v), ""]) + "\n")
+            width = len(str(v.pages))
+            while pending is not None and pending.volume == v.file:
+                pages = f"{pending.first_page:>{width}}–{pending.last_page:<{width}}"
+                out.write(f"    pages {pages}  {pending.title}\n")
+                pending = next(placements, None)
+            out.write("\n")
+    lines: list[str] = []
+    if volumes:
+        lines.append("Totals")
+        channels = _channels(volumes)
+        for channel in channels:
+            t = _totals([v for v in volumes if v.channel == channel])
+            lines.append(f"  {channel + ':':6}{_totals_line(t)}")
+        if len(channels) > 1:
+            lines.append(f"  {'all:':6}{_totals_line(_totals(volumes))}")
+        lines.append("")
+    if warnings:
+        lines.append("Warnings")
+        lines += [f"  - {warning}" for warning in warnings]
+        lines.append("")
+    out.write("\n".join(lines))
+
+
+def job_text(
+    volumes: Sequence[VolumeRecord],
+    placements: Sequence[Placement],
+    *,
+    title: str = "",
+    warnings: Sequence[str] = (),
+) -> bytes:
+    """``print/job.txt``: the same ticket, for the people at the print shop."""
+    buffer = io.StringIO()
+    write_job_text(buffer, volumes, _by_channel(placements), title=title, warnings=warnings)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _volume_lines(v: VolumeRecord) -> list[str]:
+    if v.channel == "fax":
+        use = "faxes: send each document to its own number (see manifest.csv)"
+    else:
+        use = "letters: print, fold, put in window envelopes and post"
+    sides = (
+        "double-sided (duplex, long edge); every document starts on a front side"
+        if v.duplex
+        else "single-sided"
+    )
+    rows = [
+        ("for", use),
+        ("paper", f"{v.page_size}, {sides}"),
+    ]
+    envelope = _envelope_label(v)
+    if envelope:
+        rows.append(("envelope", envelope))
+        rows.append(("folding", _fold(v) or ""))
+    pages = _plural(v.pages, "page")
+    if v.pad_pages:
+        pages += f" ({_plural(v.pad_pages, 'blank pad page')}, not part of any document)"
+    rows += [
+        ("documents", str(v.documents)),
+        ("pages", pages),
+        ("sheets", str(v.sheets)),
+        ("bytes", f"{v.bytes:,}"),
+        ("sha256", v.sha256),
+    ]
+    return [f"  {label + ':':11}{value}" for label, value in rows]
+
+
+def _totals_line(t: dict[str, int]) -> str:
+    return (
+        f"{_plural(t['volumes'], 'volume')}, {_plural(t['documents'], 'document')}, "
+        f"{_plural(t['pages'], 'page')}, {_plural(t['sheets'], 'sheet')}, {t['bytes']:,} bytes"
+    )

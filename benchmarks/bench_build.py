@@ -93,7 +93,7 @@ def naive_volume(campaign_path: Path, sample: int) -> tuple[float, int, list[lis
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate
 
-    fonts_dir = ROOT / "src/faxbatch/fonts"
+    fonts_dir = ROOT / "src/faxbatch/letters/fonts"
     names = {
         Style.REGULAR: "DejaVuSans",
         Style.BOLD: "DejaVuSans-Bold",

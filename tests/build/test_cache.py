@@ -12,7 +12,7 @@ from tests.conftest import BASIC
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.campaign.loader import load_campaign
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEAD = BASIC.split("recipients:")[0] + "recipients_file: offices.csv\n"
 
 

@@ -22,7 +22,7 @@ from faxbatch.campaign.loader import load_campaign
 from faxbatch.errors import ExitCode, OutputNotWritableError
 from faxbatch.numbers.sheet import COLUMNS, spreadsheet_safe
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2012, 5, 11, 15, 0, tzinfo=dt.UTC)  # a Friday evening in Kazakhstan
 
 # Every kind of number and text a sheet must carry intact: Cyrillic, markup, an injected formula,

@@ -14,13 +14,14 @@ from tests.conftest import BASIC
 from tests.pdfcheck import page_texts
 
 from faxbatch.build import render
-from faxbatch.build import staging as outputs
+from faxbatch.build import staging as staging_module
 from faxbatch.build.pipeline import BuildOptions, build_batch
-from faxbatch.build.staging import MARKER, Staging, is_batch_folder, write_atomic
+from faxbatch.build.staging import MARKER, Staging, is_batch_folder
 from faxbatch.campaign.loader import load_campaign
 from faxbatch.errors import OutputNotWritableError
+from faxbatch.files import write_atomic
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -154,7 +155,7 @@ def test_a_signal_during_the_swap_is_handled_after_it(
     with Staging(out) as staging:
         staging.write("letter.txt", b"previous")
         staging.commit()
-    real_exchange, real_rename = outputs._exchange, os.rename
+    real_exchange, real_rename = staging_module._exchange, os.rename
     sent: list[str] = []
 
     def send(step: str) -> None:
@@ -175,7 +176,7 @@ def test_a_signal_during_the_swap_is_handled_after_it(
         if Path(str(dst)) == tmp_path / ".out.old":
             send("first rename")
 
-    monkeypatch.setattr(outputs, "_exchange", exchanging)
+    monkeypatch.setattr(staging_module, "_exchange", exchanging)
     monkeypatch.setattr(os, "rename", renaming)
     idle = threading.Event()
     helper = threading.Thread(target=idle.wait, daemon=True)
@@ -218,7 +219,7 @@ def test_sigterm_during_the_swap_of_a_build(
         if Path(str(dst)) == tmp_path / ".out.old":
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(staging_module, "_exchange", lambda a, b: False)
     monkeypatch.setattr(os, "rename", renaming)
     changed = changed_campaign(write_campaign)
     with pytest.raises(KeyboardInterrupt):

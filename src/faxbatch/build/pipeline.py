@@ -66,10 +66,11 @@ from faxbatch.build.render import (
     in_order,
     make_all,
 )
-from faxbatch.build.staging import MARKER, Staging, naming
+from faxbatch.build.staging import MARKER, Staging
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
+from faxbatch.files import naming
 from faxbatch.letters.document import format_date
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.letters.markdown import parse_body

@@ -35,8 +35,8 @@ from typing import TypeVar
 from faxbatch import __version__
 from faxbatch.build.cache import CachedDocument, PreviousBuild
 from faxbatch.build.plan import RecipientPlan
-from faxbatch.build.staging import naming
 from faxbatch.campaign.model import Campaign
+from faxbatch.files import naming
 from faxbatch.letters.document import DoesNotFit, FaxTarget, fax_document
 from faxbatch.letters.envelopes import EnvelopeSpec, envelope_spec
 from faxbatch.letters.fonts import EmbeddedFont, Style

@@ -18,88 +18,37 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
-import fcntl
 import json
 import os
 import shutil
 import signal
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from faxbatch.errors import FaxbatchError, InputUnreadableError, OutputNotWritableError
+from faxbatch.errors import OutputNotWritableError
+from faxbatch.files import (
+    NOFOLLOW,
+    NONBLOCK,
+    kind_of,
+    lock_path,
+    lstat_or_none,
+    naming,
+    release_lock,
+    take_lock,
+    write_atomic,
+)
 
 MARKER = ".faxbatch"
 _MARKER_BODY = b'{"schema_version": 1, "tool": "faxbatch"}\n'
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-
-#: lock descriptors this process holds. A forked child (a render worker) closes its copies at
-#: once: a flock belongs to the open file, so a worker that outlived a killed build would
-#: otherwise keep every later build out of the folder
-_HELD_LOCKS: set[int] = set()
-
-
-def _close_inherited_locks() -> None:
-    for fd in _HELD_LOCKS:
-        with contextlib.suppress(OSError):
-            os.close(fd)  # only this child's copy: the parent's lock stays held
-    _HELD_LOCKS.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_inherited_locks)
-
-
-def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write a file so that readers see the old or the new content, never a part.
-
-    ``mode``: the new file's permission bits (default: mkstemp's, 0600).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if mode is not None:
-                os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)  # replaces a symbolic link by the name itself, never its target
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
-
-
-@contextlib.contextmanager
-def naming(path: Path | str) -> Iterator[None]:
-    """Give ``path`` to an OSError raised without a file name (a write to an open file).
-
-    So that a full disk names the file it stopped: the error message shows it.
-    """
-    try:
-        yield
-    except OSError as exc:
-        if exc.filename is not None:
-            raise
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
-
-
-def _lstat(path: Path) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None
 
 
 def _has_marker(folder: Path) -> bool:
     """Whether ``folder`` holds faxbatch's marker: a regular file (not a link) saying so."""
     try:
-        fd = os.open(folder / MARKER, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+        fd = os.open(folder / MARKER, os.O_RDONLY | NOFOLLOW | NONBLOCK)
     except OSError:
         return False
     try:
@@ -122,7 +71,7 @@ def is_batch_folder(path: Path) -> bool:
 
     Neither the folder nor its marker may be a symbolic link.
     """
-    info = _lstat(Path(path))
+    info = lstat_or_none(Path(path))
     return info is not None and stat.S_ISDIR(info.st_mode) and _has_marker(Path(path))
 
 
@@ -134,7 +83,7 @@ def _ours(path: Path) -> bool:
     """
     if is_batch_folder(path):
         return True
-    info = _lstat(path)
+    info = lstat_or_none(path)
     if info is None or not stat.S_ISDIR(info.st_mode):
         return False
     try:
@@ -143,26 +92,14 @@ def _ours(path: Path) -> bool:
         return False
     if not names:
         return True
-    marker = _lstat(path / MARKER) if names == [MARKER] else None
+    marker = lstat_or_none(path / MARKER) if names == [MARKER] else None
     return marker is not None and stat.S_ISREG(marker.st_mode)
-
-
-def _kind(info: os.stat_result) -> str:
-    if stat.S_ISLNK(info.st_mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(info.st_mode):
-        return "a folder faxbatch did not make"
-    if stat.S_ISFIFO(info.st_mode):
-        return "a FIFO"
-    if stat.S_ISREG(info.st_mode):
-        return "a file"
-    return "a device or socket"
 
 
 def _in_the_way(path: Path, info: os.stat_result, role: str) -> OutputNotWritableError:
     """The error for something beside the output folder that faxbatch may not touch."""
     return OutputNotWritableError(
-        f"{path} is {_kind(info)}; faxbatch uses that name for its {role} and never follows, "
+        f"{path} is {kind_of(info)}; faxbatch uses that name for its {role} and never follows, "
         "replaces or deletes what it did not make",
         hint=f"move {path.name} away or delete it yourself, or choose another folder with --out",
     )
@@ -185,77 +122,9 @@ def remove_folder(path: Path) -> None:
     path.rmdir()
 
 
-def open_lock_file(path: Path, fallback: Path | None = None) -> int:
-    """Open (creating it) the lock file ``path`` without following a link; returns the descriptor.
-
-    Raises :class:`OutputNotWritableError` when ``path`` is a symbolic link, a FIFO, a device or a
-    folder. When it cannot be created (a parent that may not be written), ``fallback`` (a file of
-    the batch, opened read-only and never through a link) is opened to be locked instead; without
-    one, or when that fails too, the run stops. The file is only locked, never written.
-    """
-    info = _lstat(path)
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        raise OutputNotWritableError(
-            f"{path} is {_kind(info)}, not a lock file; faxbatch will not follow or use it",
-            hint=f"delete {path.name} (faxbatch makes its lock file itself), or use another --out",
-        )
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK, 0o644)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EMLINK, errno.EISDIR, errno.ENXIO):
-            raise OutputNotWritableError(
-                f"{path} is not a regular file; faxbatch will not follow or use it",
-                hint=f"delete {path.name} (faxbatch makes its lock file itself)",
-            ) from None
-        if fallback is None:
-            raise OutputNotWritableError(
-                f"cannot create the lock file {path} ({exc.strerror or exc})",
-                hint="choose another folder with --out, or fix the permissions of its parent",
-            ) from None
-        try:
-            fd = os.open(fallback, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
-        except OSError as exc:
-            raise InputUnreadableError(f"cannot open {fallback} ({exc.strerror or exc})") from None
-        path = fallback
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the lstat
-        os.close(fd)
-        raise OutputNotWritableError(f"{path} is not a regular file; faxbatch will not use it")
-    return fd
-
-
-def take_lock(path: Path, busy: FaxbatchError, fallback: Path | None = None) -> int:
-    """Take the exclusive lock ``path`` beside an output folder, without waiting.
-
-    The one lock of a batch folder: ``build``, ``check``, ``send`` and ``status`` all take it this
-    way (see :func:`open_lock_file` for ``fallback``). Raises ``busy`` when another run holds it.
-    Returns the descriptor, to give back with :func:`release_lock`; a forked child (a render
-    worker) closes its copy at once, so it never keeps the lock after the run that took it.
-    """
-    fd = open_lock_file(path, fallback)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise busy from None
-    _HELD_LOCKS.add(fd)
-    return fd
-
-
-def release_lock(fd: int) -> None:
-    """Release a lock taken with :func:`take_lock`."""
-    _HELD_LOCKS.discard(fd)
-    os.close(fd)
-
-
-def lock_path(out: Path) -> Path:
-    """The lock file of the output folder ``out``: beside it, named after it."""
-    out = Path(out).absolute()
-    return out.parent / f".{out.name}.lock"
-
-
 def _check_out(out: Path, verb: str) -> bool:
     """Refuse an output folder faxbatch may not write; returns whether it exists."""
-    info = _lstat(out)
+    info = lstat_or_none(out)
     if info is None:
         return False
     if stat.S_ISLNK(info.st_mode):
@@ -331,13 +200,13 @@ class Staging:
         try:
             self._recover()
             _check_out(self.out, "replace")
-            info = _lstat(self.tmp)
+            info = lstat_or_none(self.tmp)
             if info is not None:
                 if not _ours(self.tmp):
                     raise _in_the_way(self.tmp, info, "staging folder")
                 remove_folder(self.tmp)  # left by an interrupted run: we hold the lock
             self.tmp.mkdir()
-            fd = os.open(self.tmp / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+            fd = os.open(self.tmp / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
             try:
                 os.write(fd, _MARKER_BODY)  # one small write: a kill leaves it whole or absent
             finally:
@@ -350,12 +219,12 @@ class Staging:
 
     def _recover(self) -> None:
         """Finish a swap that an earlier run started but did not complete."""
-        info = _lstat(self.old)
+        info = lstat_or_none(self.old)
         if info is None:
             return
         if not _ours(self.old):
             raise _in_the_way(self.old, info, "previous batch while it swaps batches")
-        if _lstat(self.out) is None:
+        if lstat_or_none(self.out) is None:
             self.old.rename(self.out)
         else:
             remove_folder(self.old)
@@ -406,7 +275,7 @@ class Staging:
 
     def _swap(self) -> Path | None:
         """Put the staging folder in place; returns where the previous batch went (if any)."""
-        if _lstat(self.out) is None:
+        if lstat_or_none(self.out) is None:
             self.tmp.rename(self.out)
             self._committed = True
             return None
@@ -424,7 +293,7 @@ class Staging:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._committed and _lstat(self.tmp) is not None:
+        if not self._committed and lstat_or_none(self.tmp) is not None:
             with contextlib.suppress(OSError):
                 remove_folder(self.tmp)
         if self._lock is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Literal
 
-from faxbatch.build.staging import naming
+from faxbatch.files import naming
 from faxbatch.letters.fonts import EmbeddedFont, Style
 from faxbatch.letters.layout import PAGE_SIZES
 from faxbatch.letters.pdf import PageContent, PdfWriter

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
-from faxbatch.build.staging import write_atomic
 from faxbatch.campaign.gateway_settings import HylafaxSettings, parse_gateway_section
 from faxbatch.errors import OutputNotWritableError
+from faxbatch.files import write_atomic
 from faxbatch.sending.batch import Fax, fax_of, faxes_of, format_utc, regarding
 from faxbatch.sending.gateways.hylafax import (
     at_time,

@@ -29,8 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from faxbatch.build.staging import lock_path, release_lock, take_lock
 from faxbatch.errors import InputUnreadableError, OutputNotWritableError, SendError
+from faxbatch.files import lock_path, release_lock, take_lock
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from faxbatch.build.staging import write_atomic
 from faxbatch.campaign.gateway_settings import (
     GatewaySettings,
     load_gateway_file,
@@ -36,6 +35,7 @@ from faxbatch.errors import (
     SendError,
     UsageError,
 )
+from faxbatch.files import write_atomic
 from faxbatch.sending.batch import Batch, Fax, file_sha256, format_utc, load_batch
 from faxbatch.sending.exports import exports_missing, write_exports
 from faxbatch.sending.gateways import GATEWAYS, emailfax, hylafax

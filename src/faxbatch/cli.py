@@ -14,11 +14,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faxbatch import __version__
-from faxbatch.build.check import CheckResult, check_campaign, table_lines
-from faxbatch.build.pipeline import BuildOptions, BuildResult, build_batch
-from faxbatch.campaign.loader import load_campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import (
     ExitCode,
@@ -27,18 +25,11 @@ from faxbatch.errors import (
     PreflightError,
     UsageError,
 )
-from faxbatch.numbers.verification import load_verification
-from faxbatch.printshop.preflight import run_preflight
 from faxbatch.progress import for_stream
-from faxbatch.sending.send import (
-    SendRequest,
-    outcome_line,
-    plan_lines,
-    refresh_status,
-    send_batch,
-    status_lines,
-    summary_lines,
-)
+
+if TYPE_CHECKING:  # the stages are imported by the command that needs them: --help stays fast
+    from faxbatch.build.check import CheckResult
+    from faxbatch.build.pipeline import BuildResult
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,6 +140,8 @@ def _run_preflight(folder: Path) -> int:
             f"{folder} holds no built batch (no manifest.json)",
             hint="build one first: faxbatch build CAMPAIGN.yaml --out DIR",
         )
+    from faxbatch.printshop.preflight import run_preflight
+
     failures = run_preflight(folder)
     if failures:
         raise PreflightError(f"{folder} fails the print-shop checks:", failures)
@@ -162,6 +155,8 @@ def _warn(warnings: Sequence[str]) -> None:
 
 
 def _report_check(result: CheckResult) -> None:
+    from faxbatch.build.check import table_lines
+
     print("\n".join(table_lines(result.rows)))
     print("(* the number the fax goes to)")
     unusable = result.unusable
@@ -222,6 +217,15 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
 
 
 def _run_gateway_command(args: argparse.Namespace) -> int:
+    from faxbatch.sending.send import (
+        SendRequest,
+        outcome_line,
+        plan_lines,
+        send_batch,
+        summary_lines,
+    )
+    from faxbatch.sending.status import refresh_status, status_lines
+
     if args.command == "status":
         found = refresh_status(args.dir)
         for warning in found.warnings:
@@ -283,6 +287,33 @@ def _report_build(result: BuildResult) -> None:
             print(f"  ... and {more} more (see manifest.csv)", file=sys.stderr)
 
 
+def _run_build(args: argparse.Namespace) -> int:
+    from faxbatch.build.pipeline import BuildOptions, build_batch
+    from faxbatch.campaign.loader import load_campaign
+    from faxbatch.numbers.verification import load_verification
+
+    campaign = load_campaign(args.campaign, allow=args.allow_path)
+    verification = load_verification(campaign)
+    _warn(verification.warnings)
+    options = BuildOptions(out=args.out, jobs=args.jobs, verification=verification)
+    result = build_batch(campaign, options, for_stream(sys.stderr))
+    _report_build(result)
+    return result.exit_code
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from faxbatch.build.check import check_campaign
+    from faxbatch.campaign.loader import load_campaign
+    from faxbatch.numbers.verification import load_verification
+
+    campaign = load_campaign(args.campaign, allow=args.allow_path)
+    verification = load_verification(campaign)
+    _warn(verification.warnings)
+    checked = check_campaign(campaign, out=args.out, sheet=verification)
+    _report_check(checked)
+    return checked.exit_code
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (raises nothing it knows)."""
     args = make_parser().parse_args(argv)
@@ -292,20 +323,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command in ("build", "check"):
         _warn([w for w in [source_date_epoch().warning] if w])
     if args.command == "build":
-        campaign = load_campaign(args.campaign, allow=args.allow_path)
-        verification = load_verification(campaign)
-        _warn(verification.warnings)
-        options = BuildOptions(out=args.out, jobs=args.jobs, verification=verification)
-        result = build_batch(campaign, options, for_stream(sys.stderr))
-        _report_build(result)
-        return result.exit_code
+        return _run_build(args)
     if args.command == "check":
-        campaign = load_campaign(args.campaign, allow=args.allow_path)
-        verification = load_verification(campaign)
-        _warn(verification.warnings)
-        checked = check_campaign(campaign, out=args.out, sheet=verification)
-        _report_check(checked)
-        return checked.exit_code
+        return _run_check(args)
     if args.command == "preflight":
         return _run_preflight(args.dir)
     if args.command in ("send", "status"):

@@ -19,7 +19,7 @@ import pytest
 
 from faxbatch.build.manifest import FIELDS
 from faxbatch.csvcells import FORMULA_START, csv_cell, formula_safe, spreadsheet_safe
-from faxbatch.sending.send import REPORT_FIELDS
+from faxbatch.sending.status import REPORT_FIELDS
 from tests.conftest import BASIC
 from tests.hostile.conftest import Sandbox
 

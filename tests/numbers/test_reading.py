@@ -604,3 +604,9 @@ def test_no_text_crashes(text: str, recipient: str | None, sender: str | None) -
     )
     reading = read_number(text, kind="phone", recipient_region=recipient, sender_region=sender)
     assert isinstance(reading, NumberReading)
+
+
+def test_the_campaigns_number_types_are_the_types_phonenumbers_tells() -> None:
+    from faxbatch.numbers.reading import _TYPE_NAMES
+
+    assert sorted(_TYPE_NAMES.values()) == sorted(NUMBER_TYPES)

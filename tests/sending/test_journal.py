@@ -13,7 +13,7 @@ from faxbatch.cli import main
 from faxbatch.errors import ExitCode, SendError
 from faxbatch.sending.gateways.hylafax import QueueJob
 from faxbatch.sending.journal import INTENT, NOT_SUBMITTED, UNCERTAIN, Journal, Submission, job_tag
-from faxbatch.sending.send import reconcile
+from faxbatch.sending.reconcile import reconcile
 
 NOW = dt.datetime(2012, 5, 14, 3, 0, tzinfo=dt.UTC)
 

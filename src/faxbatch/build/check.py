@@ -75,7 +75,7 @@ def number_rows(plans: Sequence[RecipientPlan]) -> list[NumberRow]:
     rows: list[NumberRow] = []
     for plan in plans:
         if not plan.fax_readings:
-            rows.append(NumberRow.missing(plan))
+            rows.append(NumberRow.missing(plan.recipient))
         for reading in plan.fax_readings:
             rows.append(_row(plan, reading, "fax"))
         for reading in plan.phone_readings:
@@ -86,7 +86,7 @@ def number_rows(plans: Sequence[RecipientPlan]) -> list[NumberRow]:
 def _row(plan: RecipientPlan, reading: NumberReading, channel: str) -> NumberRow:
     found = plan.window_of(reading) if reading.usable else None
     return NumberRow(
-        plan=plan,
+        recipient=plan.recipient,
         channel=channel,
         reading=reading,
         in_use=channel == "fax" and reading is plan.fax,

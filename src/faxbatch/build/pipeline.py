@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
-import os
 import pickle
 import signal
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,19 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
+from faxbatch.build.cache import FOLDER as CACHE_FOLDER
 from faxbatch.build.cache import (
-    DATABASE,
-    PAGES,
     CacheDamaged,
-    CachedDocument,
     CacheWriter,
     PreviousBuild,
     cache_folder,
     code_fingerprint,
-    hash_file,
     input_key,
 )
-from faxbatch.build.cache import FOLDER as CACHE_FOLDER
 from faxbatch.build.check import current_moment, number_rows
 from faxbatch.build.manifest import ManifestWriter
 from faxbatch.build.plan import (
@@ -54,7 +47,6 @@ from faxbatch.build.plan import (
     campaign_texts,
     check_campaign_text,
     plan_characters,
-    read_recipient,
 )
 from faxbatch.build.render import (
     Made,
@@ -66,21 +58,29 @@ from faxbatch.build.render import (
     in_order,
     make_all,
 )
-from faxbatch.build.staging import MARKER, Staging
-from faxbatch.campaign.model import Campaign, Recipient
+from faxbatch.build.reuse import (
+    Reader,
+    ReadSetup,
+    Volumes,
+    batch_fingerprint,
+    batch_record,
+    check_sending_records,
+    keep_sending_records,
+    unchanged_batch,
+)
+from faxbatch.build.staging import Staging
+from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.files import naming
 from faxbatch.letters.document import format_date
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.letters.markdown import parse_body
-from faxbatch.numbers.reading import NumberOwners, NumberReading
+from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification
 from faxbatch.printshop.ticket import JOB_JSON, JOB_TEXT, write_job_json, write_job_text
 from faxbatch.printshop.volumes import (
-    Placement,
-    VolumeRecord,
     VolumeSet,
 )
 from faxbatch.progress import NullProgress, Progress
@@ -188,7 +188,7 @@ def build_batch(
     jobs = capped_jobs(options.jobs)
     result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
     with _terminate_as_interrupt(), Staging(Path(options.out)) as staging:
-        _check_sending_records(staging)
+        check_sending_records(staging)
         args = (campaign, options, staging, sheet, progress or NullProgress())
         build = _Build(*args, result, jobs)
         try:
@@ -201,7 +201,7 @@ def build_batch(
                 result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
                 build = _Build(*args, result, jobs, use_cache=False)
                 build.run()
-            _keep_sending_records(staging)
+            keep_sending_records(staging)
         except OSError as exc:
             raise _not_writable(exc, staging) from None
         staging.commit()
@@ -241,38 +241,6 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, before)
-
-
-# -- the first pass: read every recipient ---------------------------------------------------------
-@dataclass(frozen=True)
-class _ReadSetup:
-    campaign: Campaign
-    previous: Path | None
-
-
-class _Reader:
-    """Reads recipients in one process, with the previous build's readings at hand."""
-
-    def __init__(self, setup: _ReadSetup) -> None:
-        self.campaign = setup.campaign
-        self.previous = PreviousBuild(setup.previous) if setup.previous else None
-        self.misses = 0
-
-    def close(self) -> None:
-        """Release the previous build's cache."""
-        if self.previous is not None:
-            self.previous.close()
-
-    def _known(self, key: str) -> tuple[NumberReading, ...] | None:
-        found = self.previous.readings(key) if self.previous else None
-        self.misses += found is None
-        return found
-
-    def __call__(self, recipient: Recipient) -> tuple[RecipientPlan, bool]:
-        """The recipient's first-pass plan, and whether any number had to be read afresh."""
-        misses = self.misses
-        plan = read_recipient(self.campaign, recipient, self._known)
-        return plan, self.misses > misses
 
 
 class _Build:
@@ -348,95 +316,32 @@ class _Build:
     # -- a batch whose inputs did not change at all --------------------------------------------
     def _fingerprint(self) -> str:
         """A hash of every input of the batch (the campaign as read, its files, the code)."""
-        campaign = self.campaign
-        parts: list[object] = [
-            code_fingerprint(),
-            repr({k: v for k, v in vars(campaign).items() if k != "lines"}),
-            repr(self.sheet),
-            self.day.isoformat(),
-        ]
-        if campaign.recipients_file is not None:
-            parts.append(_file_hash(campaign.recipients_file))
-        return input_key(*parts)
+        return batch_fingerprint(self.campaign, self.sheet, self.day)
 
     def _batch_record(self, fingerprint: str) -> dict[str, Any]:
         result = self.result
-        midnight = dt.datetime.combine(self.now.astimezone(dt.UTC).date(), dt.time(0), dt.UTC)
-        until = min([midnight + dt.timedelta(days=1), *self.window_ends])
-        files = self._written_files()
-        # the documents' checksums are in the cache's documents table; the rest are hashed here
-        hashes = {name: hash_file(self.folder / name) for name in files if not _document(name)}
-        return {
-            "fingerprint": fingerprint,
-            "valid_until": until.isoformat(),
-            "files": files,
-            "hashes": hashes,
-            "result": {
-                "ready": result.ready,
-                "rejected": result.rejected,
-                "pages": result.pages,
-                "channels": result.channels,
-                "volumes": result.volumes,
-                "rejected_examples": result.rejected_examples,
-                "notes": result.notes,
-            },
+        done = {
+            "ready": result.ready,
+            "rejected": result.rejected,
+            "pages": result.pages,
+            "channels": result.channels,
+            "volumes": result.volumes,
+            "rejected_examples": result.rejected_examples,
+            "notes": result.notes,
         }
-
-    def _written_files(self) -> list[str]:
-        """Every file of the new batch but the cache's and the marker (relative paths)."""
-        names: list[str] = []
-        for folder, _dirs, files in os.walk(self.folder):
-            relative = Path(folder).relative_to(self.folder)
-            if relative.parts[:1] == (CACHE_FOLDER,):
-                continue
-            names.extend(str(relative / name) for name in files if name != MARKER)
-        return sorted(names)
+        return batch_record(self.folder, fingerprint, self.now, self.window_ends, done)
 
     def _unchanged(self, fingerprint: str) -> bool:
-        """Take the previous batch as it is when nothing it was made from has changed.
-
-        Sending windows and the age of volunteers' checks depend on the time: the previous batch
-        stands only until its first window closes or the day ends, whichever comes first. Every
-        file is hashed first: one changed by hand since (or damaged) means a build.
-        """
+        """Take the previous batch as it is when nothing it was made from has changed."""
         if self.previous is None:
             return False
-        previous = PreviousBuild(self.previous)
-        try:
-            record = previous.meta("batch")
-            if not isinstance(record, dict) or record.get("fingerprint") != fingerprint:
-                return False
-            expected = _expected_files(record, previous)
-        except (KeyError, TypeError, ValueError):
-            return False
-        finally:
-            previous.close()
-        if expected is None:
-            return False
-        linked: list[Path] = []
-        try:
-            if self.now >= dt.datetime.fromisoformat(record["valid_until"]):
-                return False
-            done = record["result"]
-            result_channels = dict(done["channels"])
-            for name, sha256 in [*expected.items(), *_cache_files()]:
-                source = self.previous / name
-                if sha256 is not None and hash_file(source) != sha256:
-                    raise ValueError(f"{name} changed since the last build")
-                target = self.folder / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.link(source, target)
-                linked.append(target)
-        except (OSError, KeyError, TypeError, ValueError):
-            # a file of the previous batch is gone or changed: build afresh. The links must go
-            # first: a fresh build writing through one would change the previous batch's file.
-            for target in linked:
-                target.unlink(missing_ok=True)
+        done = unchanged_batch(self.previous, self.folder, fingerprint, self.now)
+        if done is None:
             return False
         result = self.result
         result.ready, result.rejected, result.pages = done["ready"], done["rejected"], done["pages"]
         result.volumes = list(done["volumes"])
-        result.channels = result_channels
+        result.channels = dict(done["channels"])
         result.rejected_examples = [
             (rid, list(problems)) for rid, problems in done["rejected_examples"]
         ]
@@ -450,10 +355,10 @@ class _Build:
 
         for _path, text in campaign_texts(self.campaign):
             self.chars.update(text)
-        setup = _ReadSetup(self.campaign, self.previous)
+        setup = ReadSetup(self.campaign, self.previous)
         recipients = iter_recipients(self.campaign)
         # closed on the way out, so that no worker still writes when the staging folder goes
-        read = in_order(_Reader, setup, recipients, self.jobs, chunk=64)
+        read = in_order(Reader, setup, recipients, self.jobs, chunk=64)
         with naming(self.spill), self.spill.open("wb") as spill, contextlib.closing(read):
             for item in read:
                 assert isinstance(item, tuple)
@@ -497,7 +402,7 @@ class _Build:
         previous = PreviousBuild(self.previous) if self.previous else None
         if previous is not None and not previous.usable:
             self.cache_unreadable = True
-        volumes: dict[str, _Volumes] = {}
+        volumes: dict[str, Volumes] = {}
         try:
             fonts = self._fonts(previous)
             batch_key = input_key(
@@ -511,7 +416,7 @@ class _Build:
             shared = Shared(campaign, body, self.day, fonts, self.folder, self.previous, batch_key)
             spill = self.folder / CACHE_FOLDER
             volumes = {
-                channel: _Volumes(channel, self._volume_set(channel, fonts), previous, spill)
+                channel: Volumes(channel, self._volume_set(channel, fonts), previous, spill)
                 for channel in ("fax", "post")
             }
             try:
@@ -571,12 +476,12 @@ class _Build:
                 producer=f"faxbatch {__version__}",
                 envelope=envelope.envelope if envelope else None,
                 din5008=envelope.din5008 if envelope else None,
-                keep_placements=False,  # _Volumes writes them down
+                keep_placements=False,  # Volumes writes them down
             )
 
         return make
 
-    def _stream_documents(self, shared: Shared, volumes: dict[str, _Volumes]) -> None:
+    def _stream_documents(self, shared: Shared, volumes: dict[str, Volumes]) -> None:
         campaign, result = self.campaign, self.result
         for folder in ("faxes", "post"):
             (self.folder / folder).mkdir(exist_ok=True)
@@ -627,7 +532,7 @@ class _Build:
                 "batch; 'faxbatch check' writes it."
             )
 
-    def _entry(self, made: Made, volumes: dict[str, _Volumes]) -> dict[str, Any]:
+    def _entry(self, made: Made, volumes: dict[str, Volumes]) -> dict[str, Any]:
         """One document's manifest entry; its pages into the volumes, its record into the cache."""
         plan, channel, result = made.plan, made.channel, self.result
         self.failures.extend(made.failures[: max(0, 100 - len(self.failures))])
@@ -668,213 +573,6 @@ class _Build:
         )
         if len(self.window_ends) > 64:  # only the earliest matters
             self.window_ends = [min(self.window_ends)]
-
-
-class _Volumes:
-    """The print volumes, written only when they would differ from the previous build's.
-
-    While every document so far is the previous build's, in the same order, nothing is written:
-    their places are known from the cache. At the first document that differs, the volumes are
-    written from the start (the earlier documents' pages come from the cache). If none differs,
-    the previous volumes are linked into the new batch as they are.
-    """
-
-    def __init__(
-        self,
-        channel: str,
-        make: Callable[[], VolumeSet],
-        previous: PreviousBuild | None,
-        spill: Path,
-    ) -> None:
-        self._channel = channel
-        self._make = make
-        self._previous = previous
-        self._set: VolumeSet | None = None
-        self._deferred: list[tuple[str, str, CachedDocument]] = []
-        self.placed = 0
-        # every document's placement, for the job ticket: on disk, not in memory
-        self._spill_path = spill / f"placements-{channel}.jsonl"
-        self._spill = self._spill_path.open("w", encoding="utf-8")
-
-    def placements(self) -> Iterator[Placement]:
-        """The placements so far, in order (read back from disk)."""
-        self._spill.flush()
-        with self._spill_path.open(encoding="utf-8") as lines:
-            for line in lines:
-                values = json.loads(line)
-                yield Placement(*values)
-
-    def forget(self) -> None:
-        """Remove the written-down placements (the ticket is written)."""
-        self._spill.close()
-        self._spill_path.unlink(missing_ok=True)
-
-    @property
-    def warnings(self) -> list[str]:
-        """What the volume set noted (a document too big for any volume)."""
-        return list(self._set.warnings) if self._set is not None else []
-
-    def add(self, doc_id: str, title: str, made: Made) -> Placement:
-        """Place one document; returns where it went."""
-        self.placed += 1
-        cached = made.cached
-        if self._set is None and cached is not None and cached.seq == len(self._deferred):
-            self._deferred.append((doc_id, title, cached))
-            placement = Placement(
-                doc_id,
-                title,
-                "post" if self._channel == "post" else "fax",
-                cached.volume,
-                cached.first_page,
-                cached.last_page,
-            )
-        else:
-            volume_set = self._writing()
-            contents = made.contents
-            if cached is not None:
-                assert self._previous is not None
-                contents = self._previous.contents(cached)
-            placement = volume_set.add_document(doc_id, title, contents)
-        row = [
-            placement.doc_id,
-            placement.title,
-            placement.channel,
-            placement.volume,
-            placement.first_page,
-            placement.last_page,
-        ]
-        with naming(self._spill_path):
-            self._spill.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return placement
-
-    def _writing(self) -> VolumeSet:
-        if self._set is None:
-            self._set = self._make()
-            assert self._previous is not None or not self._deferred
-            for doc_id, title, cached in self._deferred:
-                assert self._previous is not None
-                self._set.add_document(doc_id, title, self._previous.contents(cached))
-            self._deferred.clear()
-        return self._set
-
-    def abort(self) -> None:
-        """Close an open volume file unfinished (the staging folder goes after an error)."""
-        self._spill.close()
-        if self._set is not None:
-            self._set.abort()
-
-    def close(self, folder: Path) -> list[VolumeRecord]:
-        """Finish the volumes; returns their records."""
-        if self._set is None and self._previous is not None and self._deferred:
-            records = self._previous_records()
-            if records is not None and sum(r.documents for r in records) == len(self._deferred):
-                for record in records:
-                    target = folder / record.file
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.link(self._previous.folder / record.file, target)
-                return records
-        if self._set is None and not self._deferred:
-            return []  # no document at all: no volume
-        return self._writing().close()
-
-    def _previous_records(self) -> list[VolumeRecord] | None:
-        assert self._previous is not None
-        stored = self._previous.meta("volumes")
-        try:
-            records = [
-                VolumeRecord(**item) for item in stored or [] if item["channel"] == self._channel
-            ]
-        except TypeError:
-            return None
-        # linked only when each file is exactly the one the last build wrote (not changed by
-        # hand since, not a link)
-        for record in records:
-            if hash_file(self._previous.folder / record.file, record.bytes) != record.sha256:
-                return None
-        return records
-
-
-#: what ``faxbatch send`` and ``status`` wrote into the batch: a rebuild must not lose it, or a
-#: fax sent before the rebuild could be sent again
-SENDING_RECORDS = ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "report.csv")
-
-
-def _check_sending_records(staging: Staging) -> None:
-    """Refuse to carry a send journal or report that is not a regular file (a link, a FIFO).
-
-    Dropping it could send a fax twice; keeping a link would have ``send`` write wherever it
-    points. The user decides.
-    """
-    for name in SENDING_RECORDS:
-        path = staging.out / name
-        try:
-            info = os.lstat(path)
-        except OSError:
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-            raise OutputNotWritableError(
-                f"{path} is {kind}; faxbatch keeps what 'send' recorded only as a regular file "
-                "inside the batch, and will not carry it into a new batch",
-                hint=f"put the real {name} in its place (or remove it if nothing of this batch "
-                "was sent), then build again",
-            )
-
-
-def _keep_sending_records(staging: Staging) -> None:
-    """Carry the send journal and the transmission report over into the new batch."""
-    for name in SENDING_RECORDS:
-        old = staging.out / name
-        try:
-            regular = stat.S_ISREG(os.lstat(old).st_mode)
-        except FileNotFoundError:
-            continue
-        if regular:  # anything else was refused before the build began
-            os.link(old, staging.tmp / name)
-
-
-def _document(name: str) -> bool:
-    """Whether a batch file is a document (its checksum is in the cache's documents table)."""
-    return name.startswith(("faxes/", "post/"))
-
-
-def _expected_files(record: dict[str, Any], previous: PreviousBuild) -> dict[str, str] | None:
-    """Every file of the previous batch with its checksum, as its build recorded them.
-
-    None when the record does not account for every file exactly once (or names one outside).
-    """
-    hashes = record["hashes"]
-    if not isinstance(hashes, dict):
-        return None
-    expected: dict[str, str] = {}
-    for name, sha256 in hashes.items():
-        if _document(name) or not isinstance(sha256, str):
-            return None
-        expected[name] = sha256
-    for name, sha256 in previous.document_files():
-        if not _document(name) or name in expected:
-            return None
-        expected[name] = sha256
-    names = record["files"]
-    if previous.damaged or not isinstance(names, list) or sorted(expected) != sorted(names):
-        return None
-    for name in names:
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts or not parts:
-            return None
-    return expected
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _cache_files() -> list[tuple[str, None]]:
-    return [(f"{CACHE_FOLDER}/{DATABASE}", None), (f"{CACHE_FOLDER}/{PAGES}", None)]
 
 
 def _bookmark(plan: RecipientPlan) -> str:

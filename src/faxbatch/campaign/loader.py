@@ -29,6 +29,7 @@ from faxbatch.campaign.inputs import (
     read_input,
 )
 from faxbatch.campaign.model import (
+    NUMBER_TYPES,
     PLACEHOLDERS,
     WEEKDAYS,
     Campaign,
@@ -39,11 +40,10 @@ from faxbatch.campaign.model import (
     PrintSettings,
     Recipient,
     Sender,
+    envelope_problem,
 )
 from faxbatch.campaign.recipient_file import Row, iter_rows, split_lines, split_list
 from faxbatch.errors import CampaignError
-from faxbatch.letters.envelopes import envelope_spec
-from faxbatch.numbers.reading import NUMBER_TYPES
 
 _TOP_KEYS = (
     "campaign",
@@ -564,12 +564,11 @@ def _read_print(r: _Reader, node: yaml.Node, page_size: PageSize) -> PrintSettin
                 "add 'envelope: DL' or 'envelope: C5'",
             )
     if envelope is not None:
-        try:
-            envelope_spec(page_size, envelope, din5008)
-        except ValueError as exc:
-            node_at = m.get("din5008") if din5008 and "din5008" in str(exc) else m["envelope"]
+        problem = envelope_problem(page_size, envelope, din5008)
+        if problem is not None:
+            node_at = m.get("din5008") if din5008 and "din5008" in problem else m["envelope"]
             field = "print.din5008" if node_at is m.get("din5008") else "print.envelope"
-            raise r.error(node_at, field, str(exc)) from None
+            raise r.error(node_at, field, problem)
     defaults = PrintSettings()
     return PrintSettings(
         envelope=envelope,

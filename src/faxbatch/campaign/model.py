@@ -1,6 +1,7 @@
 """The campaign as faxbatch understands it: typed, validated, immutable values.
 
-``campaign.load_campaign`` builds these from a YAML file; everything after it works on them.
+:func:`faxbatch.campaign.loader.load_campaign` builds these from a YAML file; everything after it
+works on them.
 """
 
 from __future__ import annotations
@@ -8,15 +9,69 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 PageSize = Literal["A4", "Letter"]
+
+#: The window envelopes postal letters may be printed for (see :mod:`faxbatch.letters.envelopes`).
+Envelope = Literal["DL", "C5", "us10"]
+Din5008Form = Literal["A", "B"]
+ENVELOPES: tuple[Envelope, ...] = ("DL", "C5", "us10")
+DIN5008_FORMS: tuple[Din5008Form, ...] = ("A", "B")
+#: the form used on A4 when the campaign names none: form B leaves room for a letterhead
+DEFAULT_DIN5008: Din5008Form = "B"
+
+#: Every type a number can be judged to be (``allow_number_types`` takes these names); the
+#: numbers stage maps phonenumbers' types onto them.
+NUMBER_TYPES: frozenset[str] = frozenset(
+    {
+        "fixed_line",
+        "mobile",
+        "fixed_line_or_mobile",
+        "toll_free",
+        "premium_rate",
+        "shared_cost",
+        "voip",
+        "personal_number",
+        "pager",
+        "uan",
+        "voicemail",
+    }
+)
 
 #: Recipient fields that letter texts may use as ``{placeholder}``.
 PLACEHOLDERS = ("id", "name", "title", "organization", "country")
 
 #: Weekday names as the campaign file writes them, in ``datetime.weekday()`` order (Monday is 0).
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def envelope_problem(page_size: str, envelope: str, din5008: str | None = None) -> str | None:
+    """Why ``envelope`` (and DIN 5008 form ``din5008``) cannot take ``page_size`` sheets, or None.
+
+    ``din5008`` (``A`` or ``B``) chooses the DIN 5008 form on A4 and must be left out for ``us10``.
+    """
+    if page_size not in get_args(PageSize):
+        return f"unknown page size {page_size!r}; use A4 or Letter"
+    if envelope not in ENVELOPES:
+        return f"unknown envelope {envelope!r}; use DL or C5 (A4 sheets) or us10 (Letter)"
+    if envelope == "us10":
+        if page_size != "Letter":
+            return (
+                "envelope us10 takes Letter sheets; set the page size to Letter, "
+                "or use a DL or C5 envelope for A4"
+            )
+        if din5008 is not None:
+            return "din5008 applies to A4 letters in DL or C5 envelopes; leave it out with us10"
+        return None
+    if page_size != "A4":
+        return (
+            f"envelope {envelope} takes A4 sheets laid out after DIN 5008; set the page size to "
+            "A4, or use a us10 envelope for Letter"
+        )
+    if din5008 is not None and din5008 not in DIN5008_FORMS:
+        return f"unknown DIN 5008 form {din5008!r}; use A or B"
+    return None
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from faxbatch.campaign.model import PageSize
+from faxbatch.campaign.model import (
+    DEFAULT_DIN5008,
+    Din5008Form,
+    Envelope,
+    PageSize,
+    envelope_problem,
+)
 from faxbatch.letters.layout import MM, PAGE_SIZES, Rule
 
 INCH = 72.0
 
-Envelope = Literal["DL", "C5", "us10"]
-Din5008Form = Literal["A", "B"]
-ENVELOPES: tuple[Envelope, ...] = ("DL", "C5", "us10")
-DIN5008_FORMS: tuple[Din5008Form, ...] = ("A", "B")
-#: the form used on A4 when the campaign names none: form B leaves room for a letterhead
-DEFAULT_DIN5008: Din5008Form = "B"
 
 #: How far a line of DejaVu Sans reaches above and below its baseline, in em (the font's own
 #: ascender and descender: accented capitals such as Й included). Text counts as inside a window
@@ -123,31 +123,12 @@ def envelope_spec(page_size: str, envelope: str, din5008: str | None = None) -> 
     left out for ``us10``. Raises :class:`ValueError` with a sentence for a combination that does
     not exist.
     """
-    if page_size not in PAGE_SIZES:
-        raise ValueError(f"unknown page size {page_size!r}; use A4 or Letter")
-    if envelope not in ENVELOPES:
-        raise ValueError(
-            f"unknown envelope {envelope!r}; use DL or C5 (A4 sheets) or us10 (Letter)"
-        )
+    problem = envelope_problem(page_size, envelope, din5008)
+    if problem is not None:
+        raise ValueError(problem)
     if envelope == "us10":
-        if page_size != "Letter":
-            raise ValueError(
-                "envelope us10 takes Letter sheets; set the page size to Letter, "
-                "or use a DL or C5 envelope for A4"
-            )
-        if din5008 is not None:
-            raise ValueError(
-                "din5008 applies to A4 letters in DL or C5 envelopes; leave it out with us10"
-            )
         return _us10()
-    if page_size != "A4":
-        raise ValueError(
-            f"envelope {envelope} takes A4 sheets laid out after DIN 5008; set the page size to "
-            "A4, or use a us10 envelope for Letter"
-        )
     form = DEFAULT_DIN5008 if din5008 is None else din5008
-    if form not in DIN5008_FORMS:
-        raise ValueError(f"unknown DIN 5008 form {din5008!r}; use A or B")
     return _din5008("DL" if envelope == "DL" else "C5", "A" if form == "A" else "B")
 
 

@@ -29,6 +29,8 @@ from phonenumbers import (
     ValidationResult,
 )
 
+from faxbatch.campaign.model import NUMBER_TYPES
+
 __all__ = [
     "NUMBER_TYPES",
     "Kind",
@@ -71,8 +73,7 @@ _TYPE_NAMES: dict[int, str] = {
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
 
-#: Every value ``NumberReading.number_type`` can take; ``allow_types`` takes these names.
-NUMBER_TYPES: frozenset[str] = frozenset(_TYPE_NAMES.values())
+# NUMBER_TYPES (the campaign's names for the types) are the values of _TYPE_NAMES, each once
 
 # Types tied to a place, for which "a number in RU, but the recipient is in KZ" makes sense.
 _GEOGRAPHIC = frozenset({"fixed_line", "mobile", "fixed_line_or_mobile"})

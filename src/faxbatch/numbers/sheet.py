@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch import __version__
-from faxbatch.build.plan import RecipientPlan
-from faxbatch.campaign.model import Campaign
+from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.csvcells import csv_bytes, spreadsheet_safe
 from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.verification import Verification
@@ -91,7 +90,7 @@ _NO_FAX = "No fax number is given; add one under 'fax' to send this letter."
 class NumberRow:
     """One number of one recipient, as the sheet shows it."""
 
-    plan: RecipientPlan
+    recipient: Recipient
     channel: str  # "fax" or "phone"
     reading: NumberReading | None  # None: the recipient has no fax number at all
     in_use: bool = False  # the number the recipient's fax goes to
@@ -100,14 +99,14 @@ class NumberRow:
     verification: Verification | None = None
 
     @classmethod
-    def missing(cls, plan: RecipientPlan) -> NumberRow:
+    def missing(cls, recipient: Recipient) -> NumberRow:
         """The row of a recipient that has no fax number."""
-        return cls(plan=plan, channel="fax", reading=None)
+        return cls(recipient=recipient, channel="fax", reading=None)
 
     @property
     def recipient_id(self) -> str:
         """The recipient's id."""
-        return self.plan.recipient.id
+        return self.recipient.id
 
     @property
     def usable(self) -> bool:
@@ -155,7 +154,7 @@ class NumberRow:
     def values(self, office_hours: str) -> dict[str, str]:
         """The row's text per column."""
         reading, window, found = self.reading, self.window, self.verification
-        recipient = self.plan.recipient
+        recipient = self.recipient
         finding = found.finding if found else None
         return {
             "recipient_id": recipient.id,
@@ -438,7 +437,7 @@ def sheet_html(campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime) 
     for row in rows:
         by_recipient.setdefault(row.recipient_id, []).append(row)
     for recipient_rows in by_recipient.values():
-        recipient = recipient_rows[0].plan.recipient
+        recipient = recipient_rows[0].recipient
         organization = recipient.organization if recipient.organization != recipient.name else ""
         country = recipient.country or campaign.default_country or ""
         out.append(f'<tbody id="{_e(recipient.id)}">')

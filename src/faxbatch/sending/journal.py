@@ -22,7 +22,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,10 @@ CREATE TABLE IF NOT EXISTS submissions (
 )""",
     "CREATE INDEX IF NOT EXISTS submissions_by_recipient ON submissions (recipient_id)",
 )
+
+
+#: where the time comes from (tests pass a fixed clock)
+Clock = Callable[[], dt.datetime]
 
 
 def now_utc() -> dt.datetime:

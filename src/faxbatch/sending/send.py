@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
-import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -27,7 +26,6 @@ from faxbatch.campaign.gateway_settings import (
     parse_gateway_section,
     with_overrides,
 )
-from faxbatch.csvcells import csv_bytes
 from faxbatch.errors import (
     ExitCode,
     InputUnreadableError,
@@ -35,46 +33,22 @@ from faxbatch.errors import (
     SendError,
     UsageError,
 )
-from faxbatch.files import write_atomic
 from faxbatch.sending.batch import Batch, Fax, file_sha256, format_utc, load_batch
 from faxbatch.sending.exports import exports_missing, write_exports
 from faxbatch.sending.gateways import GATEWAYS, emailfax, hylafax
 from faxbatch.sending.gateways.hylafax import HylafaxError, HylafaxUnreachable, QueueJob
 from faxbatch.sending.journal import (
-    FINAL,
     INTENT,
     NOT_SUBMITTED,
     SUBMITTED,
     UNCERTAIN,
+    Clock,
     Journal,
     Submission,
     job_tag,
     now_utc,
 )
-
-REPORT_NAME = "report.csv"
-REPORT_FIELDS = (
-    "recipient_id",
-    "recipient",
-    "organization",
-    "number",
-    "sent_to",
-    "gateway",
-    "job_id",
-    "attempt",
-    "submitted",
-    "state",
-    "pages",
-    "pages_sent",
-    "tries",
-    "dials",
-    "last_error",
-    "updated",
-)
-
-Clock = Callable[[], dt.datetime]
-#: how long a HylaFAX server surely keeps a finished job in its done queue (faxqclean's default)
-HYLAFAX_DONE_KEPT_SECONDS = 15 * 60
+from faxbatch.sending.reconcile import Reconciled, apply, reconcile, server_jobs, state_of
 
 # what the plan does with a fax
 SEND = "send"
@@ -131,16 +105,6 @@ class PlannedFax:
     reason: str = ""
     previous: Submission | None = None
     server_job: QueueJob | None = None
-
-
-@dataclass(frozen=True)
-class Reconciled:
-    """An ``intent`` an earlier run left, and what it turned out to be."""
-
-    submission: Submission
-    state: str
-    job: QueueJob | None
-    note: str
 
 
 @dataclass
@@ -200,16 +164,6 @@ class SendResult:
         return ExitCode.OK
 
 
-@dataclass
-class StatusResult:
-    """What ``faxbatch status`` found, and where the report is."""
-
-    batch: Batch
-    rows: list[dict[str, Any]]
-    report: Path
-    warnings: list[str] = field(default_factory=list)
-
-
 # -- helpers ----------------------------------------------------------------------------------
 def destination(fax: Fax, gateway: str, settings: GatewaySettings) -> str:
     """Where a fax goes: HylaFAX's dial string, or the email gateway's address."""
@@ -221,90 +175,6 @@ def destination(fax: Fax, gateway: str, settings: GatewaySettings) -> str:
 def server_of(gateway: str, settings: GatewaySettings) -> str:
     """The server a gateway is reached at, as the journal records it."""
     return settings.email.server if gateway == "email" else settings.hylafax.server
-
-
-def _state_of(job: QueueJob) -> str:
-    return job.state if job.state != "unknown" else SUBMITTED
-
-
-def _server_jobs(
-    servers: Sequence[str], warnings: list[str] | None = None
-) -> dict[str, dict[str, QueueJob] | None]:
-    """Jobs by tag on each HylaFAX server; None for a server that cannot be asked."""
-    found: dict[str, dict[str, QueueJob] | None] = {}
-    for server in dict.fromkeys(servers):
-        try:
-            found[server] = hylafax.jobs_by_tag(hylafax.jobs(server))
-        except HylafaxUnreachable as exc:
-            found[server] = None
-            if warnings is not None:
-                warnings.append(exc.message)
-    return found
-
-
-def reconcile(
-    intents: Sequence[Submission],
-    server_jobs: Mapping[str, dict[str, QueueJob] | None],
-    now: dt.datetime,
-) -> list[Reconciled]:
-    """Decide what each left-over ``intent`` was; an intent that cannot be decided stays.
-
-    HylaFAX: a job with the intent's tag means it was queued. No such job means it never was,
-    but only while the intent is young: the server deletes finished jobs from its done queue
-    (``faxqclean``, by default those finished more than 15 minutes ago), so an older intent
-    without a job is ``uncertain``. Email: always ``uncertain``.
-    """
-    decided: list[Reconciled] = []
-    for sub in intents:
-        if sub.gateway == "hylafax":
-            tagged = server_jobs.get(sub.server)
-            if tagged is None:
-                continue  # the server cannot be asked now: decide on a later run
-            job = tagged.get(sub.job_tag)
-            age = (now - _parse_stamp(sub.intent_at)).total_seconds()
-            if job is not None:
-                note = f"found on {sub.server} as job {job.job_id} by its tag"
-                decided.append(Reconciled(sub, _state_of(job), job, note))
-            elif age <= HYLAFAX_DONE_KEPT_SECONDS:
-                note = f"no job with its tag on {sub.server}: it was never queued"
-                decided.append(Reconciled(sub, NOT_SUBMITTED, None, note))
-            else:
-                note = (
-                    f"no job with its tag on {sub.server}, but the run stopped {age / 60:.0f} "
-                    "minutes ago: a finished job may have been cleaned from the done queue; "
-                    "check the server's transfer log (xferfaxlog), then use --resend if it did "
-                    "not go out"
-                )
-                decided.append(Reconciled(sub, UNCERTAIN, None, note))
-        else:
-            note = (
-                "the run stopped while handing it to the SMTP server, which cannot be asked "
-                "whether it took it; check the gateway's records, then use --resend if it "
-                "did not go out"
-            )
-            decided.append(Reconciled(sub, UNCERTAIN, None, note))
-    return decided
-
-
-def _parse_stamp(stamp: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(stamp)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _apply(journal: Journal, decided: Sequence[Reconciled], now: dt.datetime) -> None:
-    for item in decided:
-        job = item.job
-        journal.update(
-            item.submission,
-            item.state,
-            now=now,
-            job_id=job.job_id if job else None,
-            submitted=job is not None,
-            tries=job.tries if job else None,
-            dials=job.dials if job else None,
-            pages_sent=job.pages_sent if job else None,
-            last_error=item.note if item.state in (NOT_SUBMITTED, UNCERTAIN) else None,
-        )
 
 
 def _describe(sub: Submission) -> str:
@@ -472,7 +342,7 @@ def send_batch(
         servers = [s.server for s in intents if s.gateway == "hylafax"]
         if request.gateway == "hylafax":
             servers.append(server)
-        asked = _server_jobs(servers, warnings)
+        asked = server_jobs(servers, warnings)
         tagged = asked.get(server) if request.gateway == "hylafax" else None
         if request.gateway == "hylafax" and request.confirm:
             hylafax.client("sendfax")
@@ -482,7 +352,7 @@ def send_batch(
         now = clock()
         decided = reconcile(intents, asked, now)
         if request.confirm:
-            _apply(journal, decided, now)
+            apply(journal, decided, now)
             latest = journal.latest()
             by_recipient = journal.latest_by_recipient()
         else:
@@ -522,9 +392,9 @@ def _hand_over(
         if item.action == ADOPT and item.server_job is not None:
             job = item.server_job
             sub = _intent(journal, batch, item.fax, request, clock())
-            journal.update(sub, _state_of(job), now=clock(), job_id=job.job_id, submitted=True,
+            journal.update(sub, state_of(job), now=clock(), job_id=job.job_id, submitted=True,
                            tries=job.tries, dials=job.dials, pages_sent=job.pages_sent)  # fmt: skip
-            report(Outcome(item.fax, ADOPT, _state_of(job), job.job_id, item.reason))
+            report(Outcome(item.fax, ADOPT, state_of(job), job.job_id, item.reason))
     if not result.to_send:
         return
     if request.gateway == "email":
@@ -622,7 +492,7 @@ def _after_failed_submit(
         why = f"{error.message}; {exc.message}"
         return Outcome(fax, item.action, INTENT, None, why, stop=True)
     if job is not None:
-        state = _state_of(job)
+        state = state_of(job)
         journal.update(sub, state, now=clock(), job_id=job.job_id, submitted=True)
         why = f"queued although sendfax said: {error.message}"
         return Outcome(fax, item.action, state, job.job_id, why)
@@ -675,108 +545,6 @@ def _send_email(
 
 
 # -- status and report ------------------------------------------------------------------------
-def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
-    """Ask the gateways what became of each handed-over fax; write ``DIR/report.csv``.
-
-    A ``report.csv`` that is a symbolic link (or not a file) is refused, never written through;
-    a report that cannot be written is :class:`OutputNotWritableError`.
-    """
-    batch = load_batch(root)
-    path = batch.root / REPORT_NAME
-    _check_report_path(path)
-    warnings: list[str] = []
-    with Journal(batch.root, create=False) as journal:
-        rows = journal.all()
-        intents = [row for row in rows if row.state == INTENT]
-        open_jobs = [row for row in rows if row.gateway == "hylafax" and row.state not in FINAL]
-        servers = [row.server for row in open_jobs]
-        asked = _server_jobs(servers, warnings)
-        _apply(journal, reconcile(intents, asked, clock()), clock())
-        for row in journal.all():
-            if row.gateway != "hylafax" or row.state in FINAL or row.state == INTENT:
-                continue
-            tagged = asked.get(row.server)
-            if tagged is None:
-                continue
-            job = tagged.get(row.job_tag)
-            if job is None:
-                gone = f"job {row.job_id} is no longer on {row.server}"
-                journal.update(row, "unknown", now=clock(), last_error=gone)
-                continue
-            journal.update(row, _state_of(job), now=clock(), tries=job.tries, dials=job.dials,
-                           pages_sent=job.pages_sent, last_error=job.status)  # fmt: skip
-        latest = journal.latest_by_recipient()
-    report_rows = report(batch, latest)
-    _check_report_path(path)
-    try:
-        write_atomic(path, csv_bytes(report_rows, REPORT_FIELDS))
-        path.chmod(0o644)
-    except OSError as exc:
-        raise OutputNotWritableError(
-            f"cannot write the transmission report {path} ({exc.strerror or exc})",
-            hint="make the batch folder writable; the journal holds what status found",
-        ) from None
-    return StatusResult(batch, report_rows, path, warnings)
-
-
-def _check_report_path(path: Path) -> None:
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise OutputNotWritableError(f"cannot write {path} ({exc.strerror or exc})") from None
-    if stat.S_ISLNK(mode):
-        raise OutputNotWritableError(
-            f"{path} is a symbolic link: faxbatch never writes through it",
-            hint="remove the link; status writes the report itself",
-        )
-    if not stat.S_ISREG(mode):
-        raise OutputNotWritableError(
-            f"{path} is not a regular file, so the report cannot be written there",
-            hint="move it away; status writes the report itself",
-        )
-
-
-def report(batch: Batch, latest: Mapping[str, Submission]) -> list[dict[str, Any]]:
-    """The transmission report: one row per manifest document, with its latest attempt."""
-    sendable = {fax.recipient_id for fax in batch.faxes}
-    rows: list[dict[str, Any]] = []
-    for doc in batch.documents:
-        rid = str(doc.get("recipient_id"))
-        sub = latest.get(rid)
-        row: dict[str, Any] = {
-            "recipient_id": rid,
-            "recipient": doc.get("recipient_name"),
-            "organization": doc.get("organization"),
-            # spaced international form: spreadsheets keep it as text, not 7.72727E+10
-            "number": doc.get("fax_international") or doc.get("fax_raw"),
-            "pages": doc.get("pages"),
-        }
-        if sub is not None:
-            row.update(
-                sent_to=sub.destination,
-                gateway=sub.gateway,
-                job_id=sub.job_id,
-                attempt=sub.attempt,
-                submitted=sub.submitted_at,
-                state=sub.state,
-                pages=sub.pages,
-                pages_sent=sub.pages_sent,
-                tries=sub.tries,
-                dials=sub.dials,
-                last_error=sub.last_error,
-                updated=sub.updated_at,
-            )
-        elif rid in sendable:
-            row.update(state="not sent")
-        else:
-            problems = doc.get("problems") or []
-            row.update(state="never sent", last_error=" ".join(str(p) for p in problems) or None)
-        rows.append(row)
-    return rows
-
-
 # -- words for the command line ---------------------------------------------------------------
 def plan_lines(result: SendResult) -> list[str]:
     """The plan, as the command line shows it before anything is sent."""
@@ -827,12 +595,3 @@ def summary_lines(result: SendResult) -> list[str]:
         lines.append("Run 'faxbatch send' again to continue where it stopped.")
     lines.append(f"Journal: {result.batch.root / 'journal.sqlite'}")
     return lines
-
-
-def status_lines(result: StatusResult) -> list[str]:
-    """What ``faxbatch status`` prints."""
-    counts: dict[str, int] = {}
-    for row in result.rows:
-        counts[str(row.get("state"))] = counts.get(str(row.get("state")), 0) + 1
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-    return [f"{len(result.rows)} document(s): {summary}", f"Report: {result.report}"]

@@ -542,6 +542,31 @@ def _read_settings_file(path: Path) -> str:
         raise InputUnreadableError(f"{path} is not UTF-8 text") from None
 
 
+def compose_yaml(text: str, source: str) -> yaml.Node | None:
+    """The node tree of a YAML text, never constructed (no tags run, no aliases expanded).
+
+    Raises :class:`CampaignError` naming ``source`` and the line for text that is not YAML.
+    """
+    try:
+        root: yaml.Node | None = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise CampaignError(
+            f"not valid YAML: {problem}",
+            source=source,
+            line=mark.line + 1 if mark else None,
+            hint="check the indentation and quoting around this line",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CampaignError(f"not valid YAML: {exc}", source=source) from None
+    except RecursionError:
+        raise CampaignError(
+            "not valid YAML: lists or mappings nested too deeply", source=source
+        ) from None
+    return root
+
+
 def load_gateway_file(path: Path) -> GatewaySettings:
     """The ``gateway:`` section of a YAML file (a campaign file or a file of its own).
 
@@ -549,18 +574,7 @@ def load_gateway_file(path: Path) -> GatewaySettings:
     only (see :func:`gateway_from_node`).
     """
     text = _read_settings_file(Path(path))
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "malformed YAML"
-        raise CampaignError(
-            f"not valid YAML: {problem}", source=str(path), line=mark.line + 1 if mark else None
-        ) from None
-    except yaml.YAMLError as exc:
-        raise CampaignError(f"not valid YAML ({exc})", source=str(path)) from None
-    except RecursionError:
-        raise CampaignError("not valid YAML: nested too deeply", source=str(path)) from None
+    root = compose_yaml(text, str(path))
     if not isinstance(root, yaml.MappingNode):
         raise CampaignError("expected a mapping at the top of the file", source=str(path))
     found = [

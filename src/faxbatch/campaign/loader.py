@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from faxbatch.campaign.gateway_settings import compose_yaml
 from faxbatch.campaign.inputs import (
     BODY,
     CAMPAIGN,
@@ -88,7 +89,7 @@ _RECIPIENT_KEYS = (
     "channels",
 )
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _PAGE_SIZES: dict[str, PageSize] = {"a4": "A4", "letter": "Letter"}
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _CLOCK_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -374,23 +375,7 @@ def load_campaign(path: str | Path, allow: Sequence[Path] = ()) -> Campaign:
             line=line,
             hint="save the campaign file as UTF-8",
         ) from None
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "malformed YAML"
-        raise CampaignError(
-            f"not valid YAML: {problem}",
-            source=str(source),
-            line=mark.line + 1 if mark else None,
-            hint="check the indentation and quoting around this line",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise CampaignError(f"not valid YAML: {exc}", source=str(source)) from None
-    except RecursionError:
-        raise CampaignError(
-            "not valid YAML: lists or mappings nested too deeply", source=str(source)
-        ) from None
+    root = compose_yaml(text, str(source))
     if root is None:
         raise CampaignError("the campaign file is empty", source=str(source))
     return _read_campaign(_Reader(source, allowed_folders(source, allow)), root)

@@ -7,10 +7,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import BASIC
-
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.campaign.loader import load_campaign
+from tests.conftest import BASIC
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = BASIC.split("recipients:")[0] + "recipients_file: offices.csv\n"

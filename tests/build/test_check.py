@@ -13,7 +13,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.conftest import BASIC
 
 from faxbatch.build.check import CheckResult, check_campaign, table_lines
 from faxbatch.build.pipeline import BuildOptions, build_batch
@@ -21,6 +20,7 @@ from faxbatch.build.staging import is_batch_folder
 from faxbatch.campaign.loader import load_campaign
 from faxbatch.errors import ExitCode, OutputNotWritableError
 from faxbatch.numbers.sheet import COLUMNS, spreadsheet_safe
+from tests.conftest import BASIC
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2012, 5, 11, 15, 0, tzinfo=dt.UTC)  # a Friday evening in Kazakhstan

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from tests.conftest import BASIC
-from tests.pdfcheck import font_report, page_texts, poppler_text, qpdf_check
 
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.campaign.loader import load_campaign
 from faxbatch.errors import CampaignError, ExitCode
+from tests.conftest import BASIC
+from tests.pdfcheck import font_report, page_texts, poppler_text, qpdf_check
 
 MM = 72 / 25.4
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import BASIC
 
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.campaign.loader import load_campaign
 from faxbatch.errors import CampaignError
+from tests.conftest import BASIC
 
 GATEWAY = BASIC + (
     "gateway:\n"

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from tests.conftest import BASIC
-from tests.test_cli import assert_clean_error, run_cli
 
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.campaign.loader import load_campaign
 from faxbatch.errors import CampaignError, ExitCode, PreflightError
 from faxbatch.letters import document
 from faxbatch.letters.layout import TextRun
+from tests.conftest import BASIC
+from tests.test_cli import assert_clean_error, run_cli
 
 POST = (
     BASIC.replace(

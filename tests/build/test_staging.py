@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import BASIC
-from tests.pdfcheck import page_texts
 
 from faxbatch.build import render
 from faxbatch.build import staging as staging_module
@@ -20,6 +18,8 @@ from faxbatch.build.staging import MARKER, Staging, is_batch_folder
 from faxbatch.campaign.loader import load_campaign
 from faxbatch.errors import OutputNotWritableError
 from faxbatch.files import write_atomic
+from tests.conftest import BASIC
+from tests.pdfcheck import page_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 

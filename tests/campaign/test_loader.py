@@ -5,10 +5,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import BASIC
 
 from faxbatch.campaign.loader import load_campaign, slugify
 from faxbatch.errors import CampaignError, ExitCode, InputUnreadableError
+from tests.conftest import BASIC
 
 INLINE_BODY = (
     "  body: |\n    We protest against the trial.\n\n    - release him\n    - drop the charges\n"

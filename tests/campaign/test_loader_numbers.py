@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import BASIC
 
 from faxbatch.build.plan import plan_recipients
 from faxbatch.campaign.loader import load_campaign
 from faxbatch.campaign.model import OfficeHours
 from faxbatch.errors import CampaignError
+from tests.conftest import BASIC
 
 NUMBERS = """\
 numbers:

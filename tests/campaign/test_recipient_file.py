@@ -4,11 +4,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import BASIC
 
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.campaign.loader import iter_recipients, load_campaign
 from faxbatch.errors import CampaignError, InputUnreadableError
+from tests.conftest import BASIC
 
 HEAD = BASIC.split("recipients:")[0] + "recipients_file: offices.csv\n"
 

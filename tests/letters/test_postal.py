@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from tests.builders import DAY, LONG_BODY, RECIPIENTS, make_campaign, pdf_file, postal, render
-from tests.pdfcheck import font_report, qpdf_check, require_tool
 
 from faxbatch.campaign.model import PageSize, Recipient, Sender
 from faxbatch.letters.document import DoesNotFit
@@ -25,6 +23,8 @@ from faxbatch.letters.postal import (
     return_line_text,
 )
 from faxbatch.printshop.preflight import page_marks
+from tests.builders import DAY, LONG_BODY, RECIPIENTS, make_campaign, pdf_file, postal, render
+from tests.pdfcheck import font_report, qpdf_check, require_tool
 
 COMBINATIONS: list[tuple[PageSize, str, str | None]] = [
     ("A4", "DL", "A"),

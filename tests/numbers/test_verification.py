@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import BASIC
 
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.build.plan import plan_recipients
@@ -22,6 +21,7 @@ from faxbatch.numbers.verification import (
     unwrap_cell,
 )
 from faxbatch.sending.batch import load_batch
+from tests.conftest import BASIC
 
 # Friday 2012-05-11, 15:00 UTC (20:00 in Almaty, then UTC+6): the next window is Monday's
 NOW = dt.datetime(2012, 5, 11, 15, 0, tzinfo=dt.UTC)

@@ -8,7 +8,6 @@ import pypdf
 import pytest
 from reportlab.lib.pagesizes import A4, letter
 from reportlab.pdfgen import canvas
-from tests.builders import LONG_BODY, build_folder, fonts, make_campaign, postal, render
 
 from faxbatch.campaign.model import PageSize
 from faxbatch.letters.envelopes import envelope_spec
@@ -16,6 +15,7 @@ from faxbatch.letters.layout import MM, TextRun
 from faxbatch.printshop.preflight import FileCache, page_marks, run_preflight
 from faxbatch.printshop.ticket import job_json
 from faxbatch.printshop.volumes import VolumeSet
+from tests.builders import LONG_BODY, build_folder, fonts, make_campaign, postal, render
 
 
 def reportlab_pdf(

@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 import pypdf
-from tests.builders import build_folder
 
 from faxbatch.printshop.ticket import SCHEMA_VERSION, job_json, job_text
+from tests.builders import build_folder
 
 
 def test_job_json_matches_the_volume_files(tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from tests.builders import fonts, make_campaign, postal, render, synthetic
-from tests.pdfcheck import qpdf_check
 
 from faxbatch.letters.pdf import PageContent
 from faxbatch.printshop.preflight import page_marks
 from faxbatch.printshop.volumes import DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, VolumeSet, blank_page
+from tests.builders import fonts, make_campaign, postal, render, synthetic
+from tests.pdfcheck import qpdf_check
 
 
 def write(folder: Path, docs: list[tuple[str, list[PageContent]]], **options: object) -> VolumeSet:

@@ -75,6 +75,7 @@ from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.files import naming
 from faxbatch.letters.document import format_date
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
+from faxbatch.letters.labels import label_text
 from faxbatch.letters.markdown import parse_body
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
@@ -390,6 +391,8 @@ class _Build:
 
     def _fonts(self, previous: PreviousBuild | None) -> dict[Style, EmbeddedFont]:
         chars = self.chars | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(self.day))
+        for language in self.campaign.languages:  # the labels and the date of every letter
+            chars |= set(label_text(language)) | set(format_date(self.day, language))
         chars -= {"\n", "\r", "\t"}
         fonts, subsets = embed_all(dict.fromkeys(Style, chars), previous)
         for key, data in subsets.items():
@@ -413,7 +416,13 @@ class _Build:
                 self.day,
             )
             body = tuple(parse_body(campaign.letter.body))
-            shared = Shared(campaign, body, self.day, fonts, self.folder, self.previous, batch_key)
+            bodies = {
+                language: tuple(parse_body(translation.letter.body))
+                for language, translation in campaign.translations.items()
+            }
+            shared = Shared(
+                campaign, body, self.day, fonts, self.folder, self.previous, batch_key, bodies
+            )
             spill = self.folder / CACHE_FOLDER
             volumes = {
                 channel: Volumes(channel, self._volume_set(channel, fonts), previous, spill)

@@ -7,7 +7,7 @@ works on them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -96,6 +96,17 @@ class Letter:
     greeting: str = "Dear {name},"
     closing: str = "Sincerely,"
     signature: tuple[str, ...] = ()
+    #: the language it is written in (a code such as ``en``, ``ru``, ``kk``, ``de``): the labels
+    #: and the date of its pages follow it
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The letter in another language (``translations:``), and its cover sheet's comments."""
+
+    letter: Letter
+    cover_comments: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,8 @@ class Recipient:
     source: str | None = None
     #: what is wrong with the entry itself (a row of a recipients file that cannot be used)
     problems: tuple[str, ...] = ()
+    #: the language of this recipient's letter and cover (empty: the campaign's first language)
+    language: str = ""
 
     @property
     def field_path(self) -> str:
@@ -217,6 +230,27 @@ class Campaign:
     input_folders: tuple[Path, ...] = ()
     #: the line of each field path, for messages about values found valid here but wrong later
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    #: the letter in other languages, by language code (the first language is ``letter``'s)
+    translations: dict[str, Translation] = field(default_factory=dict)
+    #: what reading the campaign noticed without stopping (a translation missing a field, ...)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language the campaign's letter is written in, the first one first."""
+        return (self.letter.language, *self.translations)
+
+    def language_of(self, recipient: Recipient) -> str:
+        """The language of the recipient's letter."""
+        return recipient.language or self.letter.language
+
+    def in_language(self, language: str) -> Campaign:
+        """The campaign with its letter and cover comments in ``language`` (one it has)."""
+        if language == self.letter.language:
+            return self
+        translation = self.translations[language]
+        cover = replace(self.cover, comments=translation.cover_comments)
+        return replace(self, letter=translation.letter, cover=cover)
 
     def where(self, field_path: str) -> str:
         """``file:line: field`` for a field path, as far as it is known."""

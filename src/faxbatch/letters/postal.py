@@ -205,7 +205,7 @@ def _sender_column(
 ) -> tuple[list[Item], float]:
     """Letterhead and date in a column right of the window; returns its items and its bottom."""
     blocks: list[Block] = [*letterhead(campaign, contact_separator="\n"), Spacer(6 * MM)]
-    blocks.append(Paragraph((Span(format_date(day)),), size=12.0))
+    blocks.append(Paragraph((Span(format_date(day, campaign.letter.language)),), size=12.0))
     items: list[Item] = []
     y = top
     for block in blocks:
@@ -249,5 +249,5 @@ def postal_document(
     first_top = min(spec.window.y, column_bottom) - BODY_GAP
     pages = flow(letter_text(campaign, recipient, body), geometry, first_top)
     pages[0].items[:0] = head
-    add_footers(pages, footer_label(campaign, recipient))
+    add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)
     return pages

@@ -28,6 +28,7 @@ FIELDS = (
     "recipient_name",
     "organization",
     "channel",
+    "language",
     "status",
     "problems",
     "fax_raw",

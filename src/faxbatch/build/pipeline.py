@@ -45,6 +45,7 @@ from faxbatch.build.plan import (
     NumberChecks,
     RecipientPlan,
     campaign_texts,
+    campaign_warnings,
     check_campaign_text,
     plan_characters,
 )
@@ -187,7 +188,8 @@ def build_batch(
     check_campaign_text(campaign)
     sheet = options.verification or load_verification(campaign)
     jobs = capped_jobs(options.jobs)
-    result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
+    warnings = [*campaign_warnings(campaign), *sheet.warnings]
+    result = BuildResult(out=Path(options.out), warnings=list(warnings))
     with _terminate_as_interrupt(), Staging(Path(options.out)) as staging:
         check_sending_records(staging)
         args = (campaign, options, staging, sheet, progress or NullProgress())
@@ -199,7 +201,7 @@ def build_batch(
                 # the previous batch's cache changed while this build read it: build again
                 # without it rather than trust any of it
                 staging.reset()
-                result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
+                result = BuildResult(out=Path(options.out), warnings=list(warnings))
                 build = _Build(*args, result, jobs, use_cache=False)
                 build.run()
             keep_sending_records(staging)

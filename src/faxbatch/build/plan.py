@@ -17,6 +17,7 @@ from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.errors import CampaignError
 from faxbatch.letters.direction import explicit_controls
 from faxbatch.letters.fonts import describe_char, typeface
+from faxbatch.letters.labels import CATALOG_LANGUAGES, has_catalog
 from faxbatch.letters.shaping import is_arabic_letter
 from faxbatch.numbers import verification
 from faxbatch.numbers.reading import Kind, NumberOwners, NumberReading, Verdict, best, read_numbers
@@ -75,6 +76,7 @@ class RecipientPlan:
             "recipient_name": r.display_name,
             "organization": r.organization or None,
             "channel": channel or r.channels[0],
+            "language": r.language or None,
             "status": "ready" if made else "rejected",
             "problems": problems,
             "fax_raw": r.fax or None,
@@ -159,6 +161,26 @@ def campaign_texts(campaign: Campaign) -> Iterator[tuple[str, str]]:
     for i, line in enumerate(letter.signature):
         yield f"letter.signature[{i}]", line
     yield "cover.comments", campaign.cover.comments
+    for language, translation in campaign.translations.items():
+        path = f"translations.{language}"
+        for name in ("subject", "greeting", "body", "closing"):
+            yield f"{path}.{name}", getattr(translation.letter, name)
+        for i, line in enumerate(translation.letter.signature):
+            yield f"{path}.signature[{i}]", line
+        yield f"{path}.cover.comments", translation.cover_comments
+
+
+def campaign_warnings(campaign: Campaign) -> list[str]:
+    """What the campaign's reading noticed, and languages printed with English labels."""
+    found = list(campaign.warnings)
+    for language in campaign.languages:
+        if not has_catalog(language):
+            found.append(
+                f"faxbatch has no labels in '{language}': the cover sheets and page footers of "
+                f"letters in '{language}' are labelled in English (labels exist for "
+                f"{', '.join(CATALOG_LANGUAGES)})."
+            )
+    return found
 
 
 def recipient_texts(recipient: Recipient) -> Iterator[tuple[str, str]]:

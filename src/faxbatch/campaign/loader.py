@@ -41,6 +41,7 @@ from faxbatch.campaign.model import (
     PrintSettings,
     Recipient,
     Sender,
+    Translation,
     envelope_problem,
 )
 from faxbatch.campaign.recipient_file import Row, iter_rows, split_lines, split_list
@@ -58,12 +59,18 @@ _TOP_KEYS = (
     "recipients_file",
     "print",
     "gateway",
+    "translations",
 )
 _CAMPAIGN_KEYS = ("title", "reference", "date")
 _SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
 _DEFAULTS_KEYS = ("country",)
 _PAGE_KEYS = ("size",)
-_LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature")
+_LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature", "language")
+#: a translation has the letter's texts and its cover sheet's comments (its language is its key)
+_TRANSLATION_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature", "cover")
+_TRANSLATION_COVER_KEYS = ("comments",)
+#: a language code: ``ru``, ``kk``, ``pt-BR``
+_LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 _COVER_KEYS = ("comments", "urgent")
 _PRINT_KEYS = (
     "envelope",
@@ -87,6 +94,7 @@ _RECIPIENT_KEYS = (
     "phone",
     "allow_number_types",
     "channels",
+    "language",
 )
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
 
@@ -415,6 +423,11 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
             comments=r.template(c.get("comments"), "cover.comments"),
             urgent=r.boolean(c.get("urgent"), "cover.urgent"),
         )
+    translations: dict[str, Translation] = {}
+    warnings: list[str] = []
+    if "translations" in top:
+        translations, warnings = _read_translations(r, top["translations"], letter, cover)
+    languages = (letter.language, *translations)
     printing = _read_print(r, top["print"], page_size) if "print" in top else PrintSettings()
     gateway = _read_gateway(r, top["gateway"]) if "gateway" in top else None
     office_hours, max_age = OfficeHours(), 90
@@ -424,7 +437,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     if "recipients_file" in top:
         recipients_file, file_ids, file_rows = _read_recipients_file(r, top["recipients_file"])
     recipients = _read_recipients(
-        r, top.get("recipients"), file_ids, required=recipients_file is None
+        r, top.get("recipients"), file_ids, required=recipients_file is None, languages=languages
     )
     if not recipients and not file_rows:
         raise r.error(
@@ -453,6 +466,8 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         verification_max_age_days=max_age,
         input_folders=r.folders,
         lines=r.lines,
+        translations=translations,
+        warnings=tuple(warnings),
     )
 
 
@@ -625,47 +640,128 @@ def _read_sender(r: _Reader, node: yaml.Node) -> Sender:
 
 def _read_letter(r: _Reader, node: yaml.Node) -> Letter:
     m = r.mapping(node, "letter", _LETTER_KEYS, required=("subject",))
-    if "body" in m and "body_file" in m:
-        raise r.error(
-            m["body_file"], "letter.body_file", "give either 'body' or 'body_file', not both"
-        )
-    if "body_file" in m:
-        body = _read_body_file(r, m["body_file"])
-    elif "body" in m and not _is_null(m["body"]):
-        body = r.text(m["body"], "letter.body")
-    else:
-        raise r.error(
-            node,
-            "letter.body",
-            "the letter has no body",
-            "add 'body: |' with the text, or 'body_file: letter.md'",
-        )
-    check_placeholders(
-        body,
-        lambda message, hint: r.error(
-            m.get("body") or m.get("body_file"), "letter.body", message, hint
-        ),
-    )
+    body = _read_body(r, node, m, "letter")
+    language = "en"
+    if "language" in m:
+        language = _language(r, m["language"], "letter.language")
     return Letter(
         subject=r.template(m["subject"], "letter.subject"),
         body=body,
         greeting=r.template(m.get("greeting"), "letter.greeting", "Dear {name},"),
         closing=r.template(m.get("closing"), "letter.closing", "Sincerely,"),
         signature=r.lines_of(m.get("signature"), "letter.signature"),
+        language=language,
     )
 
 
-def _read_body_file(r: _Reader, node: yaml.Node) -> str:
-    name = r.text(node, "letter.body_file")
+def _read_body(r: _Reader, node: yaml.Node, m: dict[str, yaml.Node], path: str) -> str:
+    """A letter's body: ``body`` or ``body_file`` of the mapping ``m`` at ``path``."""
+    if "body" in m and "body_file" in m:
+        raise r.error(
+            m["body_file"], f"{path}.body_file", "give either 'body' or 'body_file', not both"
+        )
+    if "body_file" in m:
+        body = _read_body_file(r, m["body_file"], f"{path}.body_file")
+    elif "body" in m and not _is_null(m["body"]):
+        body = r.text(m["body"], f"{path}.body")
+    else:
+        raise r.error(
+            node,
+            f"{path}.body",
+            "the letter has no body",
+            "add 'body: |' with the text, or 'body_file: letter.md'",
+        )
+    check_placeholders(
+        body,
+        lambda message, hint: r.error(
+            m.get("body") or m.get("body_file"), f"{path}.body", message, hint
+        ),
+    )
+    return body
+
+
+def _language(r: _Reader, node: yaml.Node, path: str) -> str:
+    """A language code as written (``RU`` reads as ``ru``, ``pt_br`` as ``pt-BR``)."""
+    text = r.text(node, path)
+    code = _normal_language(text)
+    if not _LANGUAGE_PATTERN.match(code):
+        raise r.error(
+            node, path, f"'{text}' is not a language code", "use a code such as en, ru, kk or de"
+        )
+    return code
+
+
+def _normal_language(text: str) -> str:
+    parts = text.strip().replace("_", "-").split("-")
+    return "-".join([parts[0].lower(), *(part.upper() for part in parts[1:])])
+
+
+def _read_translations(
+    r: _Reader, node: yaml.Node, letter: Letter, cover: Cover
+) -> tuple[dict[str, Translation], list[str]]:
+    """``translations:``: the letter in other languages, by language code.
+
+    A field a translation leaves out is taken from the first language's letter, and a warning
+    says so (a greeting in the wrong language is better than none, but someone should know).
+    """
+    if not isinstance(node, yaml.MappingNode):
+        raise r.error(
+            node,
+            "translations",
+            "expected a mapping of language codes to letters",
+            "e.g. translations: {ru: {subject: ..., body_file: letter.ru.md}}",
+        )
+    translations: dict[str, Translation] = {}
+    warnings: list[str] = []
+    for key_node, value in node.value:
+        language = _language(r, key_node, "translations")
+        path = f"translations.{language}"
+        if language == letter.language or language in translations:
+            raise r.error(key_node, path, f"the letter in '{language}' is given twice",
+                          "give each language once (the letter itself is the first)")  # fmt: skip
+        m = r.mapping(value, path, _TRANSLATION_KEYS)
+        given = "body" in m or "body_file" in m
+        body = _read_body(r, value, m, path) if given else letter.body
+        missing = [
+            name
+            for name in ("subject", "greeting", "body", "closing", "signature")
+            if name not in m and not (name == "body" and "body_file" in m)
+        ]
+        comments = cover.comments
+        if "cover" in m:
+            c = r.mapping(m["cover"], f"{path}.cover", _TRANSLATION_COVER_KEYS)
+            comments = r.template(c.get("comments"), f"{path}.cover.comments")
+        elif cover.comments:
+            missing.append("cover.comments")
+        if missing:
+            warnings.append(
+                f"{r.source}:{value.start_mark.line + 1}: {path} has no "
+                f"{', '.join(missing)}; the letter in '{letter.language}' gives "
+                + ("it." if len(missing) == 1 else "them.")
+            )
+        translated = Letter(
+            subject=r.template(m.get("subject"), f"{path}.subject", letter.subject),
+            body=body,
+            greeting=r.template(m.get("greeting"), f"{path}.greeting", letter.greeting),
+            closing=r.template(m.get("closing"), f"{path}.closing", letter.closing),
+            signature=r.lines_of(m.get("signature"), f"{path}.signature") or letter.signature,
+            language=language,
+        )
+        translations[language] = Translation(translated, comments)
+    return translations, warnings
+
+
+def _read_body_file(r: _Reader, node: yaml.Node, path: str = "letter.body_file") -> str:
+    name = r.text(node, path)
     if not name:
-        raise r.error(node, "letter.body_file", "the file name is empty")
-    origin = r.origin(node, "letter.body_file")
+        raise r.error(node, path, "the file name is empty")
+    origin = r.origin(node, path)
     data = read_input(name, BODY, origin, base=r.source.parent, folders=r.folders)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise r.error(
-            node, "letter.body_file", f"'{name}' is not UTF-8 text", "save the letter as UTF-8"
+            node, path, f"'{name}' is not UTF-8 text", "save the letter as UTF-8"
         ) from None
 
 
@@ -689,7 +785,12 @@ def _read_recipients_file(r: _Reader, node: yaml.Node) -> tuple[Path, frozenset[
 
 
 def _read_recipients(
-    r: _Reader, node: yaml.Node | None, file_ids: frozenset[str], *, required: bool
+    r: _Reader,
+    node: yaml.Node | None,
+    file_ids: frozenset[str],
+    *,
+    required: bool,
+    languages: tuple[str, ...] = ("en",),
 ) -> tuple[Recipient, ...]:
     if node is None or (not required and _is_null(node)):
         return ()
@@ -737,9 +838,28 @@ def _read_recipients(
                 channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
                 index=index,
                 line=item.start_mark.line + 1,
+                language=_recipient_language(r, m.get("language"), path, languages),
             )
         )
     return tuple(_with_ids(recipients, set(explicit) | file_ids))
+
+
+def _recipient_language(
+    r: _Reader, node: yaml.Node | None, path: str, languages: tuple[str, ...]
+) -> str:
+    """``recipients[N].language``: one of the languages the letter is written in."""
+    if node is None or _is_null(node):
+        return languages[0]
+    language = _language(r, node, f"{path}.language")
+    if language not in languages:
+        raise r.error(
+            node,
+            f"{path}.language",
+            f"the letter has no translation into '{language}'",
+            f"the letter is written in {', '.join(languages)}; add '{language}' under "
+            "'translations:', or choose one of these",
+        )
+    return language
 
 
 def _with_ids(recipients: list[Recipient], taken: set[str]) -> Iterable[Recipient]:
@@ -786,11 +906,17 @@ def iter_recipients(campaign: Campaign) -> Iterator[Recipient]:
     taken = {r.id: f"by {r.field_path} in {campaign.source.name}" for r in campaign.recipients}
     rows = iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=folders)
     for number, row in enumerate(rows):
-        yield _row_recipient(path.name, row, len(campaign.recipients) + number, used, taken)
+        index = len(campaign.recipients) + number
+        yield _row_recipient(path.name, row, index, used, taken, campaign.languages)
 
 
 def _row_recipient(
-    source: str, row: Row, index: int, used: set[str], taken: dict[str, str]
+    source: str,
+    row: Row,
+    index: int,
+    used: set[str],
+    taken: dict[str, str],
+    languages: tuple[str, ...] = ("en",),
 ) -> Recipient:
     """A recipient from a row of a recipients file, its problems written down, not raised."""
     cells = row.cells
@@ -831,6 +957,14 @@ def _row_recipient(
         problems.append(f"{where}: {problem}.")
     if "_extra" in cells:
         problems.append(f"{where}: the row has more cells than the header has columns.")
+    written = cells.get("language", "")
+    language = _normal_language(written) if written else languages[0]
+    if language not in languages:
+        problems.append(
+            f"{where}: the letter has no translation into '{written}'; it is written in "
+            f"{', '.join(languages)}."
+        )
+        language = languages[0]
     return Recipient(
         id=rid,
         name=name,
@@ -846,6 +980,7 @@ def _row_recipient(
         line=row.line,
         source=source,
         problems=tuple(problems),
+        language=language,
     )
 
 

@@ -138,3 +138,45 @@ def test_bad_translations_name_the_field(
     with pytest.raises(CampaignError) as info:
         load_campaign(path)
     assert field in str(info.value)
+
+
+def test_a_bilingual_fax_has_both_letters_and_counts_every_page(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = TRANSLATED.replace("  - id: court\n    language: ru\n", "  - id: court\n"
+                              "    languages: [en, ru]\n")  # fmt: skip
+    path = write_campaign(text, **{"letter.ru.md": RU_BODY})
+    documents = {d["recipient_id"]: d for d in _build(path, tmp_path / "out")}
+    assert documents["court"]["language"] == "en"
+    assert documents["court"]["languages"] == ["en", "ru"]
+    pages = page_texts(tmp_path / "out/faxes/court.pdf")
+    total = len(pages)
+    assert total == documents["court"]["pages"] == 3  # cover, the English letter, the Russian one
+    assert f"{total} (including this cover sheet)" in pages[0]
+    assert "Dear The Presiding Judge," in pages[1] and "Уважаемый" not in pages[1]
+    assert "Уважаемый The Presiding Judge!" in pages[2] and "Мы протестуем" in pages[2]
+    assert "10 мая 2012" in pages[2]  # each letter dated in its language
+    # the footers count the whole fax, in the cover's language
+    assert [f"Page {n} of {total}" in page for n, page in enumerate(pages, 1)] == [True] * total
+
+
+def test_a_recipient_may_have_its_own_greeting_and_cover_comments(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = BASIC.replace(
+        "  - id: court\n",
+        "  - id: court\n    greeting: 'Your Honour,'\n    cover_comments: For the judge only.\n",
+    )
+    _build(write_campaign(text), tmp_path / "out")
+    court = page_texts(tmp_path / "out/faxes/court.pdf")
+    assert "For the judge only." in court[0] and "Please pass this on." not in court[0]
+    assert "Your Honour," in court[1] and "Dear" not in court[1]
+    admin = "\n".join(page_texts(tmp_path / "out/faxes/admin.pdf"))
+    assert "Please pass this on." in admin and "Dear " in admin
+
+
+def test_languages_and_language_together_are_refused(write_campaign: Callable[..., Path]) -> None:
+    text = TRANSLATED.replace("    language: ru\n", "    language: ru\n    languages: [en, ru]\n")
+    with pytest.raises(CampaignError) as info:
+        load_campaign(write_campaign(text, **{"letter.ru.md": RU_BODY}))
+    assert "recipients[0].languages" in str(info.value)

@@ -29,6 +29,7 @@ FIELDS = (
     "organization",
     "channel",
     "language",
+    "languages",
     "status",
     "problems",
     "fax_raw",

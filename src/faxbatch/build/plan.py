@@ -77,6 +77,7 @@ class RecipientPlan:
             "organization": r.organization or None,
             "channel": channel or r.channels[0],
             "language": r.language or None,
+            "languages": list(r.languages or ([r.language] if r.language else [])) or None,
             "status": "ready" if made else "rejected",
             "problems": problems,
             "fax_raw": r.fax or None,
@@ -185,7 +186,8 @@ def campaign_warnings(campaign: Campaign) -> list[str]:
 
 def recipient_texts(recipient: Recipient) -> Iterator[tuple[str, str]]:
     """(field path, text) of what one recipient adds to its letter."""
-    for name in ("id", "name", "title", "organization", "fax", "phone"):
+    for name in ("id", "name", "title", "organization", "fax", "phone", "greeting",
+                 "cover_comments"):  # fmt: skip
         yield recipient.field(name), getattr(recipient, name)
     for i, line in enumerate(recipient.address):
         yield recipient.field(f"address[{i}]"), line

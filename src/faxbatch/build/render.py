@@ -63,13 +63,16 @@ class Shared:
     #: the body of each translation, by language (``body`` is the first language's)
     bodies: dict[str, tuple[Paragraph, ...]] = field(default_factory=dict)
 
-    def for_recipient(self, recipient: Recipient) -> tuple[Campaign, tuple[Paragraph, ...]]:
-        """The campaign in the recipient's language, and the letter's body in it."""
+    def for_recipient(self, recipient: Recipient) -> list[tuple[Campaign, tuple[Paragraph, ...]]]:
+        """The campaign in each of the recipient's languages, and the letter's body in it."""
         campaign = self.campaign
-        language = campaign.language_of(recipient)
-        if language == campaign.letter.language:
-            return campaign, self.body
-        return campaign.in_language(language), self.bodies[language]
+        found = []
+        for language in campaign.languages_of(recipient):
+            if language == campaign.letter.language:
+                found.append((campaign, self.body))
+            else:
+                found.append((campaign.in_language(language), self.bodies[language]))
+        return found
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,10 @@ def layout_document(
     shared: Shared, plan: RecipientPlan, channel: str
 ) -> tuple[list[Page], EnvelopeSpec | None]:
     """Lay out one of a recipient's documents (a fax, or a letter for a window envelope)."""
-    campaign, body = shared.for_recipient(plan.recipient)
+    (campaign, body), *translations = shared.for_recipient(plan.recipient)
     if channel == "fax":
-        pages = fax_document(campaign, plan.recipient, body, shared.day, fax_target(plan))
+        target = fax_target(plan)
+        pages = fax_document(campaign, plan.recipient, body, shared.day, target, translations)
         return pages, None
     spec = envelope_of(campaign)
     pages = postal_document(
@@ -157,6 +161,7 @@ def layout_document(
         shared.day,
         spec,
         fold_marks=campaign.printing.fold_marks,
+        translations=translations,
     )
     return pages, spec
 
@@ -168,8 +173,9 @@ def document_key(shared: Shared, plan: RecipientPlan, channel: str) -> str:
     are text and frozen dataclasses of text, so their ``repr`` is a faithful, stable spelling.
     """
     r = plan.recipient
-    language = shared.campaign.language_of(r)
-    shown = (r.id, r.name, r.title, r.organization, r.address, r.country, language)
+    language = shared.campaign.languages_of(r)
+    shown = (r.id, r.name, r.title, r.organization, r.address, r.country, language, r.greeting,
+             r.cover_comments)  # fmt: skip
     target = fax_target(plan) if channel == "fax" else None
     text = repr((shared.batch_key, channel, shown, target))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

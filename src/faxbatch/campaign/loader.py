@@ -95,6 +95,9 @@ _RECIPIENT_KEYS = (
     "allow_number_types",
     "channels",
     "language",
+    "languages",
+    "greeting",
+    "cover_comments",
 )
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
 
@@ -838,23 +841,50 @@ def _read_recipients(
                 channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
                 index=index,
                 line=item.start_mark.line + 1,
-                language=_recipient_language(r, m.get("language"), path, languages),
+                **_recipient_languages(r, m, path, languages),
+                greeting=r.template(m.get("greeting"), f"{path}.greeting"),
+                cover_comments=r.template(m.get("cover_comments"), f"{path}.cover_comments"),
             )
         )
     return tuple(_with_ids(recipients, set(explicit) | file_ids))
 
 
+def _recipient_languages(
+    r: _Reader, m: dict[str, yaml.Node], path: str, languages: tuple[str, ...]
+) -> dict[str, Any]:
+    """``language``, or ``languages: [en, ru]`` (the letter in each, in that order)."""
+    if "languages" not in m or _is_null(m["languages"]):
+        return {"language": _recipient_language(r, m.get("language"), path, languages)}
+    if "language" in m:
+        raise r.error(m["languages"], f"{path}.languages",
+                      "give either 'language' or 'languages', not both")  # fmt: skip
+    chosen: list[str] = []
+    for item, item_path, _word in r.items(m["languages"], f"{path}.languages"):
+        language = _recipient_language(r, item, path, languages, field=item_path)
+        if language not in chosen:
+            chosen.append(language)
+    if not chosen:
+        raise r.error(m["languages"], f"{path}.languages", "no language given")
+    return {"language": chosen[0], "languages": tuple(chosen) if len(chosen) > 1 else ()}
+
+
 def _recipient_language(
-    r: _Reader, node: yaml.Node | None, path: str, languages: tuple[str, ...]
+    r: _Reader,
+    node: yaml.Node | None,
+    path: str,
+    languages: tuple[str, ...],
+    *,
+    field: str = "",
 ) -> str:
     """``recipients[N].language``: one of the languages the letter is written in."""
+    field = field or f"{path}.language"
     if node is None or _is_null(node):
         return languages[0]
-    language = _language(r, node, f"{path}.language")
+    language = _language(r, node, field)
     if language not in languages:
         raise r.error(
             node,
-            f"{path}.language",
+            field,
             f"the letter has no translation into '{language}'",
             f"the letter is written in {', '.join(languages)}; add '{language}' under "
             "'translations:', or choose one of these",
@@ -958,13 +988,24 @@ def _row_recipient(
     if "_extra" in cells:
         problems.append(f"{where}: the row has more cells than the header has columns.")
     written = cells.get("language", "")
-    language = _normal_language(written) if written else languages[0]
-    if language not in languages:
-        problems.append(
-            f"{where}: the letter has no translation into '{written}'; it is written in "
-            f"{', '.join(languages)}."
-        )
-        language = languages[0]
+    chosen = [_normal_language(word) for word in split_list(cells.get("languages", ""))]
+    if written or not chosen:
+        chosen = [_normal_language(written) if written else languages[0], *chosen]
+    for word in dict.fromkeys(chosen):
+        if word not in languages:
+            problems.append(
+                f"{where}: the letter has no translation into '{word}'; it is written in "
+                f"{', '.join(languages)}."
+            )
+    chosen = [word for word in dict.fromkeys(chosen) if word in languages] or [languages[0]]
+    language = chosen[0]
+    texts = {name: cells.get(name, "") for name in ("greeting", "cover_comments")}
+    for name, text in texts.items():
+        try:
+            check_placeholders(text)
+        except CampaignError as exc:
+            problems.append(f"{where}: {name}: {exc.message}.")
+            texts[name] = ""
     return Recipient(
         id=rid,
         name=name,
@@ -981,6 +1022,9 @@ def _row_recipient(
         source=source,
         problems=tuple(problems),
         language=language,
+        languages=tuple(chosen) if len(chosen) > 1 else (),
+        greeting=texts["greeting"],
+        cover_comments=texts["cover_comments"],
     )
 
 

@@ -172,6 +172,12 @@ class Recipient:
     problems: tuple[str, ...] = ()
     #: the language of this recipient's letter and cover (empty: the campaign's first language)
     language: str = ""
+    #: with ``languages: [en, ru]``: the letter in each, one after the other (``language`` is the
+    #: first, the cover sheet's)
+    languages: tuple[str, ...] = ()
+    #: the letter's greeting and the cover's comments for this recipient alone (empty: the letter's)
+    greeting: str = ""
+    cover_comments: str = ""
 
     @property
     def field_path(self) -> str:
@@ -241,8 +247,12 @@ class Campaign:
         return (self.letter.language, *self.translations)
 
     def language_of(self, recipient: Recipient) -> str:
-        """The language of the recipient's letter."""
+        """The language of the recipient's letter (the first, when it gets several)."""
         return recipient.language or self.letter.language
+
+    def languages_of(self, recipient: Recipient) -> tuple[str, ...]:
+        """Every language the recipient's letter comes in, the cover sheet's first."""
+        return recipient.languages or (self.language_of(recipient),)
 
     def in_language(self, language: str) -> Campaign:
         """The campaign with its letter and cover comments in ``language`` (one it has)."""

@@ -129,7 +129,8 @@ def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragra
             )
         )
     blocks.append(Spacer(5 * MM))
-    greeting = fill(letter.greeting, values)
+    own = recipient.greeting if letter.language == (recipient.language or letter.language) else ""
+    greeting = fill(own or letter.greeting, values)
     if greeting:
         blocks.append(Paragraph((Span(greeting),), size=BODY, space_after=0.6 * BODY))
     text = fill_blocks(body, values)
@@ -226,7 +227,7 @@ def cover_page(
     y = _row(page, words.regarding, subject, y, geometry, bold=True)
     if campaign.reference:
         y = _row(page, words.reference, campaign.reference, y, geometry)
-    comments = fill(campaign.cover.comments, values)
+    comments = fill(recipient.cover_comments or campaign.cover.comments, values)
     if comments:
         y -= 10
         page.items.append(TextRun(geometry.left, y - COVER_LABEL, words.comments, Style.BOLD,
@@ -265,10 +266,18 @@ def fax_document(
     body: Sequence[Paragraph],
     day: dt.date,
     target: FaxTarget,
+    translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
 ) -> list[Page]:
-    """The whole fax for one recipient: cover sheet and letter, footers on every page."""
+    """The whole fax for one recipient: cover sheet and letter, footers on every page.
+
+    ``translations``: the same letter in other languages (the campaign in that language, and the
+    body), each from a page of its own after the first; the cover (in the first language) and
+    "Page N of M" count every page.
+    """
     geometry = Geometry.for_size(campaign.page_size)
     letter = flow(letter_blocks(campaign, recipient, body, day, target), geometry)
+    for other, other_body in translations:
+        letter += flow(letter_blocks(other, recipient, other_body, day, target), geometry)
     cover = cover_page(campaign, recipient, day, len(letter) + 1, target, geometry)
     pages = [cover, *letter]
     add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)

@@ -226,8 +226,11 @@ def postal_document(
     spec: EnvelopeSpec,
     *,
     fold_marks: bool = True,
+    translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
 ) -> list[Page]:
     """The whole postal letter for one recipient, footers on every page.
+
+    ``translations``: the letter in other languages, each from a new page after the first.
 
     Raises :class:`AddressDoesNotFit` (a :class:`~faxbatch.letters.document.DoesNotFit`) when the
     address or the return line cannot fit the window, and :class:`ValueError` when ``spec`` is for
@@ -249,5 +252,7 @@ def postal_document(
     first_top = min(spec.window.y, column_bottom) - BODY_GAP
     pages = flow(letter_text(campaign, recipient, body), geometry, first_top)
     pages[0].items[:0] = head
+    for other, other_body in translations:
+        pages += flow(letter_text(other, recipient, other_body), geometry)
     add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)
     return pages

@@ -20,6 +20,7 @@ from faxbatch.letters.postal import (
     address_lines,
     check_return_line,
     postal_document,
+    return_line_options,
     return_line_text,
 )
 from faxbatch.printshop.preflight import page_marks
@@ -199,16 +200,38 @@ def test_wrapped_organization_is_named_when_it_does_not_fit() -> None:
         postal(campaign, RECIPIENTS[1], "us10", None)
 
 
-def test_return_line_too_wide_names_the_sender_fields() -> None:
+def test_a_long_return_line_is_shortened_to_fit() -> None:
     sender = Sender(
         name="Ann",
         organization="International Committee for the Defence of Trade Union Rights",
         address=("Long Street 1234", "Springfield Heights", "United States of America"),
+        country="US",
     )
     campaign = make_campaign(sender=sender)
     spec = envelope_spec("A4", "DL", "B")
-    with pytest.raises(AddressDoesNotFit, match=r"return line .* sender\.address"):
-        check_return_line(campaign, spec)
+    check_return_line(campaign, spec)  # the name in place of the organization fits
+    options = return_line_options(campaign, domestic=True)
+    assert options[0].startswith("International Committee")
+    assert "Ann · Long Street 1234 · Springfield Heights" in options  # domestic: no country
+    assert all("Springfield" in option for option in options)
+    abroad = return_line_options(campaign, domestic=False)
+    assert all(option.endswith("United States of America") for option in abroad)
+
+
+def test_a_return_line_that_cannot_fit_names_sender_return_line() -> None:
+    sender = Sender(
+        name="Ann Organizer of the Campaign for Workers",
+        organization="International Committee for the Defence of Trade Union Rights",
+        address=("Long Street 1234, Building 7, Staircase B", "Springfield Heights 12345"),
+    )
+    spec = envelope_spec("A4", "DL", "B")
+    with pytest.raises(AddressDoesNotFit, match=r"return line .* set sender\.return_line"):
+        check_return_line(make_campaign(sender=sender), spec)
+    given = dataclasses.replace(sender, return_line="Ann · PO Box 1 · 12345 Springfield")
+    check_return_line(make_campaign(sender=given), spec)
+    too_long = dataclasses.replace(sender, return_line="x" * 200)
+    with pytest.raises(AddressDoesNotFit, match=r"shorten sender\.return_line"):
+        check_return_line(make_campaign(sender=too_long), spec)
     check_return_line(make_campaign(), spec)  # the usual one fits
 
 

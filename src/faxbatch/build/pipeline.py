@@ -72,12 +72,13 @@ from faxbatch.build.reuse import (
 from faxbatch.build.staging import Staging
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
-from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
+from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.files import naming
 from faxbatch.letters.document import format_date
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.letters.labels import label_text
 from faxbatch.letters.markdown import parse_body
+from faxbatch.letters.postal import AddressDoesNotFit, check_return_line
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification
@@ -280,6 +281,7 @@ class _Build:
         self.owners = NumberOwners()
         self.chars: set[str] = set()
         self.count = 0
+        self.posts = False  # whether a recipient asks for a letter by post
         self.window_ends: list[dt.datetime] = []  # when the batch's sending windows close
         self.failures: list[str] = []  # what the print-shop checks found (the first hundred)
         self.failure_count = 0
@@ -370,6 +372,7 @@ class _Build:
                     self._remember_readings(plan)
                 for reading in plan.fax_readings:
                     self.owners.add(plan.recipient.id, reading)
+                self.posts = self.posts or "post" in plan.recipient.channels
                 self.chars |= plan_characters(plan)
                 pickle.dump(plan, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 self.count += 1
@@ -404,6 +407,8 @@ class _Build:
     def _make_all(self) -> None:
         """Pass 2: finish each plan, make its documents, stream volumes and manifests."""
         campaign, result = self.campaign, self.result
+        if self.posts:
+            _check_return_line(campaign)
         previous = PreviousBuild(self.previous) if self.previous else None
         if previous is not None and not previous.usable:
             self.cache_unreadable = True
@@ -592,3 +597,17 @@ def _bookmark(plan: RecipientPlan) -> str:
     if recipient.organization and recipient.organization != name:
         name = f"{name}, {recipient.organization}"
     return f"{recipient.id}: {name}"
+
+
+def _check_return_line(campaign: Campaign) -> None:
+    """One campaign error, not a rejection per letter, when no return line fits the window."""
+    try:
+        check_return_line(campaign, envelope_of(campaign))
+    except AddressDoesNotFit as exc:
+        field = "sender.return_line" if campaign.sender.return_line else "sender"
+        raise CampaignError(
+            str(exc),
+            source=str(campaign.source),
+            line=campaign.lines.get(field),
+            field="sender.return_line",
+        ) from None

@@ -62,7 +62,16 @@ _TOP_KEYS = (
     "translations",
 )
 _CAMPAIGN_KEYS = ("title", "reference", "date")
-_SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
+_SENDER_KEYS = (
+    "name",
+    "organization",
+    "address",
+    "phone",
+    "fax",
+    "email",
+    "country",
+    "return_line",
+)
 _DEFAULTS_KEYS = ("country",)
 _PAGE_KEYS = ("size",)
 _LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature", "language")
@@ -638,6 +647,7 @@ def _read_sender(r: _Reader, node: yaml.Node) -> Sender:
         fax=r.text(s.get("fax"), "sender.fax"),
         email=r.text(s.get("email"), "sender.email"),
         country=r.country(s.get("country"), "sender.country"),
+        return_line=r.text(s.get("return_line"), "sender.return_line"),
     )
 
 
@@ -1000,12 +1010,12 @@ def _row_recipient(
     chosen = [word for word in dict.fromkeys(chosen) if word in languages] or [languages[0]]
     language = chosen[0]
     texts = {name: cells.get(name, "") for name in ("greeting", "cover_comments")}
-    for name, text in texts.items():
+    for column, text in texts.items():
         try:
             check_placeholders(text)
         except CampaignError as exc:
-            problems.append(f"{where}: {name}: {exc.message}.")
-            texts[name] = ""
+            problems.append(f"{where}: {column}: {exc.message}.")
+            texts[column] = ""
     return Recipient(
         id=rid,
         name=name,

@@ -85,6 +85,8 @@ class Sender:
     fax: str = ""
     email: str = ""
     country: str | None = None
+    #: the short return address above a postal letter's window (default: made from the above)
+    return_line: str = ""
 
 
 @dataclass(frozen=True)

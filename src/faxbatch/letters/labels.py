@@ -81,6 +81,32 @@ def label_text(language: str) -> str:
 
 
 @cache
+def country_name(country: str, in_country: str | None) -> str:
+    """The name of ``country`` (ISO code) in the main language of ``in_country``, from CLDR.
+
+    ``country_name("KZ", "DE")`` is "Kasachstan", ``country_name("KZ", "US")`` "Kazakhstan": the
+    destination line of a letter posted abroad is written in the sending country's language.
+    English when that language is not known.
+    """
+    from babel.core import Locale, UnknownLocaleError
+    from babel.languages import get_official_languages
+
+    spoken = get_official_languages(in_country, de_facto=True) if in_country else ()
+    for language in (*spoken, "en"):
+        try:
+            locale = Locale.parse(f"{language}_{in_country}" if in_country else language)
+        except (UnknownLocaleError, ValueError):
+            try:
+                locale = Locale.parse(language)
+            except (UnknownLocaleError, ValueError):
+                continue
+        name = locale.territories.get(country)
+        if name:
+            return str(name)
+    return country
+
+
+@cache
 def format_date(day: dt.date, language: str = "en") -> str:
     """The date as a letter in ``language`` writes it: ``10 May 2012``, ``10 мая 2012 г.``."""
     if _base(language) == "en":

@@ -27,6 +27,7 @@ from faxbatch.letters.document import (
 )
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, EnvelopeSpec, mark_rules
 from faxbatch.letters.fonts import Style, typeface
+from faxbatch.letters.labels import country_name
 from faxbatch.letters.layout import (
     MM,
     Block,
@@ -69,8 +70,13 @@ class AddressLine:
     field: str
 
 
-def address_lines(recipient: Recipient) -> list[AddressLine]:
-    """Name, title, organization and address lines, in that order, empty ones left out."""
+def address_lines(recipient: Recipient, sender_country: str | None = None) -> list[AddressLine]:
+    """Name, title, organization and address lines, in that order, empty ones left out.
+
+    A letter posted abroad (the recipient's ``country`` is not ``sender_country``) ends with the
+    destination country in capitals, in the sending country's language, as the postal union
+    asks: from DE to KZ "KASACHSTAN", from US to KZ "KAZAKHSTAN".
+    """
     path = recipient.field_path
     lines = [
         AddressLine(recipient.name, f"{path}.name"),
@@ -78,24 +84,64 @@ def address_lines(recipient: Recipient) -> list[AddressLine]:
         AddressLine(recipient.organization, f"{path}.organization"),
         *(AddressLine(line, f"{path}.address[{n}]") for n, line in enumerate(recipient.address)),
     ]
+    if recipient.country and sender_country and recipient.country != sender_country:
+        name = country_name(recipient.country, sender_country).upper()
+        lines.append(AddressLine(name, f"{path}.country"))
     return [line for line in lines if line.text]
 
 
 def return_line_text(campaign: Campaign) -> str:
     """``Sender · Street · City``: the organization (else the name) and the address lines."""
+    return return_line_options(campaign)[0]
+
+
+def return_line_options(campaign: Campaign, domestic: bool = False) -> list[str]:
+    """The return lines to try, longest first: ``sender.return_line`` alone when it is given.
+
+    Made from the sender: the organization (else the name) and the address; then, for a letter
+    that stays in the sender's country, without its last address line when that names the
+    country; then the shorter of name and organization in place of the other.
+    """
     sender = campaign.sender
-    parts = [sender.organization or sender.name, *sender.address]
-    return RETURN_SEPARATOR.join(part.strip() for part in parts if part.strip())
+    if sender.return_line:
+        return [sender.return_line]
+    heads = [sender.organization or sender.name]
+    if sender.organization and sender.name and len(sender.name) < len(sender.organization):
+        heads.append(sender.name)
+    address = [line.strip() for line in sender.address if line.strip()]
+    addresses = [address]
+    if domestic and address and sender.country and _names_country(address[-1], sender.country):
+        addresses.append(address[:-1])
+    options = []
+    for head in heads:
+        for lines in addresses:
+            text = RETURN_SEPARATOR.join(part for part in [head.strip(), *lines] if part)
+            if text not in options:
+                options.append(text)
+    return sorted(options, key=len, reverse=True)
 
 
-def _return_line(campaign: Campaign, spec: EnvelopeSpec) -> tuple[list[Item], float]:
+def _names_country(line: str, country: str) -> bool:
+    """Whether an address line is the name (or code) of ``country``, in English or its own."""
+    names = {country, country_name(country, None), country_name(country, country)}
+    if country == "US":
+        names |= {"USA", "U.S.A.", "United States of America"}
+    return line.strip().casefold() in {name.casefold() for name in names}
+
+
+def _return_line(
+    campaign: Campaign, spec: EnvelopeSpec, domestic: bool = False
+) -> tuple[list[Item], float]:
     """The return line at the top of the window; returns its items and the y below them."""
     box = spec.text_box
     # the return line may run to the window's edge: hiding its end in an envelope that lets the
     # sheet slip sideways costs nothing, since the post office reads only the address
     room = spec.window.right - box.x
-    text = return_line_text(campaign)
-    for size in RETURN_SIZES:
+    options = [
+        (text, size) for text in return_line_options(campaign, domestic) for size in RETURN_SIZES
+    ]
+    options.sort(key=lambda option: -option[1])  # the largest size of any line first
+    for text, size in options:
         pieces = single_line(text, Style.REGULAR, size).pieces
         width = line_width(pieces, size)
         if width <= room + 0.01:
@@ -108,19 +154,27 @@ def _return_line(campaign: Campaign, spec: EnvelopeSpec) -> tuple[list[Item], fl
             ]
             items.append(Rule(box.x, rule_y, box.x + width, rule_y, 0.4))
             return items, rule_y - 0.2
+    text = return_line_options(campaign, domestic)[-1]
+    width = line_width(single_line(text, Style.REGULAR, RETURN_SIZES[-1]).pieces, RETURN_SIZES[-1])
+    advice = (
+        "shorten sender.return_line"
+        if campaign.sender.return_line
+        else "set sender.return_line to a short return address, e.g. 'Name · PO Box · City'"
+    )
     raise AddressDoesNotFit(
-        f"the sender's return line '{text}' is {width / MM:.0f} mm wide at {size:g} pt, but the "
-        f"window of the {spec.label} holds {room / MM:.0f} mm: shorten sender.organization or "
-        "sender.address"
+        f"the sender's return line '{text}' is {width / MM:.0f} mm wide at "
+        f"{RETURN_SIZES[-1]:g} pt, but the window of the {spec.label} holds {room / MM:.0f} mm: "
+        f"{advice}"
     )
 
 
 def check_return_line(campaign: Campaign, spec: EnvelopeSpec) -> None:
-    """Raise :class:`AddressDoesNotFit` when the sender's return line is too wide for the window.
+    """Raise :class:`AddressDoesNotFit` when no return line fits the window, even shortened.
 
-    Every postal letter of the campaign shares it: check it once, before building.
+    Every postal letter of the campaign shares it: check it once, before building (a domestic
+    letter may drop the sender's country, so that is the shortest there is).
     """
-    _return_line(campaign, spec)
+    _return_line(campaign, spec, domestic=True)
 
 
 def _wrap_line(text: str, width: float, size: float) -> list[tuple[str, bool]]:
@@ -143,7 +197,9 @@ def _capacity(height: float, size: float) -> int:
     return 1 + int((height - first) / leading + 1e-6)
 
 
-def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list[Item]:
+def _address_items(
+    recipient: Recipient, spec: EnvelopeSpec, top: float, sender_country: str | None = None
+) -> list[Item]:
     """The address lines, from ``top`` down, inside the text box; or AddressDoesNotFit."""
     box = spec.text_box
     face = typeface()[Style.REGULAR]
@@ -151,7 +207,13 @@ def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list
         raise AddressDoesNotFit(
             f"{recipient.field_path}.address is empty: a postal letter needs a postal address"
         )
-    lines = address_lines(recipient)
+    if len([line for line in recipient.address if line.strip()]) < 2:
+        raise AddressDoesNotFit(
+            f"{recipient.field_path}.address has a single line ('{recipient.address[0]}'): that is "
+            "not an address the post can deliver; give the street (or PO box) and the city on "
+            "lines of their own"
+        )
+    lines = address_lines(recipient, sender_country)
     problem = ""
     for size in ADDRESS_SIZES:
         too_wide = [
@@ -196,8 +258,10 @@ def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list
 
 def window_items(campaign: Campaign, recipient: Recipient, spec: EnvelopeSpec) -> list[Item]:
     """The return line and the address, inside the window; or :class:`AddressDoesNotFit`."""
-    items, below = _return_line(campaign, spec)
-    return items + _address_items(recipient, spec, below - 2.5)
+    sender = campaign.sender.country
+    domestic = recipient.country is None or recipient.country == sender
+    items, below = _return_line(campaign, spec, domestic)
+    return items + _address_items(recipient, spec, below - 2.5, sender)
 
 
 def _sender_column(

@@ -180,3 +180,16 @@ def test_languages_and_language_together_are_refused(write_campaign: Callable[..
     with pytest.raises(CampaignError) as info:
         load_campaign(write_campaign(text, **{"letter.ru.md": RU_BODY}))
     assert "recipients[0].languages" in str(info.value)
+
+
+def test_a_return_line_that_cannot_fit_is_one_campaign_error(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = BASIC.replace(
+        "  country: US\n", "  country: US\n  return_line: " + "Very long return line " * 8 + "\n"
+    ).replace("  - id: court\n", "  - id: court\n    channels: [post]\n")
+    text = text.replace("    address: [Almaty]\n", "    address: [Street 1, Almaty]\n", 1)
+    with pytest.raises(CampaignError) as info:
+        build_batch(load_campaign(write_campaign(text)), BuildOptions(out=tmp_path / "out"))
+    assert "sender.return_line" in str(info.value)
+    assert not (tmp_path / "out").exists()

@@ -272,3 +272,41 @@ def test_a_right_to_left_address_line_sits_flush_right_in_the_window() -> None:
         assert spec.window.contains(run.x, run.y, run.x + width, run.y)
     latin = next(run for run in runs if run.text == "Almaty 050000")
     assert latin.x == pytest.approx(box.x)
+
+
+@pytest.mark.parametrize(
+    ("sender_country", "line"),
+    [("DE", "KASACHSTAN"), ("US", "KAZAKHSTAN"), ("FR", "KAZAKHSTAN"), ("RU", "КАЗАХСТАН")],
+)
+def test_a_letter_abroad_ends_with_the_country_in_the_senders_language(
+    sender_country: str, line: str
+) -> None:
+    recipient = dataclasses.replace(RECIPIENTS[0], country="KZ")
+    lines = address_lines(recipient, sender_country)
+    assert lines[-1].text == line and lines[-1].field == "recipients[0].country"
+    assert [item.text for item in lines[:-1]] == [item.text for item in address_lines(recipient)]
+    assert address_lines(recipient, "KZ") == address_lines(recipient)  # domestic: no line
+    assert address_lines(dataclasses.replace(recipient, country=None), "DE")[-1].text != line
+
+
+def test_the_country_line_is_printed_inside_the_window_and_counts() -> None:
+    address = ("Postfach 1", "10115 Berlin")
+    sender = Sender(name="Anna", organization="Solidarität e.V.", address=address, country="DE")
+    campaign = make_campaign(sender=sender)
+    recipient = dataclasses.replace(RECIPIENTS[0], country="KZ")
+    spec = envelope_spec("A4", "DL", "B")
+    pages = postal_document(campaign, recipient, parse_body("Text."), DAY, spec)
+    window = spec.window
+    texts = [
+        item.text
+        for item in pages[0].items
+        if isinstance(item, TextRun) and window.x <= item.x <= window.right and item.y >= window.y
+    ]
+    assert texts[-1] == "KASACHSTAN"
+
+
+def test_a_one_line_postal_address_is_not_deliverable() -> None:
+    recipient = dataclasses.replace(RECIPIENTS[0], address=("Almaty",))
+    spec = envelope_spec("A4", "DL", "B")
+    with pytest.raises(AddressDoesNotFit, match=r"address has a single line \('Almaty'\)"):
+        postal_document(make_campaign(), recipient, parse_body("Text."), DAY, spec)

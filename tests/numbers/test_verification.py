@@ -188,7 +188,9 @@ this is no number,verified,2012-05-09,,
 
 
 def test_round_trip_through_the_build(write_campaign: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_campaign(verification__csv=VERIFICATION_CSV)
+    # a deliverable address: a street and the city (a city alone is no postal address)
+    text = BASIC.replace("    address: [Almaty]\n", "    address: [Tole Bi 55, Almaty]\n", 1)
+    path = write_campaign(text, verification__csv=VERIFICATION_CSV)
     campaign = load_campaign(path)
     sheet = load_verification(campaign)
     assert len(sheet.warnings) == 1 and sheet.warnings[0].startswith(

@@ -24,6 +24,7 @@ from faxbatch.letters.layout import (
     Span,
     TextRun,
     flow,
+    line_count,
     line_width,
     single_line,
     text_runs,
@@ -134,8 +135,11 @@ def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragra
     if greeting:
         blocks.append(Paragraph((Span(greeting),), size=BODY, space_after=0.6 * BODY))
     text = fill_blocks(body, values)
-    if text:  # the closing never starts a page on its own
+    if text:  # the closing never starts a page without at least two lines of the body's end
         text[-1] = replace(text[-1], keep_with_next=True)
+        geometry = Geometry.for_size(campaign.page_size)
+        if len(text) > 1 and line_count(text[-1], geometry) < 2:
+            text[-2] = replace(text[-2], keep_with_next=True)
     blocks.extend(text)
     closing = fill(letter.closing, values)
     signature = letter.signature or (campaign.sender.name,)

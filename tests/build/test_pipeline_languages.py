@@ -61,6 +61,7 @@ def test_a_russian_recipient_gets_a_russian_fax(
     lines = (tmp_path / "out/gateways/jobs.jsonl").read_text("utf-8").splitlines()
     jobs = [json.loads(line) for line in lines]
     assert {job["recipient_id"]: job["language"] for job in jobs} == {"court": "ru", "admin": "en"}
+    assert [job["languages"] for job in jobs] == [["ru"], ["en"]]
 
 
 def test_a_language_without_a_translation_is_an_invalid_campaign(
@@ -149,6 +150,8 @@ def test_a_bilingual_fax_has_both_letters_and_counts_every_page(
     documents = {d["recipient_id"]: d for d in _build(path, tmp_path / "out")}
     assert documents["court"]["language"] == "en"
     assert documents["court"]["languages"] == ["en", "ru"]
+    lines = (tmp_path / "out/gateways/jobs.jsonl").read_text("utf-8").splitlines()
+    assert json.loads(lines[0])["languages"] == ["en", "ru"]
     pages = page_texts(tmp_path / "out/faxes/court.pdf")
     total = len(pages)
     assert total == documents["court"]["pages"] == 3  # cover, the English letter, the Russian one
@@ -193,3 +196,19 @@ def test_a_return_line_that_cannot_fit_is_one_campaign_error(
         build_batch(load_campaign(write_campaign(text)), BuildOptions(out=tmp_path / "out"))
     assert "sender.return_line" in str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_english_russian_and_kazakh_recipients_in_one_batch(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = TRANSLATED.replace(
+        "recipients:\n",
+        "  kk:\n    subject: Дмитрий Тихоновтың сот процесі\n    greeting: 'Құрметті {name}!'\n"
+        "recipients:\n",
+    ).replace("  - id: admin\n", "  - id: admin\n    language: kk\n")
+    path = write_campaign(text, **{"letter.ru.md": RU_BODY})
+    documents = {d["recipient_id"]: d["language"] for d in _build(path, tmp_path / "out")}
+    assert documents == {"court": "ru", "admin": "kk", "ministry": "en"}
+    kazakh = page_texts(tmp_path / "out/faxes/admin.pdf")
+    assert "Кімге" in kazakh[0] and "2012 ж. 10 мамыр" in kazakh[0].replace("\u202f", " ")
+    assert "Құрметті" in kazakh[1] and f"{len(kazakh)} беттің 1-беті" in kazakh[0]

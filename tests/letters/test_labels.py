@@ -82,3 +82,15 @@ def _placeholders(text: str) -> list[str]:
     import re
 
     return re.findall(r"\{(\w+)\}", text)
+
+
+@pytest.mark.parametrize("language", CATALOG_LANGUAGES)
+def test_the_cover_labels_fit_their_column(language: str) -> None:
+    from faxbatch.letters.document import COVER_LABEL
+    from faxbatch.letters.layout import MM
+
+    found = labels(language)
+    bold = typeface()[Style.BOLD]
+    for name in ("date", "pages", "to", "organization", "fax", "phone", "sender", "email",
+                 "regarding", "reference"):  # fmt: skip
+        assert bold.width(getattr(found, name), COVER_LABEL) < 38 * MM, name

@@ -310,3 +310,11 @@ def test_a_one_line_postal_address_is_not_deliverable() -> None:
     spec = envelope_spec("A4", "DL", "B")
     with pytest.raises(AddressDoesNotFit, match=r"address has a single line \('Almaty'\)"):
         postal_document(make_campaign(), recipient, parse_body("Text."), DAY, spec)
+
+
+def test_a_country_name_the_font_cannot_draw_is_written_in_english() -> None:
+    from faxbatch.letters.postal import country_line
+
+    recipient = dataclasses.replace(RECIPIENTS[0], country="KZ")
+    assert country_line(recipient, "CN") == "KAZAKHSTAN"  # not 哈萨克斯坦
+    assert country_line(recipient, "KZ") == ""

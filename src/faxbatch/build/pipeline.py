@@ -78,7 +78,7 @@ from faxbatch.letters.document import format_date
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.letters.labels import label_text
 from faxbatch.letters.markdown import parse_body
-from faxbatch.letters.postal import AddressDoesNotFit, check_return_line
+from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, country_line
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification
@@ -374,6 +374,7 @@ class _Build:
                     self.owners.add(plan.recipient.id, reading)
                 self.posts = self.posts or "post" in plan.recipient.channels
                 self.chars |= plan_characters(plan)
+                self.chars.update(country_line(plan.recipient, self.campaign.sender.country))
                 pickle.dump(plan, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 self.count += 1
 

@@ -84,10 +84,25 @@ def address_lines(recipient: Recipient, sender_country: str | None = None) -> li
         AddressLine(recipient.organization, f"{path}.organization"),
         *(AddressLine(line, f"{path}.address[{n}]") for n, line in enumerate(recipient.address)),
     ]
-    if recipient.country and sender_country and recipient.country != sender_country:
-        name = country_name(recipient.country, sender_country).upper()
-        lines.append(AddressLine(name, f"{path}.country"))
+    country = country_line(recipient, sender_country)
+    if country:
+        lines.append(AddressLine(country, f"{path}.country"))
     return [line for line in lines if line.text]
+
+
+def country_line(recipient: Recipient, sender_country: str | None) -> str:
+    """The destination country's line of a letter posted abroad (empty for a domestic one).
+
+    In the sending country's language; in English when the bundled font cannot draw that
+    language's name (a Chinese or Japanese one, say).
+    """
+    if not (recipient.country and sender_country and recipient.country != sender_country):
+        return ""
+    name = country_name(recipient.country, sender_country).upper()
+    face = typeface()[Style.REGULAR]
+    if not all(face.has(char) or char.isspace() for char in name):
+        name = country_name(recipient.country, "US").upper()
+    return name
 
 
 def return_line_text(campaign: Campaign) -> str:

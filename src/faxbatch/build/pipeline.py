@@ -74,9 +74,8 @@ from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.files import naming
-from faxbatch.letters.document import format_date
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
-from faxbatch.letters.labels import label_text
+from faxbatch.letters.labels import format_date, label_text
 from faxbatch.letters.markdown import parse_body
 from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, country_line
 from faxbatch.numbers.reading import NumberOwners
@@ -396,7 +395,7 @@ class _Build:
                 yield plan
 
     def _fonts(self, previous: PreviousBuild | None) -> dict[Style, EmbeddedFont]:
-        chars = self.chars | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(self.day))
+        chars = self.chars | LAYOUT_CHARACTERS | set(LABELS)
         for language in self.campaign.languages:  # the labels and the date of every letter
             chars |= set(label_text(language)) | set(format_date(self.day, language))
         chars -= {"\n", "\r", "\t"}

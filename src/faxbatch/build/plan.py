@@ -77,7 +77,7 @@ class RecipientPlan:
             "organization": r.organization or None,
             "channel": channel or r.channels[0],
             "language": r.language or None,
-            "languages": list(r.languages or ([r.language] if r.language else [])) or None,
+            "languages": list(r.languages) or ([r.language] if r.language else None),
             "status": "ready" if made else "rejected",
             "problems": problems,
             "fax_raw": r.fax or None,

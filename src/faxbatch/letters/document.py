@@ -42,11 +42,6 @@ class DoesNotFit(Exception):
     """A page's content does not fit where it must (a cover sheet on one page)."""
 
 
-def format_date(day: dt.date, language: str = "en") -> str:
-    """``10 May 2012``: unambiguous in every country, unlike 05/10/2012 (see :mod:`.labels`)."""
-    return labels.format_date(day, language)
-
-
 @dataclass(frozen=True)
 class FaxTarget:
     """The number a document is meant for, as printed on it."""
@@ -96,7 +91,7 @@ def letter_blocks(
     language = campaign.letter.language
     blocks = letterhead(campaign)
     blocks.append(Spacer(8 * MM))
-    date = format_date(day, language)
+    date = labels.format_date(day, language)
     blocks.append(Paragraph((Span(date),), size=BODY, align="right", space_after=6.0))
     address = [recipient.name, recipient.title, recipient.organization, *recipient.address]
     address = [line for line in address if line]
@@ -201,7 +196,7 @@ def cover_page(
     page.items.append(Rule(geometry.left, y, geometry.right, y, 1.5))
     y -= 8
 
-    y = _row(page, words.date, format_date(day, language), y, geometry)
+    y = _row(page, words.date, labels.format_date(day, language), y, geometry)
     y = _row(page, words.pages, words.pages_value.format(count=total_pages), y, geometry)
     y -= 6
     page.items.append(Rule(geometry.left, y, geometry.right, y))

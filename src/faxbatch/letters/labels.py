@@ -93,14 +93,10 @@ def country_name(country: str, in_country: str | None) -> str:
 
     spoken = get_official_languages(in_country, de_facto=True) if in_country else ()
     for language in (*spoken, "en"):
-        try:
-            locale = Locale.parse(f"{language}_{in_country}" if in_country else language)
+        try:  # a language's names are the same in every country; its own locale is enough
+            name = Locale.parse(language).territories.get(country)
         except (UnknownLocaleError, ValueError):
-            try:
-                locale = Locale.parse(language)
-            except (UnknownLocaleError, ValueError):
-                continue
-        name = locale.territories.get(country)
+            continue
         if name:
             return str(name)
     return country

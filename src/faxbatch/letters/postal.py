@@ -21,13 +21,12 @@ from faxbatch.letters.document import (
     DoesNotFit,
     add_footers,
     footer_label,
-    format_date,
     letter_text,
     letterhead,
 )
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, EnvelopeSpec, mark_rules
 from faxbatch.letters.fonts import Style, typeface
-from faxbatch.letters.labels import country_name
+from faxbatch.letters.labels import country_name, format_date
 from faxbatch.letters.layout import (
     MM,
     Block,
@@ -284,7 +283,8 @@ def _sender_column(
 ) -> tuple[list[Item], float]:
     """Letterhead and date in a column right of the window; returns its items and its bottom."""
     blocks: list[Block] = [*letterhead(campaign, contact_separator="\n"), Spacer(6 * MM)]
-    blocks.append(Paragraph((Span(format_date(day, campaign.letter.language)),), size=12.0))
+    date = format_date(day, campaign.letter.language)
+    blocks.append(Paragraph((Span(date),), size=12.0))
     items: list[Item] = []
     y = top
     for block in blocks:

@@ -25,7 +25,6 @@ refused without ever being expanded.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import math
 import os
@@ -38,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from faxbatch.campaign.hints import close_word
 from faxbatch.errors import CampaignError, InputUnreadableError, UsageError
 
 PASSWORD_VARIABLE = "FAXBATCH_SMTP_PASSWORD"
@@ -282,21 +282,31 @@ def _section(
     if not isinstance(value, Mapping):
         raise _error(source, path, f"expected a mapping of keys ({', '.join(keys)})")
     out: dict[str, Any] = {}
+    problems: list[CampaignError] = []  # every key's problem at once
     for key, item in value.items():
         child = f"{path}.{key}"
         if key == "password":
-            raise _error(
-                source,
-                child,
-                "the SMTP password must not be written in a file",
-                f"remove it and set the environment variable {PASSWORD_VARIABLE} instead",
+            problems.append(
+                _error(
+                    source,
+                    child,
+                    "the SMTP password must not be written in a file",
+                    f"remove it and set the environment variable {PASSWORD_VARIABLE} instead",
+                )
             )
+            continue
         if key not in keys:
-            close = difflib.get_close_matches(str(key), list(keys), n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(keys)}"
-            raise _error(source, child, f"unknown key {shown(str(key))}", hint)
+            close = close_word(str(key), keys)
+            hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(keys)}"
+            problems.append(_error(source, child, f"unknown key {shown(str(key))}", hint))
+            continue
         name, kind = keys[key]
-        out[name] = _typed(item, kind, name, child, source)
+        try:
+            out[name] = _typed(item, kind, name, child, source)
+        except CampaignError as exc:
+            problems.append(exc)
+    if problems:
+        raise CampaignError.several(problems)
     return out
 
 
@@ -383,8 +393,8 @@ def parse_gateway_section(section: Any, source: str | None = None) -> GatewaySet
         raise _error(source, "gateway", "expected a mapping with 'hylafax' and/or 'email'")
     for key in section:
         if key not in _SECTIONS:
-            close = difflib.get_close_matches(str(key), list(_SECTIONS), n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else "known keys: hylafax, email"
+            close = close_word(str(key), _SECTIONS)
+            hint = f"did you mean '{close}'?" if close else "known keys: hylafax, email"
             raise _error(source, f"gateway.{key}", f"unknown key {shown(str(key))}", hint)
     hylafax_values = _section(section.get("hylafax"), "gateway.hylafax", _HYLAFAX_KEYS, source)
     if "host" in hylafax_values:

@@ -30,6 +30,7 @@ import math
 import os
 import re
 import stat
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -71,6 +72,10 @@ class EmailSettings:
     user: str = ""
     sender: str = ""
     timeout: float = 60.0
+    #: the message's subject ("" for the campaign's) and text ("" for none: the PDF is the fax);
+    #: both may use the placeholders of :data:`EMAIL_PLACEHOLDERS`
+    subject: str = ""
+    body: str = ""
 
     @property
     def port(self) -> int:
@@ -119,7 +124,12 @@ _EMAIL_KEYS: dict[str, tuple[str, type]] = {
     "user": ("user", str),
     "from": ("sender", str),
     "timeout": ("timeout", float),
+    "subject": ("subject", str),
+    "body": ("body", str),
 }
+#: what ``gateway.email.subject`` and ``.body`` may put in: the fax's recipient, its number
+#: (E.164), its pages and the campaign's subject line
+EMAIL_PLACEHOLDERS = ("id", "name", "organization", "number", "pages", "subject")
 _SECTIONS = {"hylafax": _HYLAFAX_KEYS, "email": _EMAIL_KEYS}
 _RESOLUTIONS = ("fine", "standard")
 #: the command-line option of each override, for messages
@@ -359,6 +369,12 @@ def _check_email(values: dict[str, Any], source: str | None) -> dict[str, Any]:
                     f"gateway.email.{keys[name]}",
                     f"expected {exc}, not {shown(values[name])}",
                 ) from None
+    for name in ("subject", "body"):
+        problem = _placeholder_problem(values.get(name, ""))
+        if problem:
+            known = ", ".join("{" + p + "}" for p in EMAIL_PLACEHOLDERS)
+            hint = f"known placeholders: {known}; write a literal brace as {{{{ or }}}}"
+            raise _error(source, f"gateway.email.{name}", problem, hint)
     if "smtp_host" in values:
         values["smtp_host"], values["smtp_port"] = _server_value(
             values["smtp_host"], values.get("smtp_port"), "gateway.email.smtp_host", source
@@ -383,6 +399,18 @@ def _server_value(
             "give the port once",
         )
     return host, given if given is not None else port
+
+
+def _placeholder_problem(text: str) -> str:
+    """What is wrong with the ``{placeholders}`` of an email subject or body ("" when fine)."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        return f"braces do not match ({exc})"
+    for _literal, name, spec, conversion in parsed:
+        if name is not None and (name not in EMAIL_PLACEHOLDERS or spec or conversion):
+            return f"unknown placeholder '{{{name}}}'"
+    return ""
 
 
 def parse_gateway_section(section: Any, source: str | None = None) -> GatewaySettings:

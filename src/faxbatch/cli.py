@@ -98,10 +98,35 @@ def make_parser() -> argparse.ArgumentParser:
         help="processes to render with (default: the number of cores)",
     )
     _add_allow_path(build)
+    _add_init_command(commands)
     _add_check_command(commands)
     _add_preflight_command(commands)
     _add_gateway_commands(commands)
     return parser
+
+
+def _add_init_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    init = commands.add_parser(
+        "init",
+        help="write a small, commented starter campaign",
+        description="Write campaign.yaml (every section, the optional ones commented out), "
+        "letter.md, recipients.csv (its header and two example rows) and verification.csv "
+        "(its header) into DIR. It builds as it is; change it from there.",
+        epilog="Exit codes: 0 written, 5 a file is there already (nothing is replaced) or DIR "
+        "is not writable.",
+    )
+    init.add_argument(
+        "dir", type=Path, nargs="?", default=Path(), help="the folder (default: here)"
+    )
+
+
+def _run_init(folder: Path) -> int:
+    from faxbatch.campaign.starter import write_starter
+
+    written = write_starter(folder)
+    print(f"Wrote a starter campaign into {folder}/: {', '.join(p.name for p in written)}")
+    print(f"Next: edit {written[0]}, then: faxbatch build {written[0]} --out {folder / 'out'}")
+    return ExitCode.OK
 
 
 def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -326,6 +351,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _run_build(args)
     if args.command == "check":
         return _run_check(args)
+    if args.command == "init":
+        return _run_init(args.dir)
     if args.command == "preflight":
         return _run_preflight(args.dir)
     if args.command in ("send", "status"):

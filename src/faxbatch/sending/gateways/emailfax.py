@@ -29,7 +29,6 @@ from types import TracebackType
 
 from faxbatch import __version__
 from faxbatch.campaign.gateway_settings import (
-    EMAIL_PLACEHOLDERS,
     PASSWORD_VARIABLE,
     EmailSettings,
     check_address,

@@ -149,23 +149,25 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
 def _add_preflight_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     preflight = commands.add_parser(
         "preflight",
-        help="check a built batch as a print shop would",
+        help="check a built batch (or its print folder alone) as a print shop would",
         description="Read a built batch's PDFs and job ticket: page sizes, embedded fonts, "
         "nothing in the fax header zone or outside the printable margins, postal addresses "
         "inside their windows, the ticket against the files. Reads only.",
         epilog="Exit codes: 0 ready for the print shop, 4 DIR is not a built batch, "
         "7 checks failed (listed).",
     )
-    preflight.add_argument("dir", type=Path, help="the batch folder")
+    preflight.add_argument("dir", type=Path, help="the batch folder, or its print/ folder alone")
 
 
 def _run_preflight(folder: Path) -> int:
-    if not (folder / "manifest.json").is_file():
+    from faxbatch.printshop.preflight import is_print_folder, run_preflight
+
+    if not (folder / "manifest.json").is_file() and not is_print_folder(folder):
         raise InputUnreadableError(
-            f"{folder} holds no built batch (no manifest.json)",
-            hint="build one first: faxbatch build CAMPAIGN.yaml --out DIR",
+            f"{folder} holds no built batch (no manifest.json) and is no print folder "
+            "(no job.json)",
+            hint="give a batch folder (faxbatch build CAMPAIGN.yaml --out DIR) or its print/",
         )
-    from faxbatch.printshop.preflight import run_preflight
 
     failures = run_preflight(folder)
     if failures:

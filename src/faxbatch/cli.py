@@ -24,6 +24,7 @@ from faxbatch.errors import (
     InputUnreadableError,
     PreflightError,
     UsageError,
+    sentences,
 )
 from faxbatch.progress import for_stream
 
@@ -308,7 +309,7 @@ def _report_build(result: BuildResult) -> None:
             f"{result.rejected} recipient(s) rejected (listed in the manifests):", file=sys.stderr
         )
         for recipient_id, problems in result.rejected_examples:
-            print(f"  - {recipient_id}: {' '.join(problems)}", file=sys.stderr)
+            print(f"  - {recipient_id}: {sentences(problems)}", file=sys.stderr)
         if result.rejected > len(result.rejected_examples):
             more = result.rejected - len(result.rejected_examples)
             print(f"  ... and {more} more (see manifest.csv)", file=sys.stderr)
@@ -321,11 +322,29 @@ def _run_build(args: argparse.Namespace) -> int:
 
     campaign = load_campaign(args.campaign, allow=args.allow_path)
     verification = load_verification(campaign)
-    _warn(verification.warnings)
     options = BuildOptions(out=args.out, jobs=args.jobs, verification=verification)
-    result = build_batch(campaign, options, for_stream(sys.stderr))
+    try:
+        result = build_batch(campaign, options, for_stream(sys.stderr))
+    except FaxbatchError:
+        _warn(verification.warnings)  # what the sheet said still helps with the error
+        raise
     _report_build(result)
+    _warning_list(result.warnings)  # the sheet's, the fonts', the volumes': after the summary
     return result.exit_code
+
+
+#: a build's warnings listed on the command line before "... and N more (see print/job.txt)"
+_SHOWN_WARNINGS = 10
+
+
+def _warning_list(warnings: Sequence[str]) -> None:
+    if not warnings:
+        return
+    print(f"{len(warnings)} warning(s):", file=sys.stderr)
+    for warning in warnings[:_SHOWN_WARNINGS]:
+        print(f"  - {warning}", file=sys.stderr)
+    if len(warnings) > _SHOWN_WARNINGS:
+        print(f"  ... and {len(warnings) - _SHOWN_WARNINGS} more", file=sys.stderr)
 
 
 def _run_check(args: argparse.Namespace) -> int:

@@ -11,6 +11,23 @@ from collections.abc import Sequence
 from enum import IntEnum
 
 
+def sentences(parts: Sequence[str]) -> str:
+    """Reasons joined as sentences: each begins with a capital and ends with a full stop.
+
+    ``["voice line", "no fax tone"]`` reads "Voice line. No fax tone." (not "voice line no fax
+    tone"); a part that ends with ``.``, ``!`` or ``?`` keeps its end. Every message that lists
+    reasons joins them with this, so all commands read alike.
+    """
+    done: list[str] = []
+    for part in parts:
+        text = " ".join(str(part).split())
+        if not text:
+            continue
+        text = text[0].upper() + text[1:]
+        done.append(text if text[-1] in ".!?" else text + ".")
+    return " ".join(done)
+
+
 class ExitCode(IntEnum):
     """Process exit codes of the ``faxbatch`` command."""
 

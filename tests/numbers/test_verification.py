@@ -208,7 +208,7 @@ def test_round_trip_through_the_build(write_campaign: Callable[..., Path], tmp_p
     assert court["fax_verdict"] == "refused"
     assert court["fax_verification"] == "wrong"
     assert court["fax_verified_on"] == "2012-05-08" and court["fax_verified_by"] == "Ann Lee"
-    assert "found wrong by Ann Lee on 2012-05-08 (a private flat now)" in court["problems"][0]
+    assert "Found wrong by Ann Lee on 2012-05-08 (a private flat now)." in court["problems"][0]
     assert court["window_start_utc"] is None and court["file"] == "post/court.pdf"
     assert not (tmp_path / "out/faxes/court.pdf").exists()
 

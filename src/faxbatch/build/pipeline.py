@@ -81,7 +81,13 @@ from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, countr
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification
-from faxbatch.printshop.ticket import JOB_JSON, JOB_TEXT, write_job_json, write_job_text
+from faxbatch.printshop.ticket import (
+    FAX_FIELDS,
+    JOB_JSON,
+    JOB_TEXT,
+    write_job_json,
+    write_job_text,
+)
 from faxbatch.printshop.volumes import (
     VolumeSet,
 )
@@ -284,6 +290,8 @@ class _Build:
         self.window_ends: list[dt.datetime] = []  # when the batch's sending windows close
         self.failures: list[str] = []  # what the print-shop checks found (the first hundred)
         self.failure_count = 0
+        #: each ready fax's number and window by its id, for the print folder's job ticket
+        self.fax_dialling: dict[str, dict[str, Any]] = {}
 
     def run(self) -> None:
         fingerprint = self._fingerprint()
@@ -455,6 +463,8 @@ class _Build:
         warnings = [w for v in volumes.values() for w in v.warnings]
         if records:
             title = campaign.title
+            sender = campaign.sender
+            contact = {"name": sender.name, "phone": sender.phone, "email": sender.email}
             for name, write in ((JOB_JSON, write_job_json), (JOB_TEXT, write_job_text)):
                 path = self.staging.path(name)
                 with naming(path), path.open("w", encoding="utf-8", newline="\n") as out:
@@ -464,6 +474,8 @@ class _Build:
                         lambda c: volumes[c].placements(),
                         title=title,
                         warnings=warnings,
+                        contact=contact,
+                        faxes=self.fax_dialling,
                     )
         for volume_set in volumes.values():
             volume_set.forget()
@@ -571,6 +583,8 @@ class _Build:
             self.cache.document(
                 cache_id, made.key, name, made.sha256, made.contents, where, made.cached
             )
+            if channel == "fax":
+                self.fax_dialling[plan.recipient.id] = {key: entry.get(key) for key in FAX_FIELDS}
             result.ready += 1
             result.channels[channel] = result.channels.get(channel, 0) + 1
             result.pages += placed.pages

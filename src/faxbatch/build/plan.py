@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from faxbatch.campaign.loader import iter_recipients
 from faxbatch.campaign.model import Campaign, Recipient
-from faxbatch.errors import CampaignError
+from faxbatch.errors import CampaignError, sentences
 from faxbatch.letters.direction import explicit_controls
 from faxbatch.letters.fonts import describe_char, typeface
 from faxbatch.letters.labels import CATALOG_LANGUAGES, has_catalog
@@ -394,7 +394,9 @@ def _choose_documents(plan: RecipientPlan) -> None:
                 "No postal address is given; add 'address' lines to send this letter by post."
             )
         elif plan.fax_problem:
-            plan.fax_problem += " There is no postal address to send it by post instead."
+            plan.fax_problem = sentences(
+                [plan.fax_problem, "There is no postal address to send it by post instead"]
+            )
     plan.documents = tuple(documents)
 
 
@@ -403,9 +405,9 @@ def _no_fax_reason(plan: RecipientPlan) -> str:
         return "No fax number is given; add one under 'fax' to send this letter."
     reasons: list[str] = []
     for reading in plan.fax_readings:
-        why = " ".join(reading.reasons) or f"it is {reading.verdict}"
+        why = sentences(reading.reasons) or f"It is {reading.verdict}."
         reasons.append(f"'{reading.raw}': {why}")
-    listed = "; ".join(reasons) or f"'{plan.recipient.fax}' holds no number"
+    listed = " ".join(reasons) or f"'{plan.recipient.fax}' holds no number."
     return f"No usable fax number: {listed}"
 
 

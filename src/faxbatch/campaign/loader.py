@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import string
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaml
 
 from faxbatch.campaign.gateway_settings import compose_yaml
+from faxbatch.campaign.hints import key_hint
 from faxbatch.campaign.inputs import (
     BODY,
     CAMPAIGN,
@@ -45,7 +47,7 @@ from faxbatch.campaign.model import (
     envelope_problem,
 )
 from faxbatch.campaign.recipient_file import Row, iter_rows, split_lines, split_list
-from faxbatch.errors import CampaignError
+from faxbatch.errors import CampaignError, FaxbatchError, InputUnreadableError
 
 _TOP_KEYS = (
     "campaign",
@@ -108,22 +110,102 @@ _RECIPIENT_KEYS = (
     "greeting",
     "cover_comments",
 )
+#: the keys of each section, for the hint of a key written in the wrong one ("" is the top level)
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "": _TOP_KEYS,
+    "campaign": _CAMPAIGN_KEYS,
+    "sender": _SENDER_KEYS,
+    "defaults": _DEFAULTS_KEYS,
+    "page": _PAGE_KEYS,
+    "letter": _LETTER_KEYS,
+    "cover": _COVER_KEYS,
+    "print": _PRINT_KEYS,
+    "numbers": _NUMBERS_KEYS,
+    "numbers.office_hours": _OFFICE_HOURS_KEYS,
+    "recipient": _RECIPIENT_KEYS,
+}
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
 
 _PAGE_SIZES: dict[str, PageSize] = {"a4": "A4", "letter": "Letter"}
+_A4: PageSize = "A4"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _CLOCK_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
 #: counts (pages, bytes, days) have at most this many digits: Python refuses to read huge ones
 _MAX_DIGITS = 18
 
 
+_T = TypeVar("_T")
+_Read = TypeVar("_Read", bound=Callable[..., Any])
+
+
+class _Recorded(Exception):
+    """A section or recipient cannot be read further; its problems are recorded already."""
+
+
+def _collected(empty: Any) -> Callable[[_Read], _Read]:
+    """A field reader that records its problem and goes on with the field's default.
+
+    The default is the reader's third argument when given (``text(node, path, default)``),
+    otherwise ``empty``; the campaign is not built when any problem was recorded.
+    """
+
+    def wrap(read: _Read) -> _Read:
+        @functools.wraps(read)
+        def reading(self: _Reader, node: Any, path: str, *rest: Any, **options: Any) -> Any:
+            try:
+                return read(self, node, path, *rest, **options)
+            except CampaignError as exc:
+                self.record(exc)
+                return rest[0] if rest else options.get("default", empty)
+
+        return cast(_Read, reading)
+
+    return wrap
+
+
 class _Reader:
-    """Walks the YAML node tree with the file name at hand, for messages."""
+    """Walks the YAML node tree with the file name at hand, for messages.
+
+    It collects every problem: a field reader records its error and gives the field's default, a
+    section or recipient that cannot go on is skipped at :meth:`collect`; :func:`_read_campaign`
+    raises them all together.
+    """
 
     def __init__(self, source: Path, folders: tuple[Path, ...]) -> None:
         self.source = source
         self.folders = folders
         self.lines: dict[str, int] = {}
+        self.problems: list[CampaignError] = []
+        #: files the campaign names that cannot be read (exit 4 when nothing else is wrong)
+        self.unreadable: list[InputUnreadableError] = []
+
+    def record(self, error: CampaignError) -> None:
+        """Keep a problem for the report; the first one of each field only."""
+        for problem in error.problems:
+            if problem.field is None or all(
+                (p.field, p.source) != (problem.field, problem.source) for p in self.problems
+            ):
+                self.problems.append(problem)
+
+    def collect(self, fallback: _T, read: Callable[..., _T], *args: Any) -> _T:
+        """``read(*args)``, or ``fallback`` when it raised (its problem recorded)."""
+        try:
+            return read(*args)
+        except _Recorded:
+            return fallback
+        except CampaignError as exc:
+            self.record(exc)
+            return fallback
+        except InputUnreadableError as exc:
+            self.unreadable.append(exc)
+            return fallback
+
+    def failure(self) -> FaxbatchError:
+        """The error of everything found: exit 3 listing them all, or exit 4 for a file alone."""
+        if not self.problems and self.unreadable:
+            return self.unreadable[0]
+        files = [CampaignError(exc.message, hint=exc.hint) for exc in self.unreadable]
+        return CampaignError.several([*self.problems, *files])
 
     def origin(self, node: yaml.Node, path: str) -> Origin:
         """Where a field naming a file is, for the messages of :mod:`faxbatch.campaign.inputs`."""
@@ -152,23 +234,38 @@ class _Reader:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             child = f"{path}.{key}" if path else str(key)
             if not isinstance(key, str):
-                raise self.error(key_node, path or "(top level)", "keys must be plain words")
+                self.record(self.error(key_node, path or "(top level)", "keys must be plain words"))
+                continue
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-                hint = (
-                    f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
-                )
-                raise self.error(key_node, child, f"unknown key '{key}'", hint)
+                section = "recipient" if path.startswith("recipients[") else path
+                elsewhere = {name: keys for name, keys in _SECTIONS.items() if name != section}
+                hint = key_hint(key, allowed, elsewhere)
+                self.record(self.error(key_node, child, f"unknown key '{key}'", hint))
+                continue
             if key in result:
-                raise self.error(key_node, child, f"'{key}' is given twice", "keep one of them")
+                self.record(
+                    self.error(key_node, child, f"'{key}' is given twice", "keep one of them")
+                )
+                continue
             result[key] = value_node
             self.lines[child] = value_node.start_mark.line + 1
-        for key in required:
-            if key not in result or _is_null(result[key]):
-                where = f"{path}.{key}" if path else key
-                raise self.error(node, where, f"'{key}' is required but missing")
+        if not self.require(node, path, result, required):
+            raise _Recorded
         return result
 
+    def require(
+        self, node: yaml.Node, path: str, found: dict[str, yaml.Node], required: Iterable[str]
+    ) -> bool:
+        """Whether the ``required`` keys are all given (each missing one recorded)."""
+        given = True
+        for key in required:
+            if key not in found or _is_null(found[key]):
+                where = f"{path}.{key}" if path else key
+                self.record(self.error(node, where, f"'{key}' is required but missing"))
+                given = False
+        return given
+
+    @_collected("")
     def text(self, node: yaml.Node | None, path: str, default: str = "") -> str:
         """A text field, taken as written (no YAML typing of ``yes`` or ``007``)."""
         if node is None or _is_null(node):
@@ -177,6 +274,7 @@ class _Reader:
             raise self.error(node, path, "expected a text value, not a list or mapping")
         return str(node.value).strip()
 
+    @_collected(())
     def lines_of(self, node: yaml.Node | None, path: str) -> tuple[str, ...]:
         """Address-like fields: a list of lines, or one text whose line breaks separate lines."""
         if node is None or _is_null(node):
@@ -192,6 +290,7 @@ class _Reader:
             return tuple(lines)
         raise self.error(node, path, "expected a list of lines")
 
+    @_collected(False)
     def boolean(self, node: yaml.Node | None, path: str, default: bool = False) -> bool:
         if node is None or _is_null(node):
             return default
@@ -203,6 +302,7 @@ class _Reader:
                 return False
         raise self.error(node, path, "expected true or false")
 
+    @_collected(None)
     def date(self, node: yaml.Node | None, path: str) -> dt.date | None:
         if node is None or _is_null(node):
             return None
@@ -214,6 +314,7 @@ class _Reader:
                 node, path, f"'{text}' is not a date", "write it as YYYY-MM-DD, e.g. 2012-05-10"
             ) from None
 
+    @_collected(None)
     def country(self, node: yaml.Node | None, path: str) -> str | None:
         text = self.text(node, path)
         if not text:
@@ -227,6 +328,7 @@ class _Reader:
             raise self.error(node, path, f"'{text}' is not a country code", hint)
         return code
 
+    @_collected(())
     def items(self, node: yaml.Node | None, path: str) -> list[tuple[yaml.Node, str, str]]:
         """A list of words (or one word): each with its node and field path, for messages."""
         if node is None or _is_null(node):
@@ -238,6 +340,7 @@ class _Reader:
             return [(n, p, self.text(n, p)) for n, p in zip(node.value, paths, strict=True)]
         raise self.error(node, path, "expected a list")
 
+    @_collected(0)
     def count(self, node: yaml.Node | None, path: str, default: int) -> int:
         """A whole number of at least 1."""
         text = self.text(node, path)
@@ -250,6 +353,7 @@ class _Reader:
             raise self.error(node, path, f"'{text}' is not a whole number of at least 1")
         return int(digits)
 
+    @_collected(None)
     def clock(self, node: yaml.Node | None, path: str, default: dt.time) -> dt.time:
         """A time of day written ``HH:MM`` (24-hour clock)."""
         text = self.text(node, path)
@@ -262,6 +366,7 @@ class _Reader:
             node, path, f"'{text}' is not a time of day", 'write it as "HH:MM", e.g. "09:00"'
         )
 
+    @_collected("")
     def template(self, node: yaml.Node | None, path: str, default: str = "") -> str:
         """A text that may use recipient ``{placeholders}``; unknown ones are errors."""
         value = self.text(node, path, default)
@@ -398,59 +503,69 @@ def load_campaign(path: str | Path, allow: Sequence[Path] = ()) -> Campaign:
     root = compose_yaml(text, str(source))
     if root is None:
         raise CampaignError("the campaign file is empty", source=str(source))
-    return _read_campaign(_Reader(source, allowed_folders(source, allow)), root)
+    reader = _Reader(source, allowed_folders(source, allow))
+    try:
+        return _read_campaign(reader, root)
+    except _Recorded:
+        raise reader.failure() from None
 
 
 def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
-    top = r.mapping(root, "", _TOP_KEYS, required=("campaign", "sender", "letter"))
+    """The campaign, or every problem found in it (each section read even after one fails)."""
+    top = r.mapping(root, "", _TOP_KEYS)
+    r.require(root, "", top, ("campaign", "sender", "letter"))
     if "recipients" not in top and "recipients_file" not in top:
-        raise r.error(
-            root,
-            "recipients",
-            "the campaign has no recipients",
-            "list them under 'recipients:', or name a CSV file in 'recipients_file:'",
+        r.record(
+            r.error(
+                root,
+                "recipients",
+                "the campaign has no recipients",
+                "list them under 'recipients:', or name a CSV file in 'recipients_file:'",
+            )
         )
 
-    head = r.mapping(top["campaign"], "campaign", _CAMPAIGN_KEYS, required=("title",))
-    sender = _read_sender(r, top["sender"])
-    defaults = r.mapping(top["defaults"], "defaults", _DEFAULTS_KEYS) if "defaults" in top else {}
+    def section(key: str, read: Callable[[_Reader, yaml.Node], _T], fallback: _T) -> _T:
+        node = top.get(key)
+        if node is None or (key in ("campaign", "sender", "letter") and _is_null(node)):
+            return fallback
+        return r.collect(fallback, read, r, node)
+
+    no_head: tuple[str, str, dt.date | None] = ("", "", None)
+    title, reference, date = section("campaign", _read_head, no_head)
+    sender = section("sender", _read_sender, Sender(name=""))
+    no_keys: dict[str, yaml.Node] = {}
+    defaults = section("defaults", lambda r, n: r.mapping(n, "defaults", _DEFAULTS_KEYS), no_keys)
     default_country = r.country(defaults.get("country"), "defaults.country")
-
-    page_size: PageSize = "A4"
-    if "page" in top:
-        page = r.mapping(top["page"], "page", _PAGE_KEYS)
-        if "size" in page:
-            size = r.text(page["size"], "page.size")
-            if size.lower() not in _PAGE_SIZES:
-                raise r.error(
-                    page["size"], "page.size", f"unknown page size '{size}'", "use A4 or Letter"
-                )
-            page_size = _PAGE_SIZES[size.lower()]
-
-    letter = _read_letter(r, top["letter"])
-    cover = Cover()
-    if "cover" in top:
-        c = r.mapping(top["cover"], "cover", _COVER_KEYS)
-        cover = Cover(
-            comments=r.template(c.get("comments"), "cover.comments"),
-            urgent=r.boolean(c.get("urgent"), "cover.urgent"),
-        )
+    page_size = section("page", _read_page, _A4)
+    letter = section("letter", _read_letter, None)
+    cover = section("cover", _read_cover, Cover())
     translations: dict[str, Translation] = {}
     warnings: list[str] = []
-    if "translations" in top:
-        translations, warnings = _read_translations(r, top["translations"], letter, cover)
-    languages = (letter.language, *translations)
-    printing = _read_print(r, top["print"], page_size) if "print" in top else PrintSettings()
-    gateway = _read_gateway(r, top["gateway"]) if "gateway" in top else None
-    office_hours, max_age = OfficeHours(), 90
-    if "numbers" in top:
-        office_hours, max_age = _read_numbers_section(r, top["numbers"])
-    recipients_file, file_ids, file_rows = None, frozenset[str](), 0
-    if "recipients_file" in top:
-        recipients_file, file_ids, file_rows = _read_recipients_file(r, top["recipients_file"])
-    recipients = _read_recipients(
-        r, top.get("recipients"), file_ids, required=recipients_file is None, languages=languages
+    if "translations" in top and letter is not None:
+        no_translations: tuple[dict[str, Translation], list[str]] = ({}, [])
+        translations, warnings = r.collect(
+            no_translations, _read_translations, r, top["translations"], letter, cover
+        )
+    languages = (letter.language if letter is not None else "en", *translations)
+    printing = section("print", lambda r, n: _read_print(r, n, page_size), PrintSettings())
+    gateway = section("gateway", _read_gateway, None)
+    office_hours, max_age = section("numbers", _read_numbers_section, (OfficeHours(), 90))
+    no_file: tuple[Path | None, frozenset[str], int] = (None, frozenset(), 0)
+    recipients_file, file_ids, file_rows = section(
+        "recipients_file", _read_recipients_file, no_file
     )
+    no_recipients: tuple[Recipient, ...] = ()
+    recipients = r.collect(
+        no_recipients,
+        _read_recipients,
+        r,
+        top.get("recipients"),
+        file_ids,
+        "recipients_file" not in top,
+        languages,
+    )
+    if r.problems or r.unreadable or letter is None:
+        raise r.failure()
     if not recipients and not file_rows:
         raise r.error(
             top["recipients_file"],
@@ -462,9 +577,9 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         )
     return Campaign(
         source=r.source,
-        title=r.text(head["title"], "campaign.title"),
-        reference=r.text(head.get("reference"), "campaign.reference"),
-        date=r.date(head.get("date"), "campaign.date"),
+        title=title,
+        reference=reference,
+        date=date,
         sender=sender,
         default_country=default_country,
         page_size=page_size,
@@ -480,6 +595,34 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         lines=r.lines,
         translations=translations,
         warnings=tuple(warnings),
+    )
+
+
+def _read_head(r: _Reader, node: yaml.Node) -> tuple[str, str, dt.date | None]:
+    """``campaign:``: the title, the reference and the date."""
+    head = r.mapping(node, "campaign", _CAMPAIGN_KEYS, required=("title",))
+    return (
+        r.text(head["title"], "campaign.title"),
+        r.text(head.get("reference"), "campaign.reference"),
+        r.date(head.get("date"), "campaign.date"),
+    )
+
+
+def _read_page(r: _Reader, node: yaml.Node) -> PageSize:
+    page = r.mapping(node, "page", _PAGE_KEYS)
+    if "size" not in page:
+        return "A4"
+    size = r.text(page["size"], "page.size")
+    if size.lower() not in _PAGE_SIZES:
+        raise r.error(page["size"], "page.size", f"unknown page size '{size}'", "use A4 or Letter")
+    return _PAGE_SIZES[size.lower()]
+
+
+def _read_cover(r: _Reader, node: yaml.Node) -> Cover:
+    c = r.mapping(node, "cover", _COVER_KEYS)
+    return Cover(
+        comments=r.template(c.get("comments"), "cover.comments"),
+        urgent=r.boolean(c.get("urgent"), "cover.urgent"),
     )
 
 
@@ -801,7 +944,6 @@ def _read_recipients(
     r: _Reader,
     node: yaml.Node | None,
     file_ids: frozenset[str],
-    *,
     required: bool,
     languages: tuple[str, ...] = ("en",),
 ) -> tuple[Recipient, ...]:
@@ -812,51 +954,63 @@ def _read_recipients(
     recipients: list[Recipient] = []
     explicit: dict[str, int] = {}
     for index, item in enumerate(node.value):
-        path = f"recipients[{index}]"
-        m = r.mapping(item, path, _RECIPIENT_KEYS)
-        name = r.text(m.get("name"), f"{path}.name")
-        organization = r.text(m.get("organization"), f"{path}.organization")
-        if not name and not organization:
-            raise r.error(item, f"{path}.name", "a recipient needs a name or an organization")
-        rid = r.text(m.get("id"), f"{path}.id")
-        if rid:
-            if not _ID_PATTERN.match(rid):
-                raise r.error(
-                    m["id"],
-                    f"{path}.id",
-                    f"'{rid}' cannot be used as an id",
-                    f"use lower-case letters, digits and dashes, e.g. '{slugify(rid)}'",
-                )
-            if rid in explicit:
-                raise r.error(
-                    m["id"],
-                    f"{path}.id",
-                    f"id '{rid}' is already used by recipients[{explicit[rid]}]",
-                    "every recipient needs its own id",
-                )
-            explicit[rid] = index
-        recipients.append(
-            Recipient(
-                id=rid,
-                name=name,
-                title=r.text(m.get("title"), f"{path}.title"),
-                organization=organization,
-                address=r.lines_of(m.get("address"), f"{path}.address"),
-                country=r.country(m.get("country"), f"{path}.country"),
-                fax=r.text(m.get("fax"), f"{path}.fax"),
-                phone=r.text(m.get("phone"), f"{path}.phone"),
-                allow_number_types=_number_types(
-                    r, m.get("allow_number_types"), f"{path}.allow_number_types"
-                ),
-                channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
-                index=index,
-                line=item.start_mark.line + 1,
-                **_recipient_languages(r, m, path, languages),
-                greeting=r.template(m.get("greeting"), f"{path}.greeting"),
-                cover_comments=r.template(m.get("cover_comments"), f"{path}.cover_comments"),
-            )
-        )
+        # one bad recipient is reported with the others' problems, and the list goes on
+        recipient = r.collect(None, _read_recipient, r, item, index, explicit, languages)
+        if recipient is not None:
+            recipients.append(recipient)
     return tuple(_with_ids(recipients, set(explicit) | file_ids))
+
+
+def _read_recipient(
+    r: _Reader,
+    item: yaml.Node,
+    index: int,
+    explicit: dict[str, int],
+    languages: tuple[str, ...] = ("en",),
+) -> Recipient:
+    """The recipient ``recipients[index]``; ``explicit`` holds the ids given so far."""
+    path = f"recipients[{index}]"
+    m = r.mapping(item, path, _RECIPIENT_KEYS)
+    name = r.text(m.get("name"), f"{path}.name")
+    organization = r.text(m.get("organization"), f"{path}.organization")
+    if not name and not organization:
+        raise r.error(item, f"{path}.name", "a recipient needs a name or an organization")
+    rid = r.text(m.get("id"), f"{path}.id")
+    if rid:
+        if not _ID_PATTERN.match(rid):
+            raise r.error(
+                m["id"],
+                f"{path}.id",
+                f"'{rid}' cannot be used as an id",
+                f"use lower-case letters, digits and dashes, e.g. '{slugify(rid)}'",
+            )
+        if rid in explicit:
+            raise r.error(
+                m["id"],
+                f"{path}.id",
+                f"id '{rid}' is already used by recipients[{explicit[rid]}]",
+                "every recipient needs its own id",
+            )
+        explicit[rid] = index
+    return Recipient(
+        id=rid,
+        name=name,
+        title=r.text(m.get("title"), f"{path}.title"),
+        organization=organization,
+        address=r.lines_of(m.get("address"), f"{path}.address"),
+        country=r.country(m.get("country"), f"{path}.country"),
+        fax=r.text(m.get("fax"), f"{path}.fax"),
+        phone=r.text(m.get("phone"), f"{path}.phone"),
+        allow_number_types=_number_types(
+            r, m.get("allow_number_types"), f"{path}.allow_number_types"
+        ),
+        channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
+        index=index,
+        line=item.start_mark.line + 1,
+        **_recipient_languages(r, m, path, languages),
+        greeting=r.template(m.get("greeting"), f"{path}.greeting"),
+        cover_comments=r.template(m.get("cover_comments"), f"{path}.cover_comments"),
+    )
 
 
 def _recipient_languages(

@@ -312,3 +312,11 @@ def test_cli_exit_codes(write_campaign: Callable[..., Path], tmp_path: Path) -> 
     unreadable = run_cli("check", str(path), cwd=tmp_path)
     assert unreadable.returncode == 4 and "Traceback" not in unreadable.stderr
     assert unreadable.stderr.startswith("faxbatch: error:")
+
+
+def test_a_number_is_shown_exactly_as_written(write_campaign: Callable[..., Path]) -> None:
+    assert 'fax: "++7727 2715802"' in BASIC  # the court's number, as the appeal gives it
+    result = checked(write_campaign(BASIC), None)
+    court = next(row for row in result.rows if row.recipient_id == "court")
+    assert court.raw == "++7727 2715802" and court.e164 == "+77272715802"
+    assert "++7727 2715802" in table_lines(result.rows)[1]

@@ -406,7 +406,7 @@ def _no_fax_reason(plan: RecipientPlan) -> str:
     reasons: list[str] = []
     for reading in plan.fax_readings:
         why = sentences(reading.reasons) or f"It is {reading.verdict}."
-        reasons.append(f"'{reading.raw}': {why}")
+        reasons.append(f"'{reading.written or reading.raw}': {why}")
     listed = " ".join(reasons) or f"'{plan.recipient.fax}' holds no number."
     return f"No usable fax number: {listed}"
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 import yaml
 
 from faxbatch.campaign.gateway_settings import compose_yaml
-from faxbatch.campaign.hints import key_hint
+from faxbatch.campaign.hints import close_word, key_hint
 from faxbatch.campaign.inputs import (
     BODY,
     CAMPAIGN,
@@ -407,8 +407,8 @@ def check_placeholders(
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
-            close = difflib.get_close_matches(name, PLACEHOLDERS, n=1, cutoff=0.5)
-            hint = f"did you mean '{{{close[0]}}}'?" if close else None
+            close = close_word(name, PLACEHOLDERS)
+            hint = f"did you mean '{{{close}}}'?" if close else None
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             raise_(f"unknown placeholder '{{{name}}}' (known: {known})", hint)
 
@@ -764,8 +764,8 @@ def channels_of(words: Sequence[str]) -> tuple[tuple[str, ...], str]:
     for word in words:
         name = word.strip().lower()
         if name not in CHANNELS:
-            close = difflib.get_close_matches(name, CHANNELS, n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else "use fax and/or post"
+            close = close_word(name, CHANNELS)
+            hint = f"did you mean '{close}'?" if close else "use fax and/or post"
             return ("fax",), f"'{word}' is not a channel ({hint})"
         if name not in chosen:
             chosen.append(name)

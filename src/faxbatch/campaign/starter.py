@@ -47,6 +47,14 @@ letter:
   body_file: letter.md                # the letter's text (Markdown), beside this file
   closing: "Sincerely,"
   signature: [Campaign Secretary, Your Group]   # the lines under the closing
+  # language: en                      # the letter's language (labels, dates); default: en
+
+# translations:                       # the letter in the officials' languages
+#   ru:                               # what a translation leaves out is taken from the letter
+#     subject: Прекратить преследование активистов
+#     greeting: "Уважаемый {name}!"
+#     body_file: letter.ru.md
+#     closing: "С уважением,"
 
 # cover:
 #   comments: Please pass this letter to the judge.   # a note on every cover sheet
@@ -62,6 +70,7 @@ recipients_file: recipients.csv       # one recipient per row; its header names 
 #     fax: "+1 217 555 0123"          # written as you found it; faxbatch reads it
 #     phone: "+1 217 555 0124"        # the office's voice line, for volunteers who check
 #     channels: [fax]                 # fax, post, or both (post needs an address)
+#     language: ru                    # the letter in this language (see translations:)
 
 # numbers:
 #   verification_max_age_days: 90     # a volunteer's "verified" older than this is stale

@@ -182,7 +182,8 @@ def hylafax_server() -> Iterator[str]:
         )
     started: list[subprocess.Popen[bytes]] = []
     shared = "PYTEST_XDIST_WORKER" in os.environ  # other test processes may use the server too
-    with open(Path(os.environ.get("TMPDIR", "/tmp")) / "faxbatch-tests-hylafax.lock", "a") as lock:
+    lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / "faxbatch-tests-hylafax.lock"
+    with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one process checks and starts at a time
         if not _wait_for(HYLAFAX_SERVER, seconds=0):
             if os.geteuid() != 0:

@@ -655,6 +655,12 @@ def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = 
                 if item.keep_with_next and not at_top:
                     extra = _kept_height(laid, k)
                     if used + extra > available + 0.01:
+                        # a long paragraph is not moved whole (a fax page costs): its last
+                        # two lines go over with what it keeps with, the rest stays here
+                        wanted = remaining - 2
+                        if wanted >= 2:
+                            place(item.lines[start : start + wanted])
+                            start += wanted
                         new_page()
                         continue
                 place(item.lines[start:])

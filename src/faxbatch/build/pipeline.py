@@ -172,7 +172,7 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
 
 def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
     """The ``campaign`` part of the manifest."""
-    return {
+    summary = {
         "title": campaign.title,
         "reference": campaign.reference or None,
         "date": day.isoformat(),
@@ -182,6 +182,11 @@ def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
         "faxbatch_version": __version__,
         "gateway": campaign.gateway,
     }
+    if campaign.enclosures:  # the PDFs after every letter, as built
+        summary["enclosures"] = [
+            {"file": e.name, "pages": e.pages, "sha256": e.sha256} for e in campaign.enclosures
+        ]
+    return summary
 
 
 def build_batch(

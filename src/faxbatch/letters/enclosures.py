@@ -128,7 +128,7 @@ def _draw(
                 fit = min(1.0, width / w, height / h)
                 bitmap = page.render(
                     scale=DPI / 72 * fit,
-                    rotation=90 if turn else 0,
+                    rotation=270 if turn else 0,  # counter-clockwise: its top to the left
                     grayscale=True,
                     fill_color=(255, 255, 255, 255),
                     no_smoothtext=True,

@@ -36,6 +36,9 @@ _WHY = {
 }
 
 
+_DAMAGED = "export or print the document to PDF again from the program that made it"
+
+
 @dataclass(frozen=True)
 class EnclosureFacts:
     """What checking an enclosure found: its digest, and its pages' sizes (points)."""
@@ -51,13 +54,15 @@ def _unreadable(origin: Origin, name: str, why: str, hint: str) -> InputUnreadab
 @contextmanager
 def open_pdf(data: bytes, origin: Origin, name: str) -> Iterator[pypdfium2.PdfDocument]:
     """The enclosure opened with PDFium (closed after), or :class:`InputUnreadableError`."""
-    hint = "export the file again as a PDF without a password (e.g. 'print to PDF'), and name it"
+    hint = "open it and save a copy without a password ('print to PDF' does), and name the copy"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PDFium's notes on odd files: the checks below decide
         try:
             document = pypdfium2.PdfDocument(data)
         except pypdfium2.PdfiumError as exc:
             why = _WHY.get(exc.err_code or -1, "PDFium cannot open it")
+            if exc.err_code not in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+                hint = _DAMAGED
             raise _unreadable(origin, name, why, hint) from None
     try:
         if pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw) != -1:
@@ -90,7 +95,7 @@ def check_enclosure(data: bytes, origin: Origin, name: str) -> EnclosureFacts:
                     origin,
                     name,
                     f"page {index + 1} of {count} cannot be read (the file is damaged)",
-                    "export the file again as a PDF",
+                    _DAMAGED,
                 ) from None
             try:
                 width, height = page.get_size()

@@ -143,7 +143,7 @@ def _draw(
         except pypdfium2.PdfiumError as exc:
             raise InputUnreadableError(
                 f"{origin}: cannot draw {where}: {exc}",
-                hint="export the file again as a PDF",
+                hint="export or print the document to PDF again from the program that made it",
             ) from None
     return image
 

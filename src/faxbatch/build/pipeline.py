@@ -172,7 +172,7 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
 
 def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
     """The ``campaign`` part of the manifest."""
-    summary = {
+    summary: dict[str, Any] = {
         "title": campaign.title,
         "reference": campaign.reference or None,
         "date": day.isoformat(),

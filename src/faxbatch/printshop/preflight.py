@@ -7,12 +7,14 @@ words, naming the file, the page and what is wrong:
 - every font is embedded (``FontFile``, ``FontFile2`` or ``FontFile3``, descendant fonts included);
 - nothing is drawn within the printable margin (5 mm) of any page, nor in the fax header zone
   (the top 12 mm, where the sending station prints its header line) of a fax;
+- no image on a fax page has greys or colours (an enclosure's pages are black-and-white images);
 - every postal letter's first page holds its return line and address inside the envelope's window,
   and nothing that touches the window sticks out of it;
 - pad pages are truly blank (no content operators);
 - every content stream decompresses whole and parses into PDF operators (a damaged stream is a
   failure, never a page read as blank), and every page a document owns draws text: the same text,
-  at the same places, as the same page of the document's own PDF;
+  at the same places, as the same page of the document's own PDF (and the same images: an
+  enclosure's page that shows another page is caught);
 - the job ticket (``print/job.json``) matches the files: volumes present, no others, bytes,
   sha256, pages, pad pages, sheets, documents, bookmarks, page ranges and totals; and the
   manifest's checksums and page ranges agree.

@@ -62,3 +62,19 @@ def test_too_many_enclosure_pages(write_campaign: Callable[..., Path], tmp_path:
         load_campaign(write_campaign(with_enclosures("[long.pdf]")))
     assert "the enclosures have 41 pages" in str(info.value)
     assert "at most 40" in str(info.value)
+
+
+def test_the_reasons_follow_pdfiums_error_codes() -> None:
+    """campaign.enclosures spells PDFium's codes as numbers (PDFium is loaded only when needed)."""
+    import pypdfium2.raw as pdfium_c
+
+    from faxbatch.campaign import enclosures
+
+    assert enclosures._WHY[pdfium_c.FPDF_ERR_FORMAT] == "it is not a PDF, or it is damaged"
+    assert enclosures._WHY[pdfium_c.FPDF_ERR_PASSWORD] == "it is encrypted with a password"
+    assert enclosures._WHY[pdfium_c.FPDF_ERR_FILE] == "the file cannot be read"
+    assert enclosures._WHY[pdfium_c.FPDF_ERR_PAGE] == "a page cannot be read"
+    assert set(enclosures._PASSWORD_ERRORS) == {
+        pdfium_c.FPDF_ERR_PASSWORD,
+        pdfium_c.FPDF_ERR_SECURITY,
+    }

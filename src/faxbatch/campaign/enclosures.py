@@ -15,25 +15,27 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import pypdfium2
-import pypdfium2.raw as pdfium_c
+from typing import TYPE_CHECKING
 
 from faxbatch.campaign.inputs import ENCLOSURE, Origin
 from faxbatch.errors import InputUnreadableError
+
+if TYPE_CHECKING:
+    import pypdfium2
 
 #: every enclosure together: each page is sent to every recipient, and costs a fax page each time
 MAX_PAGES = 40
 #: a page bigger than this (either side, in points: about A2) is a poster, not an enclosure
 MAX_SIDE = 1700.0
 
-_WHY = {
-    pdfium_c.FPDF_ERR_FILE: "the file cannot be read",
-    pdfium_c.FPDF_ERR_FORMAT: "it is not a PDF, or it is damaged",
-    pdfium_c.FPDF_ERR_PASSWORD: "it is encrypted with a password",
-    pdfium_c.FPDF_ERR_SECURITY: "it uses an encryption PDFium does not support",
-    pdfium_c.FPDF_ERR_PAGE: "a page cannot be read",
+_WHY = {  # PDFium's FPDF_ERR_* codes
+    2: "the file cannot be read",
+    3: "it is not a PDF, or it is damaged",
+    4: "it is encrypted with a password",
+    5: "it uses an encryption PDFium does not support",
+    6: "a page cannot be read",
 }
+_PASSWORD_ERRORS = (4, 5)
 
 
 _DAMAGED = "export or print the document to PDF again from the program that made it"
@@ -54,6 +56,9 @@ def _unreadable(origin: Origin, name: str, why: str, hint: str) -> InputUnreadab
 @contextmanager
 def open_pdf(data: bytes, origin: Origin, name: str) -> Iterator[pypdfium2.PdfDocument]:
     """The enclosure opened with PDFium (closed after), or :class:`InputUnreadableError`."""
+    import pypdfium2  # a native library: loaded only when a campaign has enclosures
+    import pypdfium2.raw as pdfium_c
+
     hint = "open it and save a copy without a password ('print to PDF' does), and name the copy"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PDFium's notes on odd files: the checks below decide
@@ -61,7 +66,7 @@ def open_pdf(data: bytes, origin: Origin, name: str) -> Iterator[pypdfium2.PdfDo
             document = pypdfium2.PdfDocument(data)
         except pypdfium2.PdfiumError as exc:
             why = _WHY.get(exc.err_code or -1, "PDFium cannot open it")
-            if exc.err_code not in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            if exc.err_code not in _PASSWORD_ERRORS:
                 hint = _DAMAGED
             raise _unreadable(origin, name, why, hint) from None
     try:
@@ -82,6 +87,8 @@ def check_enclosure(data: bytes, origin: Origin, name: str) -> EnclosureFacts:
 
     Raises :class:`InputUnreadableError` (exit 4) naming the file and why.
     """
+    import pypdfium2
+
     sizes: list[tuple[float, float]] = []
     with open_pdf(data, origin, name) as document:
         count = len(document)

@@ -25,9 +25,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pypdfium2
-from PIL import Image as PILImage
+from typing import TYPE_CHECKING
 
 from faxbatch.campaign.enclosures import open_pdf
 from faxbatch.campaign.inputs import ENCLOSURE, Origin, folders_of, read_input
@@ -35,6 +33,10 @@ from faxbatch.campaign.model import Campaign, Enclosure
 from faxbatch.errors import InputUnreadableError
 from faxbatch.letters.layout import FAX_HEADER_ZONE, MM, PAGE_SIZES, Geometry, Image, Page
 from faxbatch.letters.pdf import RasterImage
+
+if TYPE_CHECKING:  # native libraries, loaded only when a campaign has enclosures
+    import pypdfium2
+    from PIL import Image as PILImage
 
 #: dots per inch on the campaign's page (fax "fine" resolution is 204 × 196)
 DPI = 200
@@ -116,6 +118,8 @@ def _draw(
     where: str,
 ) -> PILImage.Image:
     """A page drawn in grey at :data:`DPI` on the campaign's page, turned upright for it."""
+    import pypdfium2
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -150,6 +154,8 @@ def _draw(
 
 def _place(gray: PILImage.Image, width: float, height: float, where: str) -> EnclosurePage:
     """The page's black-and-white image, cut to what it draws, and its box on our page."""
+    from PIL import Image as PILImage
+
     bilevel = gray.convert("1")  # Floyd–Steinberg: deterministic for the same pixels
     # the drawn part: where the grey image is darker than almost-white
     box = gray.point(lambda value: 255 if value < _INK else 0).getbbox()

@@ -62,6 +62,10 @@ def test_too_many_enclosure_pages(write_campaign: Callable[..., Path], tmp_path:
         load_campaign(write_campaign(with_enclosures("[long.pdf]")))
     assert "the enclosures have 41 pages" in str(info.value)
     assert "at most 40" in str(info.value)
+    (tmp_path / "half.pdf").write_bytes(statement_pdf(pages=21))
+    with pytest.raises(CampaignError) as info:  # together
+        load_campaign(write_campaign(with_enclosures("[half.pdf, half.pdf]")))
+    assert "campaign.yaml:" in str(info.value) and "the enclosures have 42 pages" in str(info.value)
 
 
 def test_the_reasons_follow_pdfiums_error_codes() -> None:

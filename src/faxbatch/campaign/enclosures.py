@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from faxbatch.campaign.inputs import ENCLOSURE, Origin
-from faxbatch.errors import InputUnreadableError
+from faxbatch.errors import CampaignError, InputUnreadableError
 
 if TYPE_CHECKING:
     import pypdfium2
@@ -82,10 +82,23 @@ def open_pdf(data: bytes, origin: Origin, name: str) -> Iterator[pypdfium2.PdfDo
         document.close()
 
 
+def too_many_pages(origin: Origin, pages: int) -> CampaignError:
+    """The error of enclosures with more than :data:`MAX_PAGES` pages together (exit 3)."""
+    return CampaignError(
+        f"the enclosures have {pages} pages; every letter would carry them all "
+        f"(at most {MAX_PAGES})",
+        source=origin.source,
+        line=origin.line,
+        field=origin.field,
+        hint="enclose a short statement, and link to a longer document in the letter instead",
+    )
+
+
 def check_enclosure(data: bytes, origin: Origin, name: str) -> EnclosureFacts:
     """Check that an enclosure's bytes are a PDF faxbatch can draw; what it found.
 
-    Raises :class:`InputUnreadableError` (exit 4) naming the file and why.
+    Raises :class:`InputUnreadableError` (exit 4) naming the file and why, and
+    :class:`CampaignError` (exit 3) for a file of more than :data:`MAX_PAGES` pages.
     """
     import pypdfium2
 
@@ -94,6 +107,8 @@ def check_enclosure(data: bytes, origin: Origin, name: str) -> EnclosureFacts:
         count = len(document)
         if count == 0:
             raise _unreadable(origin, name, "it has no pages", "name a PDF with pages")
+        if count > MAX_PAGES:  # told before its pages are looked at one by one
+            raise too_many_pages(origin, count)
         for index in range(count):
             try:
                 page = document[index]
@@ -120,4 +135,11 @@ def check_enclosure(data: bytes, origin: Origin, name: str) -> EnclosureFacts:
     return EnclosureFacts(hashlib.sha256(data).hexdigest(), tuple(sizes))
 
 
-__all__ = ["ENCLOSURE", "MAX_PAGES", "EnclosureFacts", "check_enclosure", "open_pdf"]
+__all__ = [
+    "ENCLOSURE",
+    "MAX_PAGES",
+    "EnclosureFacts",
+    "check_enclosure",
+    "open_pdf",
+    "too_many_pages",
+]

@@ -20,7 +20,12 @@ from typing import Any, TypeVar, cast
 
 import yaml
 
-from faxbatch.campaign.enclosures import MAX_PAGES, EnclosureFacts, check_enclosure
+from faxbatch.campaign.enclosures import (
+    MAX_PAGES,
+    EnclosureFacts,
+    check_enclosure,
+    too_many_pages,
+)
 from faxbatch.campaign.gateway_settings import compose_yaml
 from faxbatch.campaign.hints import key_hint
 from faxbatch.campaign.inputs import (
@@ -618,13 +623,7 @@ def _read_enclosures(r: _Reader, node: yaml.Node) -> tuple[Enclosure, ...]:
             enclosures.append(Enclosure(name, facts.sha256, facts.sizes))
     pages = sum(enclosure.pages for enclosure in enclosures)
     if pages > MAX_PAGES:
-        raise r.error(
-            node,
-            "enclosures",
-            f"the enclosures have {pages} pages; every letter would carry them all "
-            f"(at most {MAX_PAGES})",
-            "enclose a short statement, and link to a longer document in the letter instead",
-        )
+        raise too_many_pages(r.origin(node, "enclosures"), pages)
     return tuple(enclosures)
 
 

@@ -74,9 +74,11 @@ from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.files import naming
+from faxbatch.letters.enclosures import render_enclosures
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
 from faxbatch.letters.labels import format_date, label_text
 from faxbatch.letters.markdown import parse_body
+from faxbatch.letters.pdf import RasterImage
 from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, country_line
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
@@ -170,7 +172,7 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
 
 def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
     """The ``campaign`` part of the manifest."""
-    return {
+    summary: dict[str, Any] = {
         "title": campaign.title,
         "reference": campaign.reference or None,
         "date": day.isoformat(),
@@ -180,6 +182,11 @@ def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
         "faxbatch_version": __version__,
         "gateway": campaign.gateway,
     }
+    if campaign.enclosures:  # the PDFs after every letter, as built
+        summary["enclosures"] = [
+            {"file": e.name, "pages": e.pages, "sha256": e.sha256} for e in campaign.enclosures
+        ]
+    return summary
 
 
 def build_batch(
@@ -423,12 +430,15 @@ class _Build:
         volumes: dict[str, Volumes] = {}
         try:
             fonts = self._fonts(previous)
+            enclosures = render_enclosures(campaign)
             batch_key = input_key(
                 code_fingerprint(),
                 [font.base_font for font in fonts.values()],
                 # what the letters print: where the campaign's files lie is no part of it
                 {k: v for k, v in vars(campaign).items() if k not in _NOT_PRINTED},
                 self.day,
+                # the enclosures' pages as drawn: their bytes and the PDFium that drew them
+                [(page.image.key, page.x, page.y, page.w, page.h) for page in enclosures],
             )
             body = tuple(parse_body(campaign.letter.body))
             bodies = {
@@ -436,11 +446,21 @@ class _Build:
                 for language, translation in campaign.translations.items()
             }
             shared = Shared(
-                campaign, body, self.day, fonts, self.folder, self.previous, batch_key, bodies
+                campaign,
+                body,
+                self.day,
+                fonts,
+                self.folder,
+                self.previous,
+                batch_key,
+                bodies,
+                enclosures,
             )
             spill = self.folder / CACHE_FOLDER
             volumes = {
-                channel: Volumes(channel, self._volume_set(channel, fonts), previous, spill)
+                channel: Volumes(
+                    channel, self._volume_set(channel, fonts, shared.images), previous, spill
+                )
                 for channel in ("fax", "post")
             }
             try:
@@ -484,7 +504,10 @@ class _Build:
         result.warnings.extend(warnings)
 
     def _volume_set(
-        self, channel: str, fonts: dict[Style, EmbeddedFont]
+        self,
+        channel: str,
+        fonts: dict[Style, EmbeddedFont],
+        images: dict[str, RasterImage] | None = None,
     ) -> Callable[[], VolumeSet]:
         campaign = self.campaign
         printing = campaign.printing
@@ -505,6 +528,7 @@ class _Build:
                 envelope=envelope.envelope if envelope else None,
                 din5008=envelope.din5008 if envelope else None,
                 keep_placements=False,  # Volumes writes them down
+                images=images,
             )
 
         return make

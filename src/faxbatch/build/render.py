@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -38,10 +38,11 @@ from faxbatch.build.plan import RecipientPlan
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.files import naming
 from faxbatch.letters.document import DoesNotFit, FaxTarget, fax_document
+from faxbatch.letters.enclosures import EnclosurePage
 from faxbatch.letters.envelopes import EnvelopeSpec, envelope_spec
 from faxbatch.letters.fonts import EmbeddedFont, Style
 from faxbatch.letters.layout import Page, Paragraph
-from faxbatch.letters.pdf import PageContent, PdfWriter, render_page
+from faxbatch.letters.pdf import PageContent, PdfWriter, RasterImage, render_page
 from faxbatch.letters.postal import postal_document
 from faxbatch.printshop.preflight import PageRules, check_layout
 
@@ -62,6 +63,13 @@ class Shared:
     batch_key: str  # what all documents share: code, fonts, campaign texts, date
     #: the body of each translation, by language (``body`` is the first language's)
     bodies: dict[str, tuple[Paragraph, ...]] = field(default_factory=dict)
+    #: the pages of the campaign's enclosures, drawn once for the batch
+    enclosures: tuple[EnclosurePage, ...] = ()
+
+    @property
+    def images(self) -> dict[str, RasterImage]:
+        """The images the documents draw, by key (the enclosures' pages)."""
+        return {page.image.key: page.image for page in self.enclosures}
 
     def for_recipient(self, recipient: Recipient) -> list[tuple[Campaign, tuple[Paragraph, ...]]]:
         """The campaign in each of the recipient's languages, and the letter's body in it."""
@@ -134,11 +142,16 @@ def preflight_pages(
 
 
 def pdf_bytes(
-    contents: Sequence[PageContent], fonts: dict[Style, EmbeddedFont], title: str
+    contents: Sequence[PageContent],
+    fonts: dict[Style, EmbeddedFont],
+    title: str,
+    images: Mapping[str, RasterImage] | None = None,
 ) -> bytes:
-    """One self-contained PDF from rendered pages."""
+    """One self-contained PDF from rendered pages (``images``: those they draw, by key)."""
     buffer = io.BytesIO()
-    writer = PdfWriter(buffer, fonts, title=title, producer=f"faxbatch {__version__}")
+    writer = PdfWriter(
+        buffer, fonts, title=title, producer=f"faxbatch {__version__}", images=images
+    )
     writer.add_pages(contents)
     writer.close()
     return buffer.getvalue()
@@ -151,7 +164,9 @@ def layout_document(
     (campaign, body), *translations = shared.for_recipient(plan.recipient)
     if channel == "fax":
         target = fax_target(plan)
-        pages = fax_document(campaign, plan.recipient, body, shared.day, target, translations)
+        pages = fax_document(
+            campaign, plan.recipient, body, shared.day, target, translations, shared.enclosures
+        )
         return pages, None
     spec = envelope_of(campaign)
     pages = postal_document(
@@ -162,6 +177,7 @@ def layout_document(
         spec,
         fold_marks=campaign.printing.fold_marks,
         translations=translations,
+        enclosures=shared.enclosures,
     )
     return pages, spec
 
@@ -194,6 +210,7 @@ class Maker:
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
         self.previous = PreviousBuild(shared.previous) if shared.previous else None
+        self.images = shared.images
 
     def make(self, item: tuple[RecipientPlan, str | None]) -> Made:
         """One document: from the previous build when unchanged, else newly made."""
@@ -225,7 +242,8 @@ class Maker:
             return Made(plan, channel, [], key, problem=f"{exc}.")
         failures = preflight_pages(pages, name, campaign, spec)
         contents = [render_page(page, shared.fonts) for page in pages]
-        data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
+        title = f"{campaign.title}: {plan.recipient.display_name}"
+        data = pdf_bytes(contents, shared.fonts, title, self.images)
         with naming(target):  # a full disk names the file it stopped
             target.write_bytes(data)
         sha256 = hashlib.sha256(data).hexdigest()

@@ -37,6 +37,7 @@ from faxbatch.errors import CampaignError, InputUnreadableError
 __all__ = [
     "BODY",
     "CAMPAIGN",
+    "ENCLOSURE",
     "MB",
     "RECIPIENTS",
     "VERIFICATION",
@@ -67,6 +68,8 @@ BODY = InputKind("letter body", 1 * MB)
 #: a million rows of a few hundred bytes each
 RECIPIENTS = InputKind("recipients file", 200 * MB)
 VERIFICATION = InputKind("verification sheet", 200 * MB)
+#: a PDF appended to every letter (``enclosures:``): a statement of a few pages, not a brochure
+ENCLOSURE = InputKind("enclosure", 20 * MB)
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the look must not block open

@@ -20,11 +20,18 @@ from typing import Any, TypeVar, cast
 
 import yaml
 
+from faxbatch.campaign.enclosures import (
+    MAX_PAGES,
+    EnclosureFacts,
+    check_enclosure,
+    too_many_pages,
+)
 from faxbatch.campaign.gateway_settings import compose_yaml
 from faxbatch.campaign.hints import close_word, key_hint
 from faxbatch.campaign.inputs import (
     BODY,
     CAMPAIGN,
+    ENCLOSURE,
     Origin,
     allowed_folders,
     folders_of,
@@ -37,6 +44,7 @@ from faxbatch.campaign.model import (
     WEEKDAYS,
     Campaign,
     Cover,
+    Enclosure,
     Letter,
     OfficeHours,
     PageSize,
@@ -62,6 +70,7 @@ _TOP_KEYS = (
     "print",
     "gateway",
     "translations",
+    "enclosures",
 )
 _CAMPAIGN_KEYS = ("title", "reference", "date")
 _SENDER_KEYS = (
@@ -554,6 +563,8 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     recipients_file, file_ids, file_rows = section(
         "recipients_file", _read_recipients_file, no_file
     )
+    no_enclosures: tuple[Enclosure, ...] = ()
+    enclosures = section("enclosures", _read_enclosures, no_enclosures)
     no_recipients: tuple[Recipient, ...] = ()
     recipients = r.collect(
         no_recipients,
@@ -595,7 +606,30 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         lines=r.lines,
         translations=translations,
         warnings=tuple(warnings),
+        enclosures=enclosures,
     )
+
+
+def _read_enclosures(r: _Reader, node: yaml.Node) -> tuple[Enclosure, ...]:
+    """``enclosures:``: PDFs appended to every letter, each opened and checked now."""
+    enclosures: list[Enclosure] = []
+    for item, path, name in r.items(node, "enclosures"):
+        if not name:
+            r.record(r.error(item, path, "the file name is empty"))
+            continue
+        origin = r.origin(item, path)
+        facts: EnclosureFacts | None = r.collect(None, _read_enclosure, r, name, origin)
+        if facts is not None:
+            enclosures.append(Enclosure(name, facts.sha256, facts.sizes))
+    pages = sum(enclosure.pages for enclosure in enclosures)
+    if pages > MAX_PAGES:
+        raise too_many_pages(r.origin(node, "enclosures"), pages)
+    return tuple(enclosures)
+
+
+def _read_enclosure(r: _Reader, name: str, origin: Origin) -> EnclosureFacts:
+    data = read_input(name, ENCLOSURE, origin, base=r.source.parent, folders=r.folders)
+    return check_enclosure(data, origin, name)
 
 
 def _read_head(r: _Reader, node: yaml.Node) -> tuple[str, str, dt.date | None]:

@@ -211,6 +211,25 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Enclosure:
+    """A PDF appended to every letter (``enclosures:``), as checked when the campaign was read.
+
+    ``name`` is the path as written (relative to the campaign file); ``sha256`` the digest of the
+    bytes checked, so that a file changed before the build is noticed (and rebuilds the letters).
+    """
+
+    name: str
+    sha256: str
+    #: each page's width and height in points
+    sizes: tuple[tuple[float, float], ...]
+
+    @property
+    def pages(self) -> int:
+        """How many pages the enclosure adds to every letter."""
+        return len(self.sizes)
+
+
+@dataclass(frozen=True)
 class Campaign:
     """A validated campaign file."""
 
@@ -242,6 +261,8 @@ class Campaign:
     translations: dict[str, Translation] = field(default_factory=dict)
     #: what reading the campaign noticed without stopping (a translation missing a field, ...)
     warnings: tuple[str, ...] = ()
+    #: PDFs whose pages follow every letter, fax and post (``enclosures:``)
+    enclosures: tuple[Enclosure, ...] = ()
 
     @property
     def languages(self) -> tuple[str, ...]:

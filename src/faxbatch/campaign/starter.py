@@ -60,6 +60,8 @@ letter:
 #   comments: Please pass this letter to the judge.   # a note on every cover sheet
 #   urgent: true                      # mark the cover sheet URGENT
 
+# enclosures: [statement.pdf]         # PDFs after every letter (beside this file)
+
 recipients_file: recipients.csv       # one recipient per row; its header names the columns
 
 # recipients:                         # or (also) list recipients here

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.letters import labels
+from faxbatch.letters.enclosures import EnclosurePage, enclosure_pages
 from faxbatch.letters.fonts import Style, typeface
 from faxbatch.letters.layout import (
     MM,
@@ -266,17 +267,19 @@ def fax_document(
     day: dt.date,
     target: FaxTarget,
     translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
+    enclosures: Sequence[EnclosurePage] = (),
 ) -> list[Page]:
     """The whole fax for one recipient: cover sheet and letter, footers on every page.
 
     ``translations``: the same letter in other languages (the campaign in that language, and the
     body), each from a page of its own after the first; the cover (in the first language) and
-    "Page N of M" count every page.
+    "Page N of M" count every page. ``enclosures``: the enclosures' pages, after the letter.
     """
     geometry = Geometry.for_size(campaign.page_size)
     letter = flow(letter_blocks(campaign, recipient, body, day, target), geometry)
     for other, other_body in translations:
         letter += flow(letter_blocks(other, recipient, other_body, day, target), geometry)
+    letter += enclosure_pages(enclosures, geometry)
     cover = cover_page(campaign, recipient, day, len(letter) + 1, target, geometry)
     pages = [cover, *letter]
     add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)

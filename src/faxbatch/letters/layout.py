@@ -97,7 +97,21 @@ class Box:
     filled: bool = False
 
 
-Item = TextRun | Rule | Box
+@dataclass(frozen=True)
+class Image:
+    """A raster image (a page of an enclosure) drawn into the box (x, y, w, h).
+
+    ``key`` names the image among the batch's (see :class:`faxbatch.letters.pdf.RasterImage`).
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+    key: str
+
+
+Item = TextRun | Rule | Box | Image
 
 
 @dataclass

@@ -24,6 +24,7 @@ from faxbatch.letters.document import (
     letter_text,
     letterhead,
 )
+from faxbatch.letters.enclosures import EnclosurePage, enclosure_pages
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, EnvelopeSpec, mark_rules
 from faxbatch.letters.fonts import Style, typeface
 from faxbatch.letters.labels import country_name, format_date
@@ -306,10 +307,12 @@ def postal_document(
     *,
     fold_marks: bool = True,
     translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
+    enclosures: Sequence[EnclosurePage] = (),
 ) -> list[Page]:
     """The whole postal letter for one recipient, footers on every page.
 
-    ``translations``: the letter in other languages, each from a new page after the first.
+    ``translations``: the letter in other languages, each from a new page after the first;
+    ``enclosures``: the enclosures' pages, after the letter.
 
     Raises :class:`AddressDoesNotFit` (a :class:`~faxbatch.letters.document.DoesNotFit`) when the
     address or the return line cannot fit the window, and :class:`ValueError` when ``spec`` is for
@@ -333,5 +336,6 @@ def postal_document(
     pages[0].items[:0] = head
     for other, other_body in translations:
         pages += flow(letter_text(other, recipient, other_body), geometry)
+    pages += enclosure_pages(enclosures, geometry)
     add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)
     return pages

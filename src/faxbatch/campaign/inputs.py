@@ -39,6 +39,7 @@ __all__ = [
     "CAMPAIGN",
     "MB",
     "RECIPIENTS",
+    "SIGNERS",
     "VERIFICATION",
     "InputKind",
     "Origin",
@@ -67,6 +68,8 @@ BODY = InputKind("letter body", 1 * MB)
 #: a million rows of a few hundred bytes each
 RECIPIENTS = InputKind("recipients file", 200 * MB)
 VERIFICATION = InputKind("verification sheet", 200 * MB)
+#: a signatory per row, as many as recipients can be
+SIGNERS = InputKind("signers file", 200 * MB)
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the look must not block open

@@ -21,6 +21,7 @@ from faxbatch.campaign.signers import Signer
 from faxbatch.letters import labels
 from faxbatch.letters.fonts import Style, typeface
 from faxbatch.letters.layout import (
+    ASCENT,
     MM,
     Block,
     Geometry,
@@ -31,6 +32,7 @@ from faxbatch.letters.layout import (
     line_width,
     single_line,
     text_runs,
+    wrap_lines,
 )
 
 __all__ = [
@@ -49,6 +51,7 @@ COUNTRY = 11.0
 HEADING = 15.0
 COLUMN_GAP = 6 * MM
 ENTRY_GAP = 2.0  # between two entries
+INDENT = 3 * MM  # an entry's lines after its first
 GROUP_GAP = 6.0  # above a country's heading (not at the top of a column)
 
 
@@ -210,9 +213,28 @@ def _items(groups: list[tuple[str, list[Signer]]], width: float) -> list[_Item]:
         runs, below = text_runs((Span(name, Style.BOLD),), 0.0, 0.0, width, COUNTRY)
         items.append(_Item(tuple(runs), -below + 1.0, heading=name, group=number))
         for signer in members:
-            runs, below = text_runs(entry_text(signer), 0.0, 0.0, width, ENTRY, ENTRY * 1.2)
-            items.append(_Item(tuple(runs), -below + ENTRY_GAP, group=number))
+            runs, height = _entry_runs(entry_text(signer), width)
+            items.append(_Item(runs, height + ENTRY_GAP, group=number))
     return items
+
+
+def _entry_runs(spans: tuple[Span, ...], width: float) -> tuple[tuple[TextRun, ...], float]:
+    """An entry's lines at (0, 0), the lines after the first indented; and its height."""
+    step = round(ENTRY * 1.2, 2)
+    drop = (step - ENTRY) / 2 + ASCENT * ENTRY
+    runs: list[TextRun] = []
+    y = 0.0
+    for number, line in enumerate(wrap_lines(spans, width - INDENT, ENTRY)):
+        x = INDENT if number else 0.0
+        if line.rtl:
+            x = width - (0.0 if number == 0 else INDENT) - line_width(line.pieces, ENTRY)
+        runs.extend(
+            TextRun(x + dx, y - drop, text, style, ENTRY)
+            for text, style, dx in line.pieces
+            if text.strip()
+        )
+        y -= step
+    return tuple(runs), -y
 
 
 def _fill(

@@ -296,7 +296,7 @@ def annex_pages(signers: Sequence[Signer], language: str, geometry: Geometry) ->
         top = geometry.top - size * 2.2
         height = top - geometry.bottom
         filled, after = _fill(items, k, columns, height, width)
-        if after >= len(items) and len(filled) > 1:
+        if after >= len(items) and columns > 1:
             filled = _balanced(items, k, columns, height, width, filled)
         for number, column in enumerate(filled):
             x = geometry.left + number * (width + COLUMN_GAP)

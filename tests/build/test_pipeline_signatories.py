@@ -8,8 +8,9 @@ import json
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from faxbatch.build.pipeline import BuildOptions, build_batch
+from faxbatch.build.pipeline import BuildOptions, BuildResult, build_batch
 from faxbatch.build.plan import RecipientPlan
 from faxbatch.build.signing import Signing
 from faxbatch.campaign.loader import iter_recipients, load_campaign
@@ -28,9 +29,10 @@ recipients:
 """,
 ).replace("  signature: [Ann Organizer]\n", "  signature: [Ann Organizer]\n  also_sent_to: true\n")
 
+ADMIN_FAX = '    fax: "8 (7172) 74-55-24"\n'
 PER_SIGNER = (
     ANNEX.replace("mode: annex", "mode: per_signer")
-    .replace("    fax: \"8 (7172) 74-55-24\"\n", "    fax: \"8 (7172) 74-55-24\"\n    signers_from: [CA]\n")
+    .replace(ADMIN_FAX, ADMIN_FAX + "    signers_from: [CA]\n")
     .replace(
         "  - id: ministry\n    name: Foreign Ministry\n",
         "  - id: us-embassy\n    name: Embassy of Kazakhstan in the United States\n"
@@ -47,7 +49,7 @@ def _signers_csv(count: int, bad: str = "") -> str:
     return "\n".join(rows) + "\n" + bad
 
 
-def _build(path: Path, out: Path) -> tuple[object, list[dict[str, object]]]:
+def _build(path: Path, out: Path) -> tuple[BuildResult, list[dict[str, Any]]]:
     result = build_batch(load_campaign(path), BuildOptions(out=out, jobs=1))
     return result, result.documents
 
@@ -56,7 +58,7 @@ def test_an_annex_of_forty_signers_follows_every_letter_and_is_counted(
     write_campaign: Callable[..., Path], tmp_path: Path
 ) -> None:
     path = write_campaign(ANNEX, **{"signers.csv": _signers_csv(40)})
-    result, documents = _build(path, tmp_path / "out")
+    _result, documents = _build(path, tmp_path / "out")
     court = next(d for d in documents if d["recipient_id"] == "court")
     pdf = tmp_path / "out" / str(court["file"])
     qpdf_check(pdf)
@@ -111,7 +113,7 @@ def test_each_signer_writes_to_each_recipient_of_their_country(
     write_campaign: Callable[..., Path], tmp_path: Path
 ) -> None:
     path = write_campaign(PER_SIGNER, **{"signers.csv": _signers_csv(10)})
-    result, documents = _build(path, tmp_path / "out")
+    _result, documents = _build(path, tmp_path / "out")
     by_id = {d["recipient_id"]: d for d in documents}
     us = [d for d in documents if str(d["recipient_id"]).startswith("us-embassy--")]
     assert [d["signer_id"] for d in us] == ["signer-00", "signer-05"]  # the US signers only
@@ -144,7 +146,7 @@ def test_bad_signer_rows_are_listed_and_the_others_sign(
     bad = ",Union 1,,,,\nNobody Known,,ZZ,,,\nSigner 03,Union 3,KZ,,,\n,,,,,\n"
     path = write_campaign(PER_SIGNER, **{"signers.csv": _signers_csv(5, bad=" , ,US,,,\n" + bad)})
     result, documents = _build(path, tmp_path / "out")
-    warnings = "\n".join(result.warnings)  # type: ignore[attr-defined]
+    warnings = "\n".join(result.warnings)
     assert "3 row(s) of the signers file signers.csv cannot be used" in warnings
     assert "signers.csv:7:" in warnings and "neither a name nor an organization" in warnings
     assert "signers.csv:9: 'ZZ' is not a country code" in warnings
@@ -172,7 +174,7 @@ def test_a_thousand_signers_to_six_offices_stream_in_flat_memory(
     write_campaign: Callable[..., Path],
 ) -> None:
     offices = "".join(
-        f"  - id: office-{n}\n    name: Office {n}\n    fax: \"+7 7172 74 55 2{n}\"\n"
+        f'  - id: office-{n}\n    name: Office {n}\n    fax: "+7 7172 74 55 2{n}"\n'
         for n in range(6)
     )
     text = PER_SIGNER.split("recipients:\n")[0] + "recipients:\n" + offices

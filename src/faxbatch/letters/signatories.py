@@ -210,8 +210,8 @@ def _one_line(signer: Signer) -> tuple[tuple[str, Style, float], ...]:
 def _items(groups: list[tuple[str, list[Signer]]], width: float) -> list[_Item]:
     items: list[_Item] = []
     for number, (name, members) in enumerate(groups):
-        runs, below = text_runs((Span(name, Style.BOLD),), 0.0, 0.0, width, COUNTRY)
-        items.append(_Item(tuple(runs), -below + 1.0, heading=name, group=number))
+        heading, below = text_runs((Span(name, Style.BOLD),), 0.0, 0.0, width, COUNTRY)
+        items.append(_Item(tuple(heading), -below + 1.0, heading=name, group=number))
         for signer in members:
             runs, height = _entry_runs(entry_text(signer), width)
             items.append(_Item(runs, height + ENTRY_GAP, group=number))

@@ -202,3 +202,18 @@ def test_a_thousand_signers_to_six_offices_stream_in_flat_memory(
     assert count == 6000
     assert len(ids) == 12
     assert peak < 2_000_000  # a few rows at a time, never the 6,000 letters
+
+
+def test_a_postal_letter_carries_the_annex_too(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    postal = "    address: [Abay Ave 10, Almaty]\n    channels: [post]\n"
+    text = ANNEX.replace("    address: [Almaty]\n", postal)
+    path = write_campaign(text, **{"signers.csv": _signers_csv(12)})
+    _result, documents = _build(path, tmp_path / "out")
+    court = next(d for d in documents if d["recipient_id"] == "court")
+    assert court["channel"] == "post" and court["status"] == "ready"
+    pages = page_texts(tmp_path / "out" / str(court["file"]))
+    assert pages[-1].startswith("Signatories")
+    assert "and 12 organizations and individuals listed in the annex" in "\n".join(pages)
+    assert all(f"Page {n} of {len(pages)}" in page for n, page in enumerate(pages, start=1))

@@ -217,3 +217,21 @@ def test_a_postal_letter_carries_the_annex_too(
     assert pages[-1].startswith("Signatories")
     assert "and 12 organizations and individuals listed in the annex" in "\n".join(pages)
     assert all(f"Page {n} of {len(pages)}" in page for n, page in enumerate(pages, start=1))
+
+
+def test_letters_per_signer_are_reused_by_the_next_build_and_the_sheet_lists_recipients(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    bad = "Signer \u202eX,,US,,,\nSigner \u0d9e,,US,,,\n"
+    path = write_campaign(PER_SIGNER, **{"signers.csv": _signers_csv(3, bad=bad)})
+    first, _documents = _build(path, tmp_path / "out")
+    lines = {line.split(": ", 1)[0]: line for line in first.warnings}
+    assert "U+202E" in lines["signers.csv:5"] and "direction control" in lines["signers.csv:5"]
+    assert "U+0D9E" in lines["signers.csv:6"] and "cannot be printed" in lines["signers.csv:6"]
+    sheet = (tmp_path / "out/numbers.csv").read_text(encoding="utf-8-sig")
+    assert "us-embassy" in sheet and "--" not in sheet
+    (tmp_path / "signers.csv").write_text(_signers_csv(4, bad=bad), encoding="utf-8")
+    second, documents = _build(path, tmp_path / "out")
+    made = [d for d in documents if d["status"] == "ready"]
+    assert second.ready == len(made) == first.ready + 1  # Signer 03 writes to the court
+    assert second.reused == first.ready  # every letter of before, taken as it was

@@ -568,8 +568,8 @@ class _Build:
                     if made.plan.base_id != last:  # a recipient's first document
                         last = made.plan.base_id
                         self._note_windows(made.plan)
-                        if small:
-                            sheet_plans.append(made.plan)
+                        if small:  # the sheet has a row per recipient, not per signer
+                            sheet_plans.append(self.signing.recipient_plan(made.plan))
                         self.progress.advance()
         except BaseException:
             with contextlib.suppress(OSError):

@@ -20,6 +20,7 @@ from typing import Any
 from faxbatch.build.plan import RecipientPlan
 from faxbatch.campaign.model import Campaign
 from faxbatch.campaign.signers import Signer, iter_signers
+from faxbatch.letters.direction import explicit_controls
 from faxbatch.letters.fonts import describe_char, typeface
 from faxbatch.letters.signatories import country_heading, entry_text, signer_address
 
@@ -63,6 +64,7 @@ class Signing:
         self.bad_lines: set[int] = set()  # rows refused in pass 1 (the font, for one)
         self.annex: tuple[Signer, ...] = ()
         self.annex_key = ""
+        self.file_name = settings.file.name if settings is not None else ""
 
     @property
     def per_signer(self) -> bool:
@@ -79,11 +81,18 @@ class Signing:
         countries: set[str | None] = set()
         for signer in iter_signers(self.campaign):
             problems = list(signer.problems)
+            where = f"{self.file_name}:{signer.line}"
             missing = [c for text in _texts(signer) for c in faces.missing(text)]
+            controls = [c for text in _texts(signer) for c in explicit_controls(text)]
             if missing and not problems:
-                where = f"{self.campaign.signatories.file.name}:{signer.line}"  # type: ignore[union-attr]
                 chars_named = ", ".join(describe_char(c) for c in dict.fromkeys(missing))
                 problems.append(f"{where}: {chars_named} cannot be printed; replace it.")
+            elif controls and not problems:
+                chars_named = ", ".join(describe_char(c) for c in dict.fromkeys(controls))
+                problems.append(
+                    f"{where}: {chars_named} is an explicit direction control, which faxbatch "
+                    "does not follow; remove it."
+                )
             if problems:
                 self._refuse(signer.line, problems)
                 continue
@@ -118,7 +127,7 @@ class Signing:
         """What the build says about the signers file: rows left out, no signer at all."""
         if self.mode is None:
             return []
-        name = self.campaign.signatories.file.name  # type: ignore[union-attr]
+        name = self.file_name
         found: list[str] = []
         if self.problem_count:
             found.append(
@@ -149,6 +158,14 @@ class Signing:
                 {"name": copy.name or None, "email": copy.email} for copy in self.campaign.copies_to
             ]
         return found
+
+    @staticmethod
+    def recipient_plan(plan: RecipientPlan) -> RecipientPlan:
+        """The recipient's own plan of one of its signers' letters (its own id back)."""
+        if plan.signer is None:
+            return plan
+        recipient = replace(plan.recipient, id=plan.base_id)
+        return replace(plan, recipient=recipient, signer=None, recipient_id="")
 
     def letters(self, plans: Iterator[RecipientPlan]) -> Iterator[RecipientPlan]:
         """Pass 2, per signer: a plan per (recipient, signer), the signers file read again.

@@ -90,7 +90,7 @@ def test_one_problem_reads_as_before(write_campaign: Callable[..., Path]) -> Non
 @pytest.mark.parametrize(
     ("section", "key", "expected"),
     [
-        ("letter", "signatories", "known keys: "),
+        ("letter", "signatories", "'signatories' belongs under the top level"),
         ("letter", "lang", "known keys: "),
         ("sender", "language", "'language' belongs under 'letter:' or a recipient"),
         ("", "footer", "known keys: "),

@@ -27,6 +27,8 @@ FIELDS = (
     "recipient_id",
     "recipient_name",
     "organization",
+    "signer_id",
+    "signer_name",
     "channel",
     "language",
     "languages",

@@ -69,6 +69,7 @@ from faxbatch.build.reuse import (
     keep_sending_records,
     unchanged_batch,
 )
+from faxbatch.build.signing import Signing, may_be_sent
 from faxbatch.build.staging import Staging
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
@@ -108,7 +109,7 @@ SHEET_LIMIT = 2_000
 #: rejected recipients a result keeps for the command line to list (all are in the manifests)
 SHOWN_REJECTED = 200
 #: campaign fields no document depends on (recipients are keyed one by one)
-_NOT_PRINTED = ("recipients", "lines", "source", "recipients_file")
+_NOT_PRINTED = ("recipients", "lines", "source", "recipients_file", "signatories")
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,10 @@ class _Build:
         self.failure_count = 0
         #: each ready fax's number and window by its id, for the print folder's job ticket
         self.fax_dialling: dict[str, dict[str, Any]] = {}
+        #: the signatories, as pass 1 found them (see build.signing)
+        self.signing = Signing(campaign)
+        #: (id, organization) of the recipients a letter may name as "also sent to"
+        self.others: list[tuple[str, str]] = []
 
     def run(self) -> None:
         fingerprint = self._fingerprint()
@@ -389,8 +394,15 @@ class _Build:
                 self.posts = self.posts or "post" in plan.recipient.channels
                 self.chars |= plan_characters(plan)
                 self.chars.update(country_line(plan.recipient, self.campaign.sender.country))
+                if self.campaign.letter.also_sent_to and may_be_sent(plan):
+                    recipient = plan.recipient
+                    self.others.append(
+                        (recipient.id, recipient.organization or recipient.display_name)
+                    )
                 pickle.dump(plan, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 self.count += 1
+        self.signing.read(self.chars)
+        self.result.warnings.extend(self.signing.warnings())
 
     def _remember_readings(self, plan: RecipientPlan) -> None:
         from faxbatch.build.plan import readings_key
@@ -412,12 +424,17 @@ class _Build:
     def _fonts(self, previous: PreviousBuild | None) -> dict[Style, EmbeddedFont]:
         chars = self.chars | LAYOUT_CHARACTERS | set(LABELS)
         for language in self.campaign.languages:  # the labels and the date of every letter
-            chars |= set(label_text(language)) | set(format_date(self.day, language))
+            signing = self.signing.mode is not None or self._prints_copies()
+            chars |= set(label_text(language, signing)) | set(format_date(self.day, language))
         chars -= {"\n", "\r", "\t"}
         fonts, subsets = embed_all(dict.fromkeys(Style, chars), previous)
         for key, data in subsets.items():
             self.cache.font(key, data)
         return fonts
+
+    def _prints_copies(self) -> bool:
+        """Whether letters print "cc:" or "also sent to" (their labels go into the fonts)."""
+        return bool(self.campaign.copies_to) or self.campaign.letter.also_sent_to
 
     def _make_all(self) -> None:
         """Pass 2: finish each plan, make its documents, stream volumes and manifests."""
@@ -455,6 +472,9 @@ class _Build:
                 batch_key,
                 bodies,
                 enclosures,
+                annex=self.signing.annex,
+                annex_key=self.signing.annex_key,
+                others=tuple(self.others),
             )
             spill = self.folder / CACHE_FOLDER
             volumes = {
@@ -538,10 +558,13 @@ class _Build:
         for folder in ("faxes", "post"):
             (self.folder / folder).mkdir(exist_ok=True)
         checks = NumberChecks(campaign, self.owners, self.sheet, self.now)
-        finished = (checks.finish(plan) for plan in self._spilled())
+        finished: Iterator[RecipientPlan] = (checks.finish(plan) for plan in self._spilled())
+        if self.signing.per_signer:  # a letter from each signer to each recipient
+            finished = self.signing.letters(finished)
         small = self.count <= SHEET_LIMIT
         sheet_plans: list[RecipientPlan] = []  # only while the batch is small enough for a sheet
         summary = campaign_summary(campaign, self.day)
+        summary.update(self.signing.summary())
         # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
         exports = ExportWriter(self.folder, summary)
         made_all = make_all(shared, finished, self.jobs)
@@ -552,18 +575,18 @@ class _Build:
                 contextlib.closing(made_all),
             ):
                 self.progress.start(self.count, "documents")
-                last: RecipientPlan | None = None
+                last: str | None = None
                 for made in made_all:
                     self.remade += made.remade
                     entry = self._entry(made, volumes)
                     manifest.add(entry)
                     with naming(self.folder / "gateways"):
                         exports.add(entry)
-                    if made.plan is not last:  # a recipient's first document
-                        last = made.plan
+                    if made.plan.base_id != last:  # a recipient's first document
+                        last = made.plan.base_id
                         self._note_windows(made.plan)
-                        if small:
-                            sheet_plans.append(made.plan)
+                        if small:  # the sheet has a row per recipient, not per signer
+                            sheet_plans.append(self.signing.recipient_plan(made.plan))
                         self.progress.advance()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -634,6 +657,8 @@ def _bookmark(plan: RecipientPlan) -> str:
     name = recipient.display_name
     if recipient.organization and recipient.organization != name:
         name = f"{name}, {recipient.organization}"
+    if plan.signer is not None:
+        name = f"{name} ({plan.signer.display_name})"
     return f"{recipient.id}: {name}"
 
 

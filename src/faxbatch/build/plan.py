@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from faxbatch.campaign.loader import iter_recipients
 from faxbatch.campaign.model import Campaign, Recipient
+from faxbatch.campaign.signers import Signer
 from faxbatch.errors import CampaignError, sentences
 from faxbatch.letters.direction import explicit_controls
 from faxbatch.letters.fonts import describe_char, typeface
@@ -43,6 +44,15 @@ class RecipientPlan:
     #: what the verification sheet says, and the next sending window, by E.164 number
     verifications: dict[str, Verification] = field(default_factory=dict)
     windows: dict[str, WindowResult] = field(default_factory=dict)
+    #: with ``signatories`` per signer: whose letter this is; ``recipient.id`` is then the
+    #: document's id, ``<recipient id>--<signer id>``, and ``recipient_id`` the recipient's own
+    signer: Signer | None = None
+    recipient_id: str = ""
+
+    @property
+    def base_id(self) -> str:
+        """The recipient's own id (the document's id without its signer)."""
+        return self.recipient_id or self.recipient.id
 
     def verification_of(self, reading: NumberReading | None) -> Verification | None:
         """What volunteers found for one of the recipient's numbers."""
@@ -75,6 +85,8 @@ class RecipientPlan:
             "recipient_id": r.id,
             "recipient_name": r.display_name,
             "organization": r.organization or None,
+            "signer_id": self.signer.id if self.signer else None,
+            "signer_name": self.signer.display_name if self.signer else None,
             "channel": channel or r.channels[0],
             "language": r.language or None,
             "languages": list(r.languages) or ([r.language] if r.language else None),

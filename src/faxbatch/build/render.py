@@ -36,6 +36,7 @@ from faxbatch import __version__
 from faxbatch.build.cache import CachedDocument, PreviousBuild
 from faxbatch.build.plan import RecipientPlan
 from faxbatch.campaign.model import Campaign, Recipient
+from faxbatch.campaign.signers import Signer
 from faxbatch.files import naming
 from faxbatch.letters.document import DoesNotFit, FaxTarget, fax_document
 from faxbatch.letters.enclosures import EnclosurePage
@@ -44,6 +45,7 @@ from faxbatch.letters.fonts import EmbeddedFont, Style
 from faxbatch.letters.layout import Page, Paragraph
 from faxbatch.letters.pdf import PageContent, PdfWriter, RasterImage, render_page
 from faxbatch.letters.postal import postal_document
+from faxbatch.letters.signatories import LetterExtras, as_signer
 from faxbatch.printshop.preflight import PageRules, check_layout
 
 T = TypeVar("T")
@@ -70,6 +72,22 @@ class Shared:
     def images(self) -> dict[str, RasterImage]:
         """The images the documents draw, by key (the enclosures' pages)."""
         return {page.image.key: page.image for page in self.enclosures}
+
+    #: the signers of the annex (``signatories`` mode annex), and a hash of them
+    annex: tuple[Signer, ...] = ()
+    annex_key: str = ""
+    #: (recipient id, organization) of the recipients a letter may say it was also sent to
+    others: tuple[tuple[str, str], ...] = ()
+
+    def extras_for(self, plan: RecipientPlan) -> LetterExtras | None:
+        """The annex and the "also sent to" list of one recipient's letter (None: neither)."""
+        if not self.annex and not self.campaign.letter.also_sent_to:
+            return None
+        own = plan.recipient.organization or plan.recipient.display_name
+        others = tuple(
+            dict.fromkeys(name for rid, name in self.others if rid != plan.base_id and name != own)
+        )
+        return LetterExtras(self.annex, others).for_recipient(plan.recipient)
 
     def for_recipient(self, recipient: Recipient) -> list[tuple[Campaign, tuple[Paragraph, ...]]]:
         """The campaign in each of the recipient's languages, and the letter's body in it."""
@@ -161,11 +179,23 @@ def layout_document(
     shared: Shared, plan: RecipientPlan, channel: str
 ) -> tuple[list[Page], EnvelopeSpec | None]:
     """Lay out one of a recipient's documents (a fax, or a letter for a window envelope)."""
-    (campaign, body), *translations = shared.for_recipient(plan.recipient)
+    found = shared.for_recipient(plan.recipient)
+    if plan.signer is not None:  # a signer's own letter: their letterhead, "From", signature
+        signer = plan.signer
+        found = [(as_signer(other, signer), other_body) for other, other_body in found]
+    (campaign, body), *translations = found
+    extras = shared.extras_for(plan)
     if channel == "fax":
         target = fax_target(plan)
         pages = fax_document(
-            campaign, plan.recipient, body, shared.day, target, translations, shared.enclosures
+            campaign,
+            plan.recipient,
+            body,
+            shared.day,
+            target,
+            translations,
+            extras,
+            enclosures=shared.enclosures,
         )
         return pages, None
     spec = envelope_of(campaign)
@@ -177,6 +207,7 @@ def layout_document(
         spec,
         fold_marks=campaign.printing.fold_marks,
         translations=translations,
+        extras=extras,
         enclosures=shared.enclosures,
     )
     return pages, spec
@@ -193,7 +224,13 @@ def document_key(shared: Shared, plan: RecipientPlan, channel: str) -> str:
     shown = (r.id, r.name, r.title, r.organization, r.address, r.country, language, r.greeting,
              r.cover_comments)  # fmt: skip
     target = fax_target(plan) if channel == "fax" else None
-    text = repr((shared.batch_key, channel, shown, target))
+    extras = shared.extras_for(plan)
+    others = extras.also_sent_to if extras is not None else ()
+    annex = shared.annex_key if extras is not None and extras.signers else ""
+    if r.signers_from and annex:  # an annex of some countries only
+        annex = repr((annex, r.signers_from))
+    signed = (plan.signer, annex, others)
+    text = repr((shared.batch_key, channel, shown, target, signed))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "ENCLOSURE",
     "MB",
     "RECIPIENTS",
+    "SIGNERS",
     "VERIFICATION",
     "InputKind",
     "Origin",
@@ -70,6 +71,8 @@ RECIPIENTS = InputKind("recipients file", 200 * MB)
 VERIFICATION = InputKind("verification sheet", 200 * MB)
 #: a PDF appended to every letter (``enclosures:``): a statement of a few pages, not a brochure
 ENCLOSURE = InputKind("enclosure", 20 * MB)
+#: a signatory per row, as many as recipients can be
+SIGNERS = InputKind("signers file", 200 * MB)
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the look must not block open

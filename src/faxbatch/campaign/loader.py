@@ -41,8 +41,10 @@ from faxbatch.campaign.inputs import (
 from faxbatch.campaign.model import (
     NUMBER_TYPES,
     PLACEHOLDERS,
+    SIGNATORIES_MODES,
     WEEKDAYS,
     Campaign,
+    CopyTo,
     Cover,
     Enclosure,
     Letter,
@@ -51,6 +53,7 @@ from faxbatch.campaign.model import (
     PrintSettings,
     Recipient,
     Sender,
+    Signatories,
     Translation,
     envelope_problem,
 )
@@ -71,6 +74,8 @@ _TOP_KEYS = (
     "gateway",
     "translations",
     "enclosures",
+    "signatories",
+    "copies_to",
 )
 _CAMPAIGN_KEYS = ("title", "reference", "date")
 _SENDER_KEYS = (
@@ -85,7 +90,18 @@ _SENDER_KEYS = (
 )
 _DEFAULTS_KEYS = ("country",)
 _PAGE_KEYS = ("size",)
-_LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature", "language")
+_LETTER_KEYS = (
+    "subject",
+    "greeting",
+    "body",
+    "body_file",
+    "closing",
+    "signature",
+    "language",
+    "also_sent_to",
+)
+_SIGNATORIES_KEYS = ("file", "mode")
+_COPY_KEYS = ("name", "email")
 #: a translation has the letter's texts and its cover sheet's comments (its language is its key)
 _TRANSLATION_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature", "cover")
 _TRANSLATION_COVER_KEYS = ("comments",)
@@ -118,6 +134,7 @@ _RECIPIENT_KEYS = (
     "languages",
     "greeting",
     "cover_comments",
+    "signers_from",
 )
 #: the keys of each section, for the hint of a key written in the wrong one ("" is the top level)
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -132,6 +149,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "numbers": _NUMBERS_KEYS,
     "numbers.office_hours": _OFFICE_HOURS_KEYS,
     "recipient": _RECIPIENT_KEYS,
+    "signatories": _SIGNATORIES_KEYS,
 }
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
 
@@ -559,6 +577,9 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     printing = section("print", lambda r, n: _read_print(r, n, page_size), PrintSettings())
     gateway = section("gateway", _read_gateway, None)
     office_hours, max_age = section("numbers", _read_numbers_section, (OfficeHours(), 90))
+    signatories = section("signatories", _read_signatories, None)
+    no_copies: tuple[CopyTo, ...] = ()
+    copies_to = section("copies_to", _read_copies_to, no_copies)
     no_file: tuple[Path | None, frozenset[str], int] = (None, frozenset(), 0)
     recipients_file, file_ids, file_rows = section(
         "recipients_file", _read_recipients_file, no_file
@@ -607,6 +628,8 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         translations=translations,
         warnings=tuple(warnings),
         enclosures=enclosures,
+        signatories=signatories,
+        copies_to=copies_to,
     )
 
 
@@ -841,6 +864,7 @@ def _read_letter(r: _Reader, node: yaml.Node) -> Letter:
         closing=r.template(m.get("closing"), "letter.closing", "Sincerely,"),
         signature=r.lines_of(m.get("signature"), "letter.signature"),
         language=language,
+        also_sent_to=r.boolean(m.get("also_sent_to"), "letter.also_sent_to"),
     )
 
 
@@ -936,6 +960,7 @@ def _read_translations(
             closing=r.template(m.get("closing"), f"{path}.closing", letter.closing),
             signature=r.lines_of(m.get("signature"), f"{path}.signature") or letter.signature,
             language=language,
+            also_sent_to=letter.also_sent_to,
         )
         translations[language] = Translation(translated, comments)
     return translations, warnings
@@ -1044,7 +1069,64 @@ def _read_recipient(
         **_recipient_languages(r, m, path, languages),
         greeting=r.template(m.get("greeting"), f"{path}.greeting"),
         cover_comments=r.template(m.get("cover_comments"), f"{path}.cover_comments"),
+        signers_from=_read_signers_from(r, m.get("signers_from"), f"{path}.signers_from"),
     )
+
+
+def _read_signers_from(r: _Reader, node: yaml.Node | None, path: str) -> tuple[str, ...]:
+    """``signers_from: [US, CA]``: country codes, each once."""
+    codes: list[str] = []
+    for item, item_path, _word in r.items(node, path):
+        code = r.country(item, item_path)
+        if code and code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
+def _read_signatories(r: _Reader, node: yaml.Node) -> Signatories:
+    """``signatories: {file: signers.csv, mode: annex}``: the file checked now, read later."""
+    from faxbatch.campaign.signers import check_signers_file
+
+    m = r.mapping(node, "signatories", _SIGNATORIES_KEYS, required=("file",))
+    mode = r.text(m.get("mode"), "signatories.mode", "annex").lower().replace("-", "_")
+    if mode not in SIGNATORIES_MODES:
+        close = difflib.get_close_matches(mode, SIGNATORIES_MODES, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else "use annex or per_signer"
+        raise r.error(m["mode"], "signatories.mode", f"unknown mode '{mode}'", hint)
+    name = r.text(m["file"], "signatories.file")
+    if not name:
+        raise r.error(m["file"], "signatories.file", "the file name is empty")
+    origin = r.origin(m["file"], "signatories.file")
+    path = locate(name, base=r.source.parent, folders=r.folders, origin=origin)
+    check_signers_file(path, origin, r.folders)
+    return Signatories(file=path, mode="per_signer" if mode == "per_signer" else "annex")
+
+
+def _read_copies_to(r: _Reader, node: yaml.Node) -> tuple[CopyTo, ...]:
+    """``copies_to: [{name: Campaign office, email: organizers@example.org}]``."""
+    from faxbatch.campaign.gateway_settings import check_address
+
+    if not isinstance(node, yaml.SequenceNode):
+        raise r.error(
+            node,
+            "copies_to",
+            "expected a list of names and email addresses",
+            "e.g. copies_to: [{name: Campaign office, email: organizers@example.org}]",
+        )
+    copies: list[CopyTo] = []
+    for index, item in enumerate(node.value):
+        path = f"copies_to[{index}]"
+        m = r.collect(None, r.mapping, item, path, _COPY_KEYS, ("email",))
+        if m is None:
+            continue
+        email = r.text(m["email"], f"{path}.email")
+        try:
+            check_address(email)
+        except ValueError as exc:
+            r.record(r.error(m["email"], f"{path}.email", f"'{email}' is not {exc}"))
+            continue
+        copies.append(CopyTo(name=r.text(m.get("name"), f"{path}.name"), email=email))
+    return tuple(copies)
 
 
 def _recipient_languages(
@@ -1197,6 +1279,13 @@ def _row_recipient(
             )
     chosen = [word for word in dict.fromkeys(chosen) if word in languages] or [languages[0]]
     language = chosen[0]
+    signers_from: list[str] = []
+    for word in split_list(cells.get("signers_from", "")):
+        code = word.upper()
+        if code not in _known_regions():
+            problems.append(f"{where}: signers_from: '{word}' is not a country code.")
+        elif code not in signers_from:
+            signers_from.append(code)
     texts = {name: cells.get(name, "") for name in ("greeting", "cover_comments")}
     for column, text in texts.items():
         try:
@@ -1223,6 +1312,7 @@ def _row_recipient(
         languages=tuple(chosen) if len(chosen) > 1 else (),
         greeting=texts["greeting"],
         cover_comments=texts["cover_comments"],
+        signers_from=tuple(signers_from),
     )
 
 

@@ -101,6 +101,8 @@ class Letter:
     #: the language it is written in (a code such as ``en``, ``ru``, ``kk``, ``de``): the labels
     #: and the date of its pages follow it
     language: str = "en"
+    #: print "This letter was also sent to: ..." with the other recipients' organizations
+    also_sent_to: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,27 @@ class Translation:
 
     letter: Letter
     cover_comments: str = ""
+
+
+#: how signatories sign: all of them in an annex of one letter, or each a letter of their own
+SignatoriesMode = Literal["annex", "per_signer"]
+SIGNATORIES_MODES: tuple[SignatoriesMode, ...] = ("annex", "per_signer")
+
+
+@dataclass(frozen=True)
+class Signatories:
+    """The campaign's ``signatories:``: who signs, from a CSV file read row by row."""
+
+    file: Path
+    mode: SignatoriesMode = "annex"
+
+
+@dataclass(frozen=True)
+class CopyTo:
+    """Someone who gets a copy of every letter (``copies_to:``): the organizers, most often."""
+
+    name: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -180,6 +203,8 @@ class Recipient:
     #: the letter's greeting and the cover's comments for this recipient alone (empty: the letter's)
     greeting: str = ""
     cover_comments: str = ""
+    #: with ``signatories`` per signer: only the letters of signers in these countries (ISO codes)
+    signers_from: tuple[str, ...] = ()
 
     @property
     def field_path(self) -> str:
@@ -263,6 +288,10 @@ class Campaign:
     warnings: tuple[str, ...] = ()
     #: PDFs whose pages follow every letter, fax and post (``enclosures:``)
     enclosures: tuple[Enclosure, ...] = ()
+    #: who signs the letter (``signatories:``; None: the sender alone)
+    signatories: Signatories | None = None
+    #: who gets a copy of every letter: listed on the cover and in the letter's "cc:" block
+    copies_to: tuple[CopyTo, ...] = ()
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from faxbatch.campaign.csvread import decoded_lines, read_rows
 from faxbatch.campaign.hints import close_word
-from faxbatch.campaign.inputs import RECIPIENTS, Origin, open_input
+from faxbatch.campaign.inputs import RECIPIENTS, InputKind, Origin, open_input
 from faxbatch.errors import CampaignError
 
 #: the one column whose cells may hold line breaks (an address's lines)
@@ -31,7 +31,14 @@ class Row:
     cells: dict[str, str]
 
 
-def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], line: int) -> None:
+def _check_header(
+    path: Path,
+    header: Sequence[str],
+    columns: Sequence[str],
+    line: int,
+    what: str = "recipients file",
+    row_word: str = "recipient",
+) -> None:
     """Every problem of the header line at once (unknown or repeated columns, no name column)."""
     problems: list[CampaignError] = []
     seen: set[str] = set()
@@ -43,7 +50,7 @@ def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], lin
             hint = f"did you mean '{close}'?" if close else f"known columns: {', '.join(columns)}"
             problems.append(
                 CampaignError(
-                    f"column {number} '{name}' is not a recipient field",
+                    f"column {number} '{name}' is not a {row_word} field",
                     source=str(path),
                     line=line,
                     hint=hint,
@@ -57,7 +64,7 @@ def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], lin
     if "name" not in seen and "organization" not in seen:
         problems.append(
             CampaignError(
-                "the recipients file needs a 'name' or an 'organization' column",
+                f"the {what} needs a 'name' or an 'organization' column",
                 source=str(path),
                 line=line,
             )
@@ -67,18 +74,26 @@ def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], lin
 
 
 def iter_rows(
-    path: Path, columns: Sequence[str], *, origin: Origin, folders: Sequence[Path] | None
+    path: Path,
+    columns: Sequence[str],
+    *,
+    origin: Origin,
+    folders: Sequence[Path] | None,
+    kind: InputKind = RECIPIENTS,
+    row_word: str = "recipient",
 ) -> Iterator[Row]:
     """Rows of the file, one at a time, with their line numbers (the header checked first).
 
     The file is opened through :func:`faxbatch.campaign.inputs.open_input` (inside ``folders``, a
     regular file, under the size limit) and read with :mod:`faxbatch.campaign.csvread`: a quote that
     is not closed makes the whole file unusable (:class:`~faxbatch.errors.InputUnreadableError`).
+    ``kind`` names the file in messages (the signers file is read here too), ``row_word`` a row.
     """
+    what = kind.what
 
     def not_utf8(line: int, reason: str) -> CampaignError:
         return CampaignError(
-            f"the recipients file is not UTF-8 text ({reason})",
+            f"the {what} is not UTF-8 text ({reason})",
             source=str(path),
             line=line,
             hint="save it as 'CSV UTF-8' from your spreadsheet program",
@@ -87,19 +102,19 @@ def iter_rows(
     def multiline(header: Sequence[str]) -> list[int]:
         return [i for i, name in enumerate(header) if name.strip() in MULTILINE_COLUMNS]
 
-    with open_input(path, RECIPIENTS, origin, folders=folders) as stream:
+    with open_input(path, kind, origin, folders=folders) as stream:
         lines = decoded_lines(stream, source=str(path), not_text=not_utf8)
         rows = read_rows(lines, source=str(path), line_breaks=multiline)
         first = next(rows, None)
         if first is None:
             raise CampaignError(
-                "the recipients file is empty",
+                f"the {what} is empty",
                 source=str(path),
                 line=1,
                 hint=f"its first row names the columns, e.g. {','.join(columns[:4])}",
             )
         header = tuple(cell.strip() for cell in first.cells)
-        _check_header(path, header, columns, first.line)
+        _check_header(path, header, columns, first.line, what, row_word)
         for row in rows:
             cells = row.cells
             values = {

@@ -31,6 +31,12 @@ from faxbatch.letters.layout import (
     text_runs,
 )
 from faxbatch.letters.markdown import fill, fill_blocks
+from faxbatch.letters.signatories import (
+    LetterExtras,
+    annex_pages,
+    closing_blocks,
+    signature_lines,
+)
 
 BODY = 12.0
 SMALL = 11.0  # letterhead details: still readable after a 200 dpi fax
@@ -87,6 +93,7 @@ def letter_blocks(
     body: Sequence[Paragraph],
     day: dt.date,
     target: FaxTarget | None,
+    extras: LetterExtras | None = None,
 ) -> list[Block]:
     """Everything of the letter, in reading order, ready to flow over pages."""
     language = campaign.letter.language
@@ -99,11 +106,19 @@ def letter_blocks(
     if target:
         address.append(labels.labels(language).by_fax.format(fax=target.fax))
     blocks.append(Paragraph((Span("\n".join(address)),), size=BODY, space_after=8 * MM))
-    return blocks + letter_text(campaign, recipient, body)
+    return blocks + letter_text(campaign, recipient, body, extras)
 
 
-def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragraph]) -> list[Block]:
-    """The letter from its subject on (a postal letter places its head itself)."""
+def letter_text(
+    campaign: Campaign,
+    recipient: Recipient,
+    body: Sequence[Paragraph],
+    extras: LetterExtras | None = None,
+) -> list[Block]:
+    """The letter from its subject on (a postal letter places its head itself).
+
+    ``extras``: the annex's signers (their count signs too) and the other recipients.
+    """
     letter = campaign.letter
     values = recipient.placeholder_values()
     blocks: list[Block] = []
@@ -138,7 +153,7 @@ def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragra
             text[-2] = replace(text[-2], keep_with_next=True)
     blocks.extend(text)
     closing = fill(letter.closing, values)
-    signature = letter.signature or (campaign.sender.name,)
+    signature = signature_lines(campaign, extras)
     # closing and signature stay together, with room to sign by hand
     blocks.append(
         Paragraph(
@@ -150,6 +165,7 @@ def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragra
         )
     )
     blocks.append(Paragraph((Span("\n".join(signature)),), size=BODY))
+    blocks.extend(closing_blocks(campaign, extras))
     return blocks
 
 
@@ -220,6 +236,9 @@ def cover_page(
     for label, value in contacts:
         if value:
             y = _row(page, label, value, y, geometry)
+    for number, copy in enumerate(campaign.copies_to):
+        shown = f"{copy.name}, {copy.email}" if copy.name else copy.email
+        y = _row(page, words.copies_to if number == 0 else "", shown, y, geometry)
     y -= 6
     page.items.append(Rule(geometry.left, y, geometry.right, y))
     y -= 8
@@ -267,18 +286,23 @@ def fax_document(
     day: dt.date,
     target: FaxTarget,
     translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
+    extras: LetterExtras | None = None,
     enclosures: Sequence[EnclosurePage] = (),
 ) -> list[Page]:
     """The whole fax for one recipient: cover sheet and letter, footers on every page.
 
     ``translations``: the same letter in other languages (the campaign in that language, and the
     body), each from a page of its own after the first; the cover (in the first language) and
-    "Page N of M" count every page. ``enclosures``: the enclosures' pages, after the letter.
+    "Page N of M" count every page. ``extras``: the annex of signatories (after the letters, in
+    the first language) and the other recipients' organizations. ``enclosures``: the
+    enclosures' pages, after the letter and its annex.
     """
     geometry = Geometry.for_size(campaign.page_size)
-    letter = flow(letter_blocks(campaign, recipient, body, day, target), geometry)
+    letter = flow(letter_blocks(campaign, recipient, body, day, target, extras), geometry)
     for other, other_body in translations:
-        letter += flow(letter_blocks(other, recipient, other_body, day, target), geometry)
+        letter += flow(letter_blocks(other, recipient, other_body, day, target, extras), geometry)
+    if extras is not None:
+        letter += annex_pages(extras.signers, campaign.letter.language, geometry)
     letter += enclosure_pages(enclosures, geometry)
     cover = cover_page(campaign, recipient, day, len(letter) + 1, target, geometry)
     pages = [cover, *letter]

@@ -17,7 +17,16 @@ from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 
-__all__ = ["CATALOG_LANGUAGES", "Labels", "format_date", "has_catalog", "label_text", "labels"]
+__all__ = [
+    "CATALOG_LANGUAGES",
+    "Labels",
+    "country_name_in",
+    "format_date",
+    "has_catalog",
+    "label_text",
+    "labels",
+    "plural_category",
+]
 
 #: the languages faxbatch ships labels for
 CATALOG_LANGUAGES = ("en", "ru", "kk", "de", "fr", "es")
@@ -44,10 +53,31 @@ class Labels:
     comments: str
     by_fax: str  # "By fax: {fax}", under the recipient's address
     page_of: str  # "Page {number} of {total}"
+    signatories: str  # the annex's heading
+    signatories_continued: str  # on the annex's next pages
+    #: "and {count} organizations and individuals listed in the annex", by CLDR plural category
+    signers_one: str
+    signers_few: str
+    signers_many: str
+    signers_other: str
+    no_country: str  # the annex's group of signers who give no country
+    copies_to: str  # the cover sheet's "Copies to"
+    cc: str  # "cc:" at the end of the letter
+    also_sent_to: str  # "This letter was also sent to:"
 
     def page(self, number: int, total: int) -> str:
         """The footer of page ``number`` of ``total``."""
         return self.page_of.format(number=number, total=total)
+
+    def signers(self, count: int, language: str) -> str:
+        """The annex's count under the signature, in the plural form ``count`` takes.
+
+        "and 312 organizations and individuals listed in the annex"; Russian has three forms
+        (подписант, подписанта, подписантов).
+        """
+        form = plural_category(count, language)
+        text = getattr(self, f"signers_{form}", self.signers_other)
+        return str(text).format(count=count)
 
 
 def _base(language: str) -> str:
@@ -73,10 +103,32 @@ def labels(language: str) -> Labels:
     return Labels(**values)
 
 
-def label_text(language: str) -> str:
-    """Every label of ``language`` in one string (what the font subsets must hold)."""
+#: the labels only a letter with signatories, copies or "also sent to" prints
+SIGNING_LABELS = frozenset(
+    {
+        "signatories",
+        "signatories_continued",
+        "signers_one",
+        "signers_few",
+        "signers_many",
+        "signers_other",
+        "no_country",
+        "copies_to",
+        "cc",
+        "also_sent_to",
+    }
+)
+
+
+def label_text(language: str, signing: bool = True) -> str:
+    """Every label of ``language`` in one string (what the font subsets must hold).
+
+    ``signing=False`` leaves out :data:`SIGNING_LABELS` (a batch that prints none of them keeps
+    the font subsets it always had).
+    """
     found = labels(language)
-    text = " ".join(getattr(found, f.name) for f in fields(Labels))
+    names = [f.name for f in fields(Labels) if signing or f.name not in SIGNING_LABELS]
+    text = " ".join(getattr(found, name) for name in names)
     return re.sub(r"\{\w+\}", "", text)  # placeholders are filled with digits and campaign text
 
 
@@ -95,6 +147,33 @@ def country_name(country: str, in_country: str | None) -> str:
     for language in (*spoken, "en"):
         try:  # a language's names are the same in every country; its own locale is enough
             name = Locale.parse(language).territories.get(country)
+        except (UnknownLocaleError, ValueError):
+            continue
+        if name:
+            return str(name)
+    return country
+
+
+@cache
+def plural_category(count: int, language: str) -> str:
+    """CLDR's plural category of ``count`` in ``language``: one, few, many or other."""
+    from babel.core import Locale, UnknownLocaleError
+
+    try:
+        form = str(Locale.parse(_base(language)).plural_form(count))
+    except (UnknownLocaleError, ValueError):
+        form = "one" if count == 1 else "other"
+    return form if form in ("one", "few", "many") else "other"
+
+
+@cache
+def country_name_in(country: str, language: str) -> str:
+    """The name of ``country`` (ISO code) in ``language``, from CLDR (English when unknown)."""
+    from babel.core import Locale, UnknownLocaleError
+
+    for code in (language.replace("-", "_"), _base(language), "en"):
+        try:
+            name = Locale.parse(code).territories.get(country)
         except (UnknownLocaleError, ValueError):
             continue
         if name:

@@ -46,6 +46,7 @@ from faxbatch.letters.layout import (
     unbreakable,
     wrap_lines,
 )
+from faxbatch.letters.signatories import LetterExtras, annex_pages
 
 #: address sizes, tried largest first; 10 pt is the smallest a sorting machine reads reliably
 ADDRESS_SIZES = (11.0, 10.5, 10.0)
@@ -307,6 +308,7 @@ def postal_document(
     *,
     fold_marks: bool = True,
     translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
+    extras: LetterExtras | None = None,
     enclosures: Sequence[EnclosurePage] = (),
 ) -> list[Page]:
     """The whole postal letter for one recipient, footers on every page.
@@ -332,10 +334,12 @@ def postal_document(
     )
     head.extend(column)
     first_top = min(spec.window.y, column_bottom) - BODY_GAP
-    pages = flow(letter_text(campaign, recipient, body), geometry, first_top)
+    pages = flow(letter_text(campaign, recipient, body, extras), geometry, first_top)
     pages[0].items[:0] = head
     for other, other_body in translations:
-        pages += flow(letter_text(other, recipient, other_body), geometry)
+        pages += flow(letter_text(other, recipient, other_body, extras), geometry)
+    if extras is not None:  # the annex of signatories, after the letters
+        pages += annex_pages(extras.signers, campaign.letter.language, geometry)
     pages += enclosure_pages(enclosures, geometry)
     add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)
     return pages

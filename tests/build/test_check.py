@@ -313,3 +313,31 @@ def test_cli_exit_codes(write_campaign: Callable[..., Path], tmp_path: Path) -> 
     unreadable = run_cli("check", str(path), cwd=tmp_path)
     assert unreadable.returncode == 4 and "Traceback" not in unreadable.stderr
     assert unreadable.stderr.startswith("faxbatch: error:")
+
+
+def test_the_sheet_for_a_caller_in_new_york(messy: Path, tmp_path: Path) -> None:
+    from faxbatch.numbers.caller import Caller
+
+    caller = Caller.of("America/New_York", "us")
+    check_campaign(load_campaign(messy), out=tmp_path / "out", now=NOW, caller=caller)
+    page = _Page()
+    page.feed((tmp_path / "out/numbers.html").read_text("utf-8"))
+    text = "".join(page.text)
+    # the court's window, Mon 09:00-18:00 in Almaty, is Sunday evening to Monday in New York
+    assert "Sun 13 May 2012 23:00–Mon 14 May 2012 08:00 caller's time (America/New_York)" in text
+    assert "dial from US: 011 7 7272 71 58 02" in text
+
+
+@pytest.mark.parametrize(
+    ("zone", "country", "word"),
+    [("Mars/Olympus", None, "--caller-tz"), (None, "XX", "--caller-country")],
+)
+def test_an_unknown_caller_is_a_usage_error(
+    basic_campaign: Path, tmp_path: Path, zone: str | None, country: str | None, word: str
+) -> None:
+    from faxbatch.cli import main
+
+    args = ["check", str(basic_campaign), "--out", str(tmp_path / "out")]
+    args += ["--caller-tz", zone] if zone else ["--caller-country", str(country)]
+    assert main(args) == ExitCode.USAGE
+    assert not (tmp_path / "out").exists()

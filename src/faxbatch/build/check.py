@@ -20,6 +20,7 @@ from faxbatch.build.staging import write_beside_batch
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import ExitCode
+from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.sheet import NumberRow, sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification
@@ -109,8 +110,12 @@ def check_campaign(
     out: Path | None = None,
     sheet: VerificationSheet | None = None,
     now: dt.datetime | None = None,
+    caller: Caller | None = None,
 ) -> CheckResult:
     """Judge every number of the campaign; write the volunteer sheet into ``out`` if given.
+
+    ``caller`` (``--caller-tz``, ``--caller-country``) adds the windows in the caller's zone and
+    what the caller's country dials to the printed sheet.
 
     ``sheet`` defaults to the ``verification.csv`` beside the campaign, ``now`` to
     :func:`current_moment`. Raises :class:`~faxbatch.errors.InputUnreadableError` for an
@@ -123,7 +128,7 @@ def check_campaign(
     rows = number_rows(plans)
     result = CheckResult(rows=rows, warnings=sheet.warnings)
     if out is not None:
-        result.files = write_beside_batch(out, sheet_files(campaign, rows, moment))
+        result.files = write_beside_batch(out, sheet_files(campaign, rows, moment, caller))
     return result
 
 

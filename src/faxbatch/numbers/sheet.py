@@ -40,6 +40,7 @@ from typing import Any
 from faxbatch import __version__
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.csvcells import csv_bytes, spreadsheet_safe
+from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.verification import Verification
 from faxbatch.numbers.windows import Window, format_utc
@@ -194,15 +195,15 @@ def _local(moment: dt.datetime) -> str:
 
 
 def sheet_files(
-    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime
+    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
 ) -> dict[str, bytes]:
-    """The sheet's three files, by name."""
+    """The sheet's three files, by name; ``caller`` adds the caller's times and dial strings."""
     hours = campaign.office_hours.describe()
     table = [row.values(hours) for row in rows]
     return {
         CSV_NAME: sheet_csv(table),
         XLSX_NAME: sheet_xlsx(table, campaign.title, now),
-        HTML_NAME: sheet_html(campaign, rows, now),
+        HTML_NAME: sheet_html(campaign, rows, now, caller or Caller()),
     }
 
 
@@ -310,7 +311,7 @@ _CSS = """
 @page { size: A4; margin: 12mm 10mm; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #000;
-       margin: 1.5em; line-height: 1.35; overflow-wrap: anywhere; }
+       margin: 1.5em; line-height: 1.35; overflow-wrap: break-word; }
 h1 { font-size: 15pt; margin: 0 0 .2em; }
 p.meta { margin: 0 0 1em; color: #333; }
 table { border-collapse: collapse; width: 100%; }
@@ -330,7 +331,8 @@ a.tel { font-weight: bold; font-size: 11pt; white-space: nowrap; color: #003c9e;
 .in-use { font-size: 8.5pt; font-weight: bold; }
 ul { margin: 0; padding-left: 1.1em; }
 .yours:empty { display: none; }
-.yours { display: block; font-weight: bold; }
+.yours, .caller-time { display: block; font-weight: bold; }
+.dial { font-size: 9pt; white-space: nowrap; }
 dl.legend { display: grid; grid-template-columns: max-content 1fr; gap: .1em .8em;
             margin: 0 0 1em; font-size: 9pt; }
 dl.legend dt { font-weight: bold; }
@@ -342,9 +344,10 @@ td.record button { font: inherit; font-size: 9pt; padding: .35em .5em; border: 1
                    border-radius: 4px; background: #fafafa; }
 td.record button[aria-pressed="true"] { background: #003c9e; color: #fff; border-color: #003c9e; }
 td.record input { width: 100%; }
+td.record { min-width: 13em; }
 .download { font: inherit; font-weight: bold; padding: .5em .8em; margin: 0 0 1em; }
 @media (max-width: 600px) {
-  body { margin: .6em; font-size: 11pt; }
+  body { margin: .6em; font-size: 11pt; overflow-wrap: anywhere; }
   table, thead, tbody, tr, th, td { display: block; width: 100%; }
   thead { display: none; }
   tbody { border: 1px solid #999; border-radius: 6px; margin: 0 0 1em; overflow: hidden; }
@@ -358,8 +361,7 @@ td.record input { width: 100%; }
 @media print {
   body { margin: 0; font-size: 8.5pt; }
   a.tel { color: #000; text-decoration: none; }
-  .noprint, td.record .buttons, td.record input, .record-head { display: none; }
-  td.record .saved::before { content: "recorded here: "; }
+  .noprint, td.record, .record-head { display: none; }
   tbody { border: 0; }
 }
 """
@@ -375,10 +377,14 @@ _SCRIPT = r"""
   var root = document.documentElement;
   var key = "faxbatch:" + (root.getAttribute("data-sheet") || "numbers");
   var store = {};
-  try { store = JSON.parse(window.localStorage.getItem(key) || "{}") || {}; } catch (e) { store = {}; }
+  try {
+    store = JSON.parse(window.localStorage.getItem(key) || "{}") || {};
+  } catch (e) { store = {}; }
   if (typeof store.results !== "object" || store.results === null) { store.results = {}; }
   function save() {
-    try { window.localStorage.setItem(key, JSON.stringify(store)); } catch (e) { /* private mode */ }
+    try {
+      window.localStorage.setItem(key, JSON.stringify(store));
+    } catch (e) { /* private browsing: kept on the page only */ }
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function today() {
@@ -497,11 +503,16 @@ _SCRIPT = r"""
 
 #: what each result means, for the legend above the sheet
 LEGEND = (
-    ("verified", "a fax machine answered (the fax tone: a high beep or a whistle), or the office "
-     "confirmed the number is its fax"),
+    (
+        "verified",
+        "a fax machine answered (the fax tone: a high beep or a whistle), or the office "
+        "confirmed the number is its fax",
+    ),
     ("wrong", "the number belongs to someone else (a flat, another office) or does not exist"),
-    ("no-fax-tone", "a person or a voice menu answered, never a fax tone: a fax would not go "
-     "through"),
+    (
+        "no-fax-tone",
+        "a person or a voice menu answered, never a fax tone: a fax would not go through",
+    ),
     ("no-answer", "no one picked up, or the line was busy; try again in the next window"),
 )
 
@@ -515,7 +526,7 @@ def _human(moment: dt.datetime) -> str:
     return f"{moment:%a %d %b %Y %H:%M}"
 
 
-def _window_cell(row: NumberRow, hours: str) -> str:
+def _window_cell(row: NumberRow, hours: str, caller: Caller) -> str:
     window = row.window
     if window is None:
         zones = list(row.time_zones)
@@ -530,8 +541,21 @@ def _window_cell(row: NumberRow, hours: str) -> str:
         f"{_e(_human(start))}–{_e(until)}<br>"
         f'<span class="small">{_e(window.time_zone)}; {_e(hours)}<br>'
         f"{_e(_human(window.start))}–{_e(utc_until)} UTC</span>"
+        f"{_caller_time(window, caller)}"
         f'<span class="yours" data-start="{_e(_iso_utc(window.start))}" '
         f'data-end="{_e(_iso_utc(window.end))}"></span>'
+    )
+
+
+def _caller_time(window: Window, caller: Caller) -> str:
+    """The window in the caller's zone (``--caller-tz``), printed."""
+    start, end = caller.local(window.start), caller.local(window.end)
+    if start is None or end is None:
+        return ""
+    until = f"{end:%H:%M}" if end.date() == start.date() else _human(end)
+    return (
+        f'<span class="caller-time">{_e(_human(start))}–{_e(until)} '
+        f"caller's time ({_e(caller.time_zone)})</span>"
     )
 
 
@@ -577,7 +601,7 @@ def _verification_cell(row: NumberRow) -> str:
     return text
 
 
-def _number_cell(row: NumberRow) -> str:
+def _number_cell(row: NumberRow, caller: Caller) -> str:
     if row.reading is None:
         return '<span class="missing">no fax number</span>'
     shown = row.reading.international or row.e164 or row.raw
@@ -588,6 +612,9 @@ def _number_cell(row: NumberRow) -> str:
         number = f'<span class="nodial">{_e(shown)}</span>'
     if row.reading.extension:
         number += f' <span class="small">ext. {_e(row.reading.extension)}</span>'
+    dial = caller.dial_string(row.e164) if row.usable else None
+    if dial is not None:
+        number += f'<br><span class="dial">dial from {_e(caller.country)}: {_e(dial)}</span>'
     if row.in_use:
         number += '<br><span class="in-use">the fax goes here</span>'
     return number + f'<br><span class="raw">as written: {_e(row.raw)}</span>'
@@ -611,8 +638,11 @@ def _verdict_cell(row: NumberRow) -> str:
     return f'<span class="verdict {_e(verdict)}">{_e(verdict)}</span>{listed}'
 
 
-def sheet_html(campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime) -> bytes:
+def sheet_html(
+    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
+) -> bytes:
     """``numbers.html``: the sheet as one printable, self-contained page."""
+    caller = caller or Caller()
     hours = campaign.office_hours.describe()
     usable = sum(1 for row in rows if row.usable)
     title = f"Numbers to check: {campaign.title}"
@@ -666,10 +696,11 @@ def sheet_html(campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime) 
         for row in recipient_rows:
             out.append(
                 f'<tr class="number {_e(row.channel)}">'
-                f'<td data-label="Number"><b>{_e(row.channel)}</b><br>{_number_cell(row)}</td>'
+                f'<td data-label="Number"><b>{_e(row.channel)}</b><br>'
+                f"{_number_cell(row, caller)}</td>"
                 f'<td data-label="Place, type">{_place_cell(row)}</td>'
                 f'<td data-label="Next window">'
-                f"{_window_cell(row, hours) if row.reading else ''}</td>"
+                f"{_window_cell(row, hours, caller) if row.reading else ''}</td>"
                 f'<td data-label="Verdict, reasons">{_verdict_cell(row)}</td>'
                 f'<td data-label="Verification">'
                 f"{_verification_cell(row) if row.reading else ''}</td>"

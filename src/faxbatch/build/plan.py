@@ -337,7 +337,7 @@ def _check_numbers(
             plan.verifications[reading.e164] = found
         if not reading.usable or not reading.e164:
             return reading
-        window = finder.find(reading.time_zones, reading.region)
+        window = finder.find(reading.time_zones, reading.region, plan.recipient.office_hours)
         plan.windows[reading.e164] = window
         if not window.notes:
             return reading

@@ -75,7 +75,7 @@ _PRINT_KEYS = (
 )
 CHANNELS = ("fax", "post")
 _NUMBERS_KEYS = ("verification_max_age_days", "office_hours")
-_OFFICE_HOURS_KEYS = ("days", "start", "end")
+_OFFICE_HOURS_KEYS = ("days", "start", "end", "hours", "holidays")
 _RECIPIENT_KEYS = (
     "id",
     "name",
@@ -424,7 +424,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     if "recipients_file" in top:
         recipients_file, file_ids, file_rows = _read_recipients_file(r, top["recipients_file"])
     recipients = _read_recipients(
-        r, top.get("recipients"), file_ids, required=recipients_file is None
+        r, top.get("recipients"), file_ids, required=recipients_file is None, hours=office_hours
     )
     if not recipients and not file_rows:
         raise r.error(
@@ -464,20 +464,57 @@ def _read_numbers_section(r: _Reader, node: yaml.Node) -> tuple[OfficeHours, int
     )
     hours = OfficeHours()
     if "office_hours" in m and not _is_null(m["office_hours"]):
-        path = "numbers.office_hours"
-        h = r.mapping(m["office_hours"], path, _OFFICE_HOURS_KEYS)
-        days = _read_weekdays(r, h["days"], f"{path}.days") if "days" in h else hours.days
-        start = r.clock(h.get("start"), f"{path}.start", hours.start)
-        end = r.clock(h.get("end"), f"{path}.end", hours.end)
-        if end <= start:
-            raise r.error(
-                h.get("end") or h.get("start") or m["office_hours"],
-                f"{path}.end",
-                f"the office hours end ({end:%H:%M}) before they start ({start:%H:%M})",
-                'give start and end of one day\'s hours, e.g. start: "09:00", end: "18:00"',
-            )
-        hours = OfficeHours(days=days, start=start, end=end)
+        hours = _read_office_hours(r, m["office_hours"], "numbers.office_hours", hours)
     return hours, max_age
+
+
+def _read_office_hours(r: _Reader, node: yaml.Node, path: str, base: OfficeHours) -> OfficeHours:
+    """``office_hours``: days, ``start``/``end`` or several ``hours`` spans, ``holidays``."""
+    h = r.mapping(node, path, _OFFICE_HOURS_KEYS)
+    days = _read_weekdays(r, h["days"], f"{path}.days") if "days" in h else base.days
+    holidays = r.boolean(h.get("holidays"), f"{path}.holidays", default=base.holidays)
+    if "hours" in h and not _is_null(h["hours"]):
+        spans = _read_spans(r, h["hours"], f"{path}.hours")
+        return OfficeHours(days, spans[0][0], spans[-1][1], spans, holidays)
+    start = r.clock(h.get("start"), f"{path}.start", base.start)
+    end = r.clock(h.get("end"), f"{path}.end", base.end)
+    if end <= start:
+        raise r.error(
+            h.get("end") or h.get("start") or node,
+            f"{path}.end",
+            f"the office hours end ({end:%H:%M}) before they start ({start:%H:%M})",
+            'give start and end of one day\'s hours, e.g. start: "09:00", end: "18:00"',
+        )
+    return OfficeHours(days=days, start=start, end=end, holidays=holidays)
+
+
+def _read_spans(r: _Reader, node: yaml.Node, path: str) -> tuple[tuple[dt.time, dt.time], ...]:
+    """``["09:00-13:00", "14:00-18:00"]``: a day's spans, in order, not overlapping."""
+    spans: list[tuple[dt.time, dt.time]] = []
+    hint = 'e.g. hours: ["09:00-13:00", "14:00-18:00"]'
+    for item, item_path, word in r.items(node, path):
+        first, dash, last = word.replace("–", "-").partition("-")
+        if not dash:
+            raise r.error(item, item_path, f"'{word}' is not a span of hours", hint)
+        start, end = (_clock_word(r, item, item_path, part, hint) for part in (first, last))
+        if end <= start or (spans and start < spans[-1][1]):
+            raise r.error(
+                item,
+                item_path,
+                f"'{word}' ends before it starts or overlaps the span before",
+                "give each day's spans in order, " + hint,
+            )
+        spans.append((start, end))
+    if not spans:
+        raise r.error(node, path, "no hours given", hint)
+    return tuple(spans)
+
+
+def _clock_word(r: _Reader, node: yaml.Node, path: str, word: str, hint: str) -> dt.time:
+    match = _CLOCK_PATTERN.match(word.strip())
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return dt.time(int(match[1]), int(match[2]))
+    raise r.error(node, path, f"'{word.strip()}' is not a time of day", hint)
 
 
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -501,9 +538,8 @@ def _read_weekdays(r: _Reader, node: yaml.Node, path: str) -> tuple[int, ...]:
         first, dash, last = word.partition("-")
         if dash:
             a, b = _weekday(r, item, item_path, first), _weekday(r, item, item_path, last)
-            if b < a:
-                raise r.error(item, item_path, f"'{word}' runs backwards", "write it Monday first")
-            days.update(range(a, b + 1))
+            # a range may run over the weekend: sun-thu is Sunday to Thursday
+            days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)])
         elif word:
             days.add(_weekday(r, item, item_path, word))
     if not days:
@@ -689,7 +725,12 @@ def _read_recipients_file(r: _Reader, node: yaml.Node) -> tuple[Path, frozenset[
 
 
 def _read_recipients(
-    r: _Reader, node: yaml.Node | None, file_ids: frozenset[str], *, required: bool
+    r: _Reader,
+    node: yaml.Node | None,
+    file_ids: frozenset[str],
+    *,
+    required: bool,
+    hours: OfficeHours = OfficeHours(),  # noqa: B008 (frozen: one shared default is fine)
 ) -> tuple[Recipient, ...]:
     if node is None or (not required and _is_null(node)):
         return ()
@@ -699,7 +740,7 @@ def _read_recipients(
     explicit: dict[str, int] = {}
     for index, item in enumerate(node.value):
         path = f"recipients[{index}]"
-        m = r.mapping(item, path, _RECIPIENT_KEYS)
+        m = r.mapping(item, path, (*_RECIPIENT_KEYS, "office_hours"))
         name = r.text(m.get("name"), f"{path}.name")
         organization = r.text(m.get("organization"), f"{path}.organization")
         if not name and not organization:
@@ -737,6 +778,11 @@ def _read_recipients(
                 channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
                 index=index,
                 line=item.start_mark.line + 1,
+                office_hours=(
+                    _read_office_hours(r, m["office_hours"], f"{path}.office_hours", hours)
+                    if "office_hours" in m and not _is_null(m["office_hours"])
+                    else None
+                ),
             )
         )
     return tuple(_with_ids(recipients, set(explicit) | file_ids))

@@ -127,13 +127,25 @@ class OfficeHours:
     days: tuple[int, ...] = (0, 1, 2, 3, 4)  # datetime.weekday() numbers: Monday to Friday
     start: dt.time = dt.time(9)
     end: dt.time = dt.time(18)
+    #: several spans a day (a lunch break between them); empty: ``start`` to ``end``
+    spans: tuple[tuple[dt.time, dt.time], ...] = ()
+    #: whether the public holidays of the office's country (``holidays`` package) are closed
+    holidays: bool = True
+
+    @property
+    def day_spans(self) -> tuple[tuple[dt.time, dt.time], ...]:
+        """The spans of one office day, in order."""
+        return self.spans or ((self.start, self.end),)
 
     def describe(self) -> str:
-        """``Mon–Fri 09:00–18:00``, for people."""
+        """``Mon–Fri 09:00–18:00``, for people (``Sun–Thu 09:00–13:00, 14:00–18:00``)."""
         names = [WEEKDAYS[day].capitalize() for day in self.days]
         consecutive = list(self.days) == list(range(self.days[0], self.days[-1] + 1))
+        if self.days == (0, 1, 2, 3, 6):
+            names, consecutive = ["Sun", "Mon", "Tue", "Wed", "Thu"], True
         days = f"{names[0]}–{names[-1]}" if consecutive and len(names) > 2 else ", ".join(names)
-        return f"{days} {self.start:%H:%M}–{self.end:%H:%M}"
+        spans = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in self.day_spans)
+        return f"{days} {spans}" + ("" if self.holidays else " (holidays too)")
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,8 @@ class Recipient:
     source: str | None = None
     #: what is wrong with the entry itself (a row of a recipients file that cannot be used)
     problems: tuple[str, ...] = ()
+    #: the office's own hours (``office_hours`` on the recipient); None: the campaign's
+    office_hours: OfficeHours | None = None
 
     @property
     def field_path(self) -> str:

@@ -190,6 +190,11 @@ class NumberRow:
         }
 
 
+def _hours_of(campaign: Campaign, row: NumberRow) -> str:
+    """The office hours of the row's office (its own, else the campaign's), for people."""
+    return (row.recipient.office_hours or campaign.office_hours).describe()
+
+
 def _local(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -198,8 +203,7 @@ def sheet_files(
     campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
 ) -> dict[str, bytes]:
     """The sheet's three files, by name; ``caller`` adds the caller's times and dial strings."""
-    hours = campaign.office_hours.describe()
-    table = [row.values(hours) for row in rows]
+    table = [row.values(_hours_of(campaign, row)) for row in rows]
     return {
         CSV_NAME: sheet_csv(table),
         XLSX_NAME: sheet_xlsx(table, campaign.title, now),
@@ -700,7 +704,7 @@ def sheet_html(
                 f"{_number_cell(row, caller)}</td>"
                 f'<td data-label="Place, type">{_place_cell(row)}</td>'
                 f'<td data-label="Next window">'
-                f"{_window_cell(row, hours, caller) if row.reading else ''}</td>"
+                f"{_window_cell(row, _hours_of(campaign, row), caller) if row.reading else ''}</td>"
                 f'<td data-label="Verdict, reasons">{_verdict_cell(row)}</td>'
                 f'<td data-label="Verification">'
                 f"{_verification_cell(row) if row.reading else ''}</td>"

@@ -341,3 +341,11 @@ def test_an_unknown_caller_is_a_usage_error(
     args += ["--caller-tz", zone] if zone else ["--caller-country", str(country)]
     assert main(args) == ExitCode.USAGE
     assert not (tmp_path / "out").exists()
+
+
+def test_a_number_is_shown_exactly_as_written(write_campaign: Callable[..., Path]) -> None:
+    assert 'fax: "++7727 2715802"' in BASIC  # the court's number, as the appeal gives it
+    result = checked(write_campaign(BASIC), None)
+    court = next(row for row in result.rows if row.recipient_id == "court")
+    assert court.raw == "++7727 2715802" and court.e164 == "+77272715802"
+    assert "++7727 2715802" in table_lines(result.rows)[1]

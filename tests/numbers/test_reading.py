@@ -610,3 +610,20 @@ def test_the_campaigns_number_types_are_the_types_phonenumbers_tells() -> None:
     from faxbatch.numbers.reading import _TYPE_NAMES
 
     assert sorted(_TYPE_NAMES.values()) == sorted(NUMBER_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("field", "written"),
+    [
+        ("++7727 2715802", ["++7727 2715802"]),
+        ("fax: ++7 (7172) 74 55 24", ["fax: ++7 (7172) 74 55 24"]),
+        ("2715807/", ["2715807/"]),
+        ("8 (727) 271-58-02, 58-03", ["8 (727) 271-58-02", "58-03"]),
+        ("tel 8 727 2715802; fax 8 727 2715803", ["8 727 2715802", "8 727 2715803"]),
+    ],
+)
+def test_a_number_keeps_its_text_as_written(field: str, written: list[str]) -> None:
+    readings = read_numbers(field, kind="fax", recipient_region="KZ", sender_region="US")
+    assert [r.written for r in readings] == written
+    # the reading itself is of the tidied text: ``++`` read as one plus
+    assert readings[0].raw != "" and not readings[0].raw.startswith("++")

@@ -45,7 +45,7 @@ from faxbatch.numbers.reading import NumberReading, Verdict
 FOLDER = ".faxbatch-cache"
 DATABASE = "cache.sqlite"
 PAGES = "pages.bin"
-FORMAT = 2
+FORMAT = 3  # 3: readings keep the number as written
 _SCHEMA = f"""
 CREATE TABLE documents (
     id TEXT PRIMARY KEY, key TEXT, file TEXT, sha256 TEXT, pages TEXT,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faxbatch.build.plan import RecipientPlan, plan_recipients
+from faxbatch.build.plan import RecipientPlan, campaign_warnings, plan_recipients
 from faxbatch.build.staging import write_beside_batch
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
@@ -126,7 +126,7 @@ def check_campaign(
     moment = current_moment(now)
     plans = plan_recipients(campaign, sheet=sheet, now=moment)
     rows = number_rows(plans)
-    result = CheckResult(rows=rows, warnings=sheet.warnings)
+    result = CheckResult(rows=rows, warnings=(*campaign_warnings(campaign), *sheet.warnings))
     if out is not None:
         result.files = write_beside_batch(out, sheet_files(campaign, rows, moment, caller))
     return result

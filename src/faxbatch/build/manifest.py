@@ -28,6 +28,8 @@ FIELDS = (
     "recipient_name",
     "organization",
     "channel",
+    "language",
+    "languages",
     "status",
     "problems",
     "fax_raw",

@@ -45,6 +45,7 @@ from faxbatch.build.plan import (
     NumberChecks,
     RecipientPlan,
     campaign_texts,
+    campaign_warnings,
     check_campaign_text,
     plan_characters,
 )
@@ -71,15 +72,22 @@ from faxbatch.build.reuse import (
 from faxbatch.build.staging import Staging
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
-from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
+from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.files import naming
-from faxbatch.letters.document import format_date
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
+from faxbatch.letters.labels import format_date, label_text
 from faxbatch.letters.markdown import parse_body
+from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, country_line
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification
-from faxbatch.printshop.ticket import JOB_JSON, JOB_TEXT, write_job_json, write_job_text
+from faxbatch.printshop.ticket import (
+    FAX_FIELDS,
+    JOB_JSON,
+    JOB_TEXT,
+    write_job_json,
+    write_job_text,
+)
 from faxbatch.printshop.volumes import (
     VolumeSet,
 )
@@ -186,7 +194,8 @@ def build_batch(
     check_campaign_text(campaign)
     sheet = options.verification or load_verification(campaign)
     jobs = capped_jobs(options.jobs)
-    result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
+    warnings = [*campaign_warnings(campaign), *sheet.warnings]
+    result = BuildResult(out=Path(options.out), warnings=list(warnings))
     with _terminate_as_interrupt(), Staging(Path(options.out)) as staging:
         check_sending_records(staging)
         args = (campaign, options, staging, sheet, progress or NullProgress())
@@ -198,7 +207,7 @@ def build_batch(
                 # the previous batch's cache changed while this build read it: build again
                 # without it rather than trust any of it
                 staging.reset()
-                result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
+                result = BuildResult(out=Path(options.out), warnings=list(warnings))
                 build = _Build(*args, result, jobs, use_cache=False)
                 build.run()
             keep_sending_records(staging)
@@ -277,9 +286,12 @@ class _Build:
         self.owners = NumberOwners()
         self.chars: set[str] = set()
         self.count = 0
+        self.posts = False  # whether a recipient asks for a letter by post
         self.window_ends: list[dt.datetime] = []  # when the batch's sending windows close
         self.failures: list[str] = []  # what the print-shop checks found (the first hundred)
         self.failure_count = 0
+        #: each ready fax's number and window by its id, for the print folder's job ticket
+        self.fax_dialling: dict[str, dict[str, Any]] = {}
 
     def run(self) -> None:
         fingerprint = self._fingerprint()
@@ -367,7 +379,9 @@ class _Build:
                     self._remember_readings(plan)
                 for reading in plan.fax_readings:
                     self.owners.add(plan.recipient.id, reading)
+                self.posts = self.posts or "post" in plan.recipient.channels
                 self.chars |= plan_characters(plan)
+                self.chars.update(country_line(plan.recipient, self.campaign.sender.country))
                 pickle.dump(plan, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 self.count += 1
 
@@ -389,7 +403,9 @@ class _Build:
                 yield plan
 
     def _fonts(self, previous: PreviousBuild | None) -> dict[Style, EmbeddedFont]:
-        chars = self.chars | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(self.day))
+        chars = self.chars | LAYOUT_CHARACTERS | set(LABELS)
+        for language in self.campaign.languages:  # the labels and the date of every letter
+            chars |= set(label_text(language)) | set(format_date(self.day, language))
         chars -= {"\n", "\r", "\t"}
         fonts, subsets = embed_all(dict.fromkeys(Style, chars), previous)
         for key, data in subsets.items():
@@ -399,6 +415,8 @@ class _Build:
     def _make_all(self) -> None:
         """Pass 2: finish each plan, make its documents, stream volumes and manifests."""
         campaign, result = self.campaign, self.result
+        if self.posts:
+            _check_return_line(campaign)
         previous = PreviousBuild(self.previous) if self.previous else None
         if previous is not None and not previous.usable:
             self.cache_unreadable = True
@@ -413,7 +431,13 @@ class _Build:
                 self.day,
             )
             body = tuple(parse_body(campaign.letter.body))
-            shared = Shared(campaign, body, self.day, fonts, self.folder, self.previous, batch_key)
+            bodies = {
+                language: tuple(parse_body(translation.letter.body))
+                for language, translation in campaign.translations.items()
+            }
+            shared = Shared(
+                campaign, body, self.day, fonts, self.folder, self.previous, batch_key, bodies
+            )
             spill = self.folder / CACHE_FOLDER
             volumes = {
                 channel: Volumes(channel, self._volume_set(channel, fonts), previous, spill)
@@ -439,6 +463,8 @@ class _Build:
         warnings = [w for v in volumes.values() for w in v.warnings]
         if records:
             title = campaign.title
+            sender = campaign.sender
+            contact = {"name": sender.name, "phone": sender.phone, "email": sender.email}
             for name, write in ((JOB_JSON, write_job_json), (JOB_TEXT, write_job_text)):
                 path = self.staging.path(name)
                 with naming(path), path.open("w", encoding="utf-8", newline="\n") as out:
@@ -448,6 +474,8 @@ class _Build:
                         lambda c: volumes[c].placements(),
                         title=title,
                         warnings=warnings,
+                        contact=contact,
+                        faxes=self.fax_dialling,
                     )
         for volume_set in volumes.values():
             volume_set.forget()
@@ -555,6 +583,8 @@ class _Build:
             self.cache.document(
                 cache_id, made.key, name, made.sha256, made.contents, where, made.cached
             )
+            if channel == "fax":
+                self.fax_dialling[plan.recipient.id] = {key: entry.get(key) for key in FAX_FIELDS}
             result.ready += 1
             result.channels[channel] = result.channels.get(channel, 0) + 1
             result.pages += placed.pages
@@ -581,3 +611,17 @@ def _bookmark(plan: RecipientPlan) -> str:
     if recipient.organization and recipient.organization != name:
         name = f"{name}, {recipient.organization}"
     return f"{recipient.id}: {name}"
+
+
+def _check_return_line(campaign: Campaign) -> None:
+    """One campaign error, not a rejection per letter, when no return line fits the window."""
+    try:
+        check_return_line(campaign, envelope_of(campaign))
+    except AddressDoesNotFit as exc:
+        field = "sender.return_line" if campaign.sender.return_line else "sender"
+        raise CampaignError(
+            str(exc),
+            source=str(campaign.source),
+            line=campaign.lines.get(field),
+            field="sender.return_line",
+        ) from None

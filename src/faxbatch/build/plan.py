@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 
 from faxbatch.campaign.loader import iter_recipients
 from faxbatch.campaign.model import Campaign, Recipient
-from faxbatch.errors import CampaignError
+from faxbatch.errors import CampaignError, sentences
 from faxbatch.letters.direction import explicit_controls
 from faxbatch.letters.fonts import describe_char, typeface
+from faxbatch.letters.labels import CATALOG_LANGUAGES, has_catalog
 from faxbatch.letters.shaping import is_arabic_letter
 from faxbatch.numbers import verification
 from faxbatch.numbers.reading import Kind, NumberOwners, NumberReading, Verdict, best, read_numbers
@@ -75,6 +76,8 @@ class RecipientPlan:
             "recipient_name": r.display_name,
             "organization": r.organization or None,
             "channel": channel or r.channels[0],
+            "language": r.language or None,
+            "languages": list(r.languages) or ([r.language] if r.language else None),
             "status": "ready" if made else "rejected",
             "problems": problems,
             "fax_raw": r.fax or None,
@@ -159,11 +162,32 @@ def campaign_texts(campaign: Campaign) -> Iterator[tuple[str, str]]:
     for i, line in enumerate(letter.signature):
         yield f"letter.signature[{i}]", line
     yield "cover.comments", campaign.cover.comments
+    for language, translation in campaign.translations.items():
+        path = f"translations.{language}"
+        for name in ("subject", "greeting", "body", "closing"):
+            yield f"{path}.{name}", getattr(translation.letter, name)
+        for i, line in enumerate(translation.letter.signature):
+            yield f"{path}.signature[{i}]", line
+        yield f"{path}.cover.comments", translation.cover_comments
+
+
+def campaign_warnings(campaign: Campaign) -> list[str]:
+    """What the campaign's reading noticed, and languages printed with English labels."""
+    found = list(campaign.warnings)
+    for language in campaign.languages:
+        if not has_catalog(language):
+            found.append(
+                f"faxbatch has no labels in '{language}': the cover sheets and page footers of "
+                f"letters in '{language}' are labelled in English (labels exist for "
+                f"{', '.join(CATALOG_LANGUAGES)})."
+            )
+    return found
 
 
 def recipient_texts(recipient: Recipient) -> Iterator[tuple[str, str]]:
     """(field path, text) of what one recipient adds to its letter."""
-    for name in ("id", "name", "title", "organization", "fax", "phone"):
+    for name in ("id", "name", "title", "organization", "fax", "phone", "greeting",
+                 "cover_comments"):  # fmt: skip
         yield recipient.field(name), getattr(recipient, name)
     for i, line in enumerate(recipient.address):
         yield recipient.field(f"address[{i}]"), line
@@ -370,7 +394,9 @@ def _choose_documents(plan: RecipientPlan) -> None:
                 "No postal address is given; add 'address' lines to send this letter by post."
             )
         elif plan.fax_problem:
-            plan.fax_problem += " There is no postal address to send it by post instead."
+            plan.fax_problem = sentences(
+                [plan.fax_problem, "There is no postal address to send it by post instead"]
+            )
     plan.documents = tuple(documents)
 
 
@@ -379,9 +405,9 @@ def _no_fax_reason(plan: RecipientPlan) -> str:
         return "No fax number is given; add one under 'fax' to send this letter."
     reasons: list[str] = []
     for reading in plan.fax_readings:
-        why = " ".join(reading.reasons) or f"it is {reading.verdict}"
-        reasons.append(f"'{reading.raw}': {why}")
-    listed = "; ".join(reasons) or f"'{plan.recipient.fax}' holds no number"
+        why = sentences(reading.reasons) or f"It is {reading.verdict}."
+        reasons.append(f"'{reading.written or reading.raw}': {why}")
+    listed = " ".join(reasons) or f"'{plan.recipient.fax}' holds no number."
     return f"No usable fax number: {listed}"
 
 

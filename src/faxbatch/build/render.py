@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -35,7 +35,7 @@ from typing import TypeVar
 from faxbatch import __version__
 from faxbatch.build.cache import CachedDocument, PreviousBuild
 from faxbatch.build.plan import RecipientPlan
-from faxbatch.campaign.model import Campaign
+from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.files import naming
 from faxbatch.letters.document import DoesNotFit, FaxTarget, fax_document
 from faxbatch.letters.envelopes import EnvelopeSpec, envelope_spec
@@ -60,6 +60,19 @@ class Shared:
     folder: Path  # the staging folder
     previous: Path | None  # the batch folder being replaced, for its cache
     batch_key: str  # what all documents share: code, fonts, campaign texts, date
+    #: the body of each translation, by language (``body`` is the first language's)
+    bodies: dict[str, tuple[Paragraph, ...]] = field(default_factory=dict)
+
+    def for_recipient(self, recipient: Recipient) -> list[tuple[Campaign, tuple[Paragraph, ...]]]:
+        """The campaign in each of the recipient's languages, and the letter's body in it."""
+        campaign = self.campaign
+        found = []
+        for language in campaign.languages_of(recipient):
+            if language == campaign.letter.language:
+                found.append((campaign, self.body))
+            else:
+                found.append((campaign.in_language(language), self.bodies[language]))
+        return found
 
 
 @dataclass(frozen=True)
@@ -135,18 +148,20 @@ def layout_document(
     shared: Shared, plan: RecipientPlan, channel: str
 ) -> tuple[list[Page], EnvelopeSpec | None]:
     """Lay out one of a recipient's documents (a fax, or a letter for a window envelope)."""
-    campaign = shared.campaign
+    (campaign, body), *translations = shared.for_recipient(plan.recipient)
     if channel == "fax":
-        pages = fax_document(campaign, plan.recipient, shared.body, shared.day, fax_target(plan))
+        target = fax_target(plan)
+        pages = fax_document(campaign, plan.recipient, body, shared.day, target, translations)
         return pages, None
     spec = envelope_of(campaign)
     pages = postal_document(
         campaign,
         plan.recipient,
-        shared.body,
+        body,
         shared.day,
         spec,
         fold_marks=campaign.printing.fold_marks,
+        translations=translations,
     )
     return pages, spec
 
@@ -158,7 +173,9 @@ def document_key(shared: Shared, plan: RecipientPlan, channel: str) -> str:
     are text and frozen dataclasses of text, so their ``repr`` is a faithful, stable spelling.
     """
     r = plan.recipient
-    shown = (r.id, r.name, r.title, r.organization, r.address, r.country)
+    language = shared.campaign.languages_of(r)
+    shown = (r.id, r.name, r.title, r.organization, r.address, r.country, language, r.greeting,
+             r.cover_comments)  # fmt: skip
     target = fax_target(plan) if channel == "fax" else None
     text = repr((shared.batch_key, channel, shown, target))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import string
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaml
 
 from faxbatch.campaign.gateway_settings import compose_yaml
+from faxbatch.campaign.hints import close_word, key_hint
 from faxbatch.campaign.inputs import (
     BODY,
     CAMPAIGN,
@@ -41,10 +43,11 @@ from faxbatch.campaign.model import (
     PrintSettings,
     Recipient,
     Sender,
+    Translation,
     envelope_problem,
 )
 from faxbatch.campaign.recipient_file import Row, iter_rows, split_lines, split_list
-from faxbatch.errors import CampaignError
+from faxbatch.errors import CampaignError, FaxbatchError, InputUnreadableError
 
 _TOP_KEYS = (
     "campaign",
@@ -58,12 +61,27 @@ _TOP_KEYS = (
     "recipients_file",
     "print",
     "gateway",
+    "translations",
 )
 _CAMPAIGN_KEYS = ("title", "reference", "date")
-_SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
+_SENDER_KEYS = (
+    "name",
+    "organization",
+    "address",
+    "phone",
+    "fax",
+    "email",
+    "country",
+    "return_line",
+)
 _DEFAULTS_KEYS = ("country",)
 _PAGE_KEYS = ("size",)
-_LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature")
+_LETTER_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature", "language")
+#: a translation has the letter's texts and its cover sheet's comments (its language is its key)
+_TRANSLATION_KEYS = ("subject", "greeting", "body", "body_file", "closing", "signature", "cover")
+_TRANSLATION_COVER_KEYS = ("comments",)
+#: a language code: ``ru``, ``kk``, ``pt-BR``
+_LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 _COVER_KEYS = ("comments", "urgent")
 _PRINT_KEYS = (
     "envelope",
@@ -87,23 +105,107 @@ _RECIPIENT_KEYS = (
     "phone",
     "allow_number_types",
     "channels",
+    "language",
+    "languages",
+    "greeting",
+    "cover_comments",
 )
+#: the keys of each section, for the hint of a key written in the wrong one ("" is the top level)
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "": _TOP_KEYS,
+    "campaign": _CAMPAIGN_KEYS,
+    "sender": _SENDER_KEYS,
+    "defaults": _DEFAULTS_KEYS,
+    "page": _PAGE_KEYS,
+    "letter": _LETTER_KEYS,
+    "cover": _COVER_KEYS,
+    "print": _PRINT_KEYS,
+    "numbers": _NUMBERS_KEYS,
+    "numbers.office_hours": _OFFICE_HOURS_KEYS,
+    "recipient": _RECIPIENT_KEYS,
+}
 #: libyaml's safe loader when PyYAML was built with it (ten times faster on big campaigns)
 
 _PAGE_SIZES: dict[str, PageSize] = {"a4": "A4", "letter": "Letter"}
+_A4: PageSize = "A4"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _CLOCK_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
 #: counts (pages, bytes, days) have at most this many digits: Python refuses to read huge ones
 _MAX_DIGITS = 18
 
 
+_T = TypeVar("_T")
+_Read = TypeVar("_Read", bound=Callable[..., Any])
+
+
+class _Recorded(Exception):
+    """A section or recipient cannot be read further; its problems are recorded already."""
+
+
+def _collected(empty: Any) -> Callable[[_Read], _Read]:
+    """A field reader that records its problem and goes on with the field's default.
+
+    The default is the reader's third argument when given (``text(node, path, default)``),
+    otherwise ``empty``; the campaign is not built when any problem was recorded.
+    """
+
+    def wrap(read: _Read) -> _Read:
+        @functools.wraps(read)
+        def reading(self: _Reader, node: Any, path: str, *rest: Any, **options: Any) -> Any:
+            try:
+                return read(self, node, path, *rest, **options)
+            except CampaignError as exc:
+                self.record(exc)
+                return rest[0] if rest else options.get("default", empty)
+
+        return cast(_Read, reading)
+
+    return wrap
+
+
 class _Reader:
-    """Walks the YAML node tree with the file name at hand, for messages."""
+    """Walks the YAML node tree with the file name at hand, for messages.
+
+    It collects every problem: a field reader records its error and gives the field's default, a
+    section or recipient that cannot go on is skipped at :meth:`collect`; :func:`_read_campaign`
+    raises them all together.
+    """
 
     def __init__(self, source: Path, folders: tuple[Path, ...]) -> None:
         self.source = source
         self.folders = folders
         self.lines: dict[str, int] = {}
+        self.problems: list[CampaignError] = []
+        #: files the campaign names that cannot be read (exit 4 when nothing else is wrong)
+        self.unreadable: list[InputUnreadableError] = []
+
+    def record(self, error: CampaignError) -> None:
+        """Keep a problem for the report; the first one of each field only."""
+        for problem in error.problems:
+            if problem.field is None or all(
+                (p.field, p.source) != (problem.field, problem.source) for p in self.problems
+            ):
+                self.problems.append(problem)
+
+    def collect(self, fallback: _T, read: Callable[..., _T], *args: Any) -> _T:
+        """``read(*args)``, or ``fallback`` when it raised (its problem recorded)."""
+        try:
+            return read(*args)
+        except _Recorded:
+            return fallback
+        except CampaignError as exc:
+            self.record(exc)
+            return fallback
+        except InputUnreadableError as exc:
+            self.unreadable.append(exc)
+            return fallback
+
+    def failure(self) -> FaxbatchError:
+        """The error of everything found: exit 3 listing them all, or exit 4 for a file alone."""
+        if not self.problems and self.unreadable:
+            return self.unreadable[0]
+        files = [CampaignError(exc.message, hint=exc.hint) for exc in self.unreadable]
+        return CampaignError.several([*self.problems, *files])
 
     def origin(self, node: yaml.Node, path: str) -> Origin:
         """Where a field naming a file is, for the messages of :mod:`faxbatch.campaign.inputs`."""
@@ -132,23 +234,38 @@ class _Reader:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             child = f"{path}.{key}" if path else str(key)
             if not isinstance(key, str):
-                raise self.error(key_node, path or "(top level)", "keys must be plain words")
+                self.record(self.error(key_node, path or "(top level)", "keys must be plain words"))
+                continue
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-                hint = (
-                    f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
-                )
-                raise self.error(key_node, child, f"unknown key '{key}'", hint)
+                section = "recipient" if path.startswith("recipients[") else path
+                elsewhere = {name: keys for name, keys in _SECTIONS.items() if name != section}
+                hint = key_hint(key, allowed, elsewhere)
+                self.record(self.error(key_node, child, f"unknown key '{key}'", hint))
+                continue
             if key in result:
-                raise self.error(key_node, child, f"'{key}' is given twice", "keep one of them")
+                self.record(
+                    self.error(key_node, child, f"'{key}' is given twice", "keep one of them")
+                )
+                continue
             result[key] = value_node
             self.lines[child] = value_node.start_mark.line + 1
-        for key in required:
-            if key not in result or _is_null(result[key]):
-                where = f"{path}.{key}" if path else key
-                raise self.error(node, where, f"'{key}' is required but missing")
+        if not self.require(node, path, result, required):
+            raise _Recorded
         return result
 
+    def require(
+        self, node: yaml.Node, path: str, found: dict[str, yaml.Node], required: Iterable[str]
+    ) -> bool:
+        """Whether the ``required`` keys are all given (each missing one recorded)."""
+        given = True
+        for key in required:
+            if key not in found or _is_null(found[key]):
+                where = f"{path}.{key}" if path else key
+                self.record(self.error(node, where, f"'{key}' is required but missing"))
+                given = False
+        return given
+
+    @_collected("")
     def text(self, node: yaml.Node | None, path: str, default: str = "") -> str:
         """A text field, taken as written (no YAML typing of ``yes`` or ``007``)."""
         if node is None or _is_null(node):
@@ -157,6 +274,7 @@ class _Reader:
             raise self.error(node, path, "expected a text value, not a list or mapping")
         return str(node.value).strip()
 
+    @_collected(())
     def lines_of(self, node: yaml.Node | None, path: str) -> tuple[str, ...]:
         """Address-like fields: a list of lines, or one text whose line breaks separate lines."""
         if node is None or _is_null(node):
@@ -172,6 +290,7 @@ class _Reader:
             return tuple(lines)
         raise self.error(node, path, "expected a list of lines")
 
+    @_collected(False)
     def boolean(self, node: yaml.Node | None, path: str, default: bool = False) -> bool:
         if node is None or _is_null(node):
             return default
@@ -183,6 +302,7 @@ class _Reader:
                 return False
         raise self.error(node, path, "expected true or false")
 
+    @_collected(None)
     def date(self, node: yaml.Node | None, path: str) -> dt.date | None:
         if node is None or _is_null(node):
             return None
@@ -194,6 +314,7 @@ class _Reader:
                 node, path, f"'{text}' is not a date", "write it as YYYY-MM-DD, e.g. 2012-05-10"
             ) from None
 
+    @_collected(None)
     def country(self, node: yaml.Node | None, path: str) -> str | None:
         text = self.text(node, path)
         if not text:
@@ -207,6 +328,7 @@ class _Reader:
             raise self.error(node, path, f"'{text}' is not a country code", hint)
         return code
 
+    @_collected(())
     def items(self, node: yaml.Node | None, path: str) -> list[tuple[yaml.Node, str, str]]:
         """A list of words (or one word): each with its node and field path, for messages."""
         if node is None or _is_null(node):
@@ -218,6 +340,7 @@ class _Reader:
             return [(n, p, self.text(n, p)) for n, p in zip(node.value, paths, strict=True)]
         raise self.error(node, path, "expected a list")
 
+    @_collected(0)
     def count(self, node: yaml.Node | None, path: str, default: int) -> int:
         """A whole number of at least 1."""
         text = self.text(node, path)
@@ -230,6 +353,7 @@ class _Reader:
             raise self.error(node, path, f"'{text}' is not a whole number of at least 1")
         return int(digits)
 
+    @_collected(None)
     def clock(self, node: yaml.Node | None, path: str, default: dt.time) -> dt.time:
         """A time of day written ``HH:MM`` (24-hour clock)."""
         text = self.text(node, path)
@@ -242,6 +366,7 @@ class _Reader:
             node, path, f"'{text}' is not a time of day", 'write it as "HH:MM", e.g. "09:00"'
         )
 
+    @_collected("")
     def template(self, node: yaml.Node | None, path: str, default: str = "") -> str:
         """A text that may use recipient ``{placeholders}``; unknown ones are errors."""
         value = self.text(node, path, default)
@@ -282,8 +407,8 @@ def check_placeholders(
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
-            close = difflib.get_close_matches(name, PLACEHOLDERS, n=1, cutoff=0.5)
-            hint = f"did you mean '{{{close[0]}}}'?" if close else None
+            close = close_word(name, PLACEHOLDERS)
+            hint = f"did you mean '{{{close}}}'?" if close else None
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             raise_(f"unknown placeholder '{{{name}}}' (known: {known})", hint)
 
@@ -378,54 +503,70 @@ def load_campaign(path: str | Path, allow: Sequence[Path] = ()) -> Campaign:
     root = compose_yaml(text, str(source))
     if root is None:
         raise CampaignError("the campaign file is empty", source=str(source))
-    return _read_campaign(_Reader(source, allowed_folders(source, allow)), root)
+    reader = _Reader(source, allowed_folders(source, allow))
+    try:
+        return _read_campaign(reader, root)
+    except _Recorded:
+        raise reader.failure() from None
 
 
 def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
-    top = r.mapping(root, "", _TOP_KEYS, required=("campaign", "sender", "letter"))
+    """The campaign, or every problem found in it (each section read even after one fails)."""
+    top = r.mapping(root, "", _TOP_KEYS)
+    r.require(root, "", top, ("campaign", "sender", "letter"))
     if "recipients" not in top and "recipients_file" not in top:
-        raise r.error(
-            root,
-            "recipients",
-            "the campaign has no recipients",
-            "list them under 'recipients:', or name a CSV file in 'recipients_file:'",
+        r.record(
+            r.error(
+                root,
+                "recipients",
+                "the campaign has no recipients",
+                "list them under 'recipients:', or name a CSV file in 'recipients_file:'",
+            )
         )
 
-    head = r.mapping(top["campaign"], "campaign", _CAMPAIGN_KEYS, required=("title",))
-    sender = _read_sender(r, top["sender"])
-    defaults = r.mapping(top["defaults"], "defaults", _DEFAULTS_KEYS) if "defaults" in top else {}
+    def section(key: str, read: Callable[[_Reader, yaml.Node], _T], fallback: _T) -> _T:
+        node = top.get(key)
+        if node is None or (key in ("campaign", "sender", "letter") and _is_null(node)):
+            return fallback
+        return r.collect(fallback, read, r, node)
+
+    no_head: tuple[str, str, dt.date | None] = ("", "", None)
+    title, reference, date = section("campaign", _read_head, no_head)
+    sender = section("sender", _read_sender, Sender(name=""))
+    no_keys: dict[str, yaml.Node] = {}
+    defaults = section("defaults", lambda r, n: r.mapping(n, "defaults", _DEFAULTS_KEYS), no_keys)
     default_country = r.country(defaults.get("country"), "defaults.country")
-
-    page_size: PageSize = "A4"
-    if "page" in top:
-        page = r.mapping(top["page"], "page", _PAGE_KEYS)
-        if "size" in page:
-            size = r.text(page["size"], "page.size")
-            if size.lower() not in _PAGE_SIZES:
-                raise r.error(
-                    page["size"], "page.size", f"unknown page size '{size}'", "use A4 or Letter"
-                )
-            page_size = _PAGE_SIZES[size.lower()]
-
-    letter = _read_letter(r, top["letter"])
-    cover = Cover()
-    if "cover" in top:
-        c = r.mapping(top["cover"], "cover", _COVER_KEYS)
-        cover = Cover(
-            comments=r.template(c.get("comments"), "cover.comments"),
-            urgent=r.boolean(c.get("urgent"), "cover.urgent"),
+    page_size = section("page", _read_page, _A4)
+    letter = section("letter", _read_letter, None)
+    cover = section("cover", _read_cover, Cover())
+    translations: dict[str, Translation] = {}
+    warnings: list[str] = []
+    if "translations" in top and letter is not None:
+        no_translations: tuple[dict[str, Translation], list[str]] = ({}, [])
+        translations, warnings = r.collect(
+            no_translations, _read_translations, r, top["translations"], letter, cover
         )
-    printing = _read_print(r, top["print"], page_size) if "print" in top else PrintSettings()
-    gateway = _read_gateway(r, top["gateway"]) if "gateway" in top else None
-    office_hours, max_age = OfficeHours(), 90
-    if "numbers" in top:
-        office_hours, max_age = _read_numbers_section(r, top["numbers"])
-    recipients_file, file_ids, file_rows = None, frozenset[str](), 0
-    if "recipients_file" in top:
-        recipients_file, file_ids, file_rows = _read_recipients_file(r, top["recipients_file"])
-    recipients = _read_recipients(
-        r, top.get("recipients"), file_ids, required=recipients_file is None, hours=office_hours
+    languages = (letter.language if letter is not None else "en", *translations)
+    printing = section("print", lambda r, n: _read_print(r, n, page_size), PrintSettings())
+    gateway = section("gateway", _read_gateway, None)
+    office_hours, max_age = section("numbers", _read_numbers_section, (OfficeHours(), 90))
+    no_file: tuple[Path | None, frozenset[str], int] = (None, frozenset(), 0)
+    recipients_file, file_ids, file_rows = section(
+        "recipients_file", _read_recipients_file, no_file
     )
+    no_recipients: tuple[Recipient, ...] = ()
+    recipients = r.collect(
+        no_recipients,
+        _read_recipients,
+        r,
+        top.get("recipients"),
+        file_ids,
+        "recipients_file" not in top,
+        languages,
+        office_hours,
+    )
+    if r.problems or r.unreadable or letter is None:
+        raise r.failure()
     if not recipients and not file_rows:
         raise r.error(
             top["recipients_file"],
@@ -437,9 +578,9 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         )
     return Campaign(
         source=r.source,
-        title=r.text(head["title"], "campaign.title"),
-        reference=r.text(head.get("reference"), "campaign.reference"),
-        date=r.date(head.get("date"), "campaign.date"),
+        title=title,
+        reference=reference,
+        date=date,
         sender=sender,
         default_country=default_country,
         page_size=page_size,
@@ -453,6 +594,36 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         verification_max_age_days=max_age,
         input_folders=r.folders,
         lines=r.lines,
+        translations=translations,
+        warnings=tuple(warnings),
+    )
+
+
+def _read_head(r: _Reader, node: yaml.Node) -> tuple[str, str, dt.date | None]:
+    """``campaign:``: the title, the reference and the date."""
+    head = r.mapping(node, "campaign", _CAMPAIGN_KEYS, required=("title",))
+    return (
+        r.text(head["title"], "campaign.title"),
+        r.text(head.get("reference"), "campaign.reference"),
+        r.date(head.get("date"), "campaign.date"),
+    )
+
+
+def _read_page(r: _Reader, node: yaml.Node) -> PageSize:
+    page = r.mapping(node, "page", _PAGE_KEYS)
+    if "size" not in page:
+        return "A4"
+    size = r.text(page["size"], "page.size")
+    if size.lower() not in _PAGE_SIZES:
+        raise r.error(page["size"], "page.size", f"unknown page size '{size}'", "use A4 or Letter")
+    return _PAGE_SIZES[size.lower()]
+
+
+def _read_cover(r: _Reader, node: yaml.Node) -> Cover:
+    c = r.mapping(node, "cover", _COVER_KEYS)
+    return Cover(
+        comments=r.template(c.get("comments"), "cover.comments"),
+        urgent=r.boolean(c.get("urgent"), "cover.urgent"),
     )
 
 
@@ -630,8 +801,8 @@ def channels_of(words: Sequence[str]) -> tuple[tuple[str, ...], str]:
     for word in words:
         name = word.strip().lower()
         if name not in CHANNELS:
-            close = difflib.get_close_matches(name, CHANNELS, n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else "use fax and/or post"
+            close = close_word(name, CHANNELS)
+            hint = f"did you mean '{close}'?" if close else "use fax and/or post"
             return ("fax",), f"'{word}' is not a channel ({hint})"
         if name not in chosen:
             chosen.append(name)
@@ -656,52 +827,134 @@ def _read_sender(r: _Reader, node: yaml.Node) -> Sender:
         fax=r.text(s.get("fax"), "sender.fax"),
         email=r.text(s.get("email"), "sender.email"),
         country=r.country(s.get("country"), "sender.country"),
+        return_line=r.text(s.get("return_line"), "sender.return_line"),
     )
 
 
 def _read_letter(r: _Reader, node: yaml.Node) -> Letter:
     m = r.mapping(node, "letter", _LETTER_KEYS, required=("subject",))
-    if "body" in m and "body_file" in m:
-        raise r.error(
-            m["body_file"], "letter.body_file", "give either 'body' or 'body_file', not both"
-        )
-    if "body_file" in m:
-        body = _read_body_file(r, m["body_file"])
-    elif "body" in m and not _is_null(m["body"]):
-        body = r.text(m["body"], "letter.body")
-    else:
-        raise r.error(
-            node,
-            "letter.body",
-            "the letter has no body",
-            "add 'body: |' with the text, or 'body_file: letter.md'",
-        )
-    check_placeholders(
-        body,
-        lambda message, hint: r.error(
-            m.get("body") or m.get("body_file"), "letter.body", message, hint
-        ),
-    )
+    body = _read_body(r, node, m, "letter")
+    language = "en"
+    if "language" in m:
+        language = _language(r, m["language"], "letter.language")
     return Letter(
         subject=r.template(m["subject"], "letter.subject"),
         body=body,
         greeting=r.template(m.get("greeting"), "letter.greeting", "Dear {name},"),
         closing=r.template(m.get("closing"), "letter.closing", "Sincerely,"),
         signature=r.lines_of(m.get("signature"), "letter.signature"),
+        language=language,
     )
 
 
-def _read_body_file(r: _Reader, node: yaml.Node) -> str:
-    name = r.text(node, "letter.body_file")
+def _read_body(r: _Reader, node: yaml.Node, m: dict[str, yaml.Node], path: str) -> str:
+    """A letter's body: ``body`` or ``body_file`` of the mapping ``m`` at ``path``."""
+    if "body" in m and "body_file" in m:
+        raise r.error(
+            m["body_file"], f"{path}.body_file", "give either 'body' or 'body_file', not both"
+        )
+    if "body_file" in m:
+        body = _read_body_file(r, m["body_file"], f"{path}.body_file")
+    elif "body" in m and not _is_null(m["body"]):
+        body = r.text(m["body"], f"{path}.body")
+    else:
+        raise r.error(
+            node,
+            f"{path}.body",
+            "the letter has no body",
+            "add 'body: |' with the text, or 'body_file: letter.md'",
+        )
+    check_placeholders(
+        body,
+        lambda message, hint: r.error(
+            m.get("body") or m.get("body_file"), f"{path}.body", message, hint
+        ),
+    )
+    return body
+
+
+def _language(r: _Reader, node: yaml.Node, path: str) -> str:
+    """A language code as written (``RU`` reads as ``ru``, ``pt_br`` as ``pt-BR``)."""
+    text = r.text(node, path)
+    code = _normal_language(text)
+    if not _LANGUAGE_PATTERN.match(code):
+        raise r.error(
+            node, path, f"'{text}' is not a language code", "use a code such as en, ru, kk or de"
+        )
+    return code
+
+
+def _normal_language(text: str) -> str:
+    parts = text.strip().replace("_", "-").split("-")
+    return "-".join([parts[0].lower(), *(part.upper() for part in parts[1:])])
+
+
+def _read_translations(
+    r: _Reader, node: yaml.Node, letter: Letter, cover: Cover
+) -> tuple[dict[str, Translation], list[str]]:
+    """``translations:``: the letter in other languages, by language code.
+
+    A field a translation leaves out is taken from the first language's letter, and a warning
+    says so (a greeting in the wrong language is better than none, but someone should know).
+    """
+    if not isinstance(node, yaml.MappingNode):
+        raise r.error(
+            node,
+            "translations",
+            "expected a mapping of language codes to letters",
+            "e.g. translations: {ru: {subject: ..., body_file: letter.ru.md}}",
+        )
+    translations: dict[str, Translation] = {}
+    warnings: list[str] = []
+    for key_node, value in node.value:
+        language = _language(r, key_node, "translations")
+        path = f"translations.{language}"
+        if language == letter.language or language in translations:
+            raise r.error(key_node, path, f"the letter in '{language}' is given twice",
+                          "give each language once (the letter itself is the first)")  # fmt: skip
+        m = r.mapping(value, path, _TRANSLATION_KEYS)
+        given = "body" in m or "body_file" in m
+        body = _read_body(r, value, m, path) if given else letter.body
+        missing = [
+            name
+            for name in ("subject", "greeting", "body", "closing", "signature")
+            if name not in m and not (name == "body" and "body_file" in m)
+        ]
+        comments = cover.comments
+        if "cover" in m:
+            c = r.mapping(m["cover"], f"{path}.cover", _TRANSLATION_COVER_KEYS)
+            comments = r.template(c.get("comments"), f"{path}.cover.comments")
+        elif cover.comments:
+            missing.append("cover.comments")
+        if missing:
+            warnings.append(
+                f"{r.source}:{value.start_mark.line + 1}: {path} has no "
+                f"{', '.join(missing)}; the letter in '{letter.language}' gives "
+                + ("it." if len(missing) == 1 else "them.")
+            )
+        translated = Letter(
+            subject=r.template(m.get("subject"), f"{path}.subject", letter.subject),
+            body=body,
+            greeting=r.template(m.get("greeting"), f"{path}.greeting", letter.greeting),
+            closing=r.template(m.get("closing"), f"{path}.closing", letter.closing),
+            signature=r.lines_of(m.get("signature"), f"{path}.signature") or letter.signature,
+            language=language,
+        )
+        translations[language] = Translation(translated, comments)
+    return translations, warnings
+
+
+def _read_body_file(r: _Reader, node: yaml.Node, path: str = "letter.body_file") -> str:
+    name = r.text(node, path)
     if not name:
-        raise r.error(node, "letter.body_file", "the file name is empty")
-    origin = r.origin(node, "letter.body_file")
+        raise r.error(node, path, "the file name is empty")
+    origin = r.origin(node, path)
     data = read_input(name, BODY, origin, base=r.source.parent, folders=r.folders)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise r.error(
-            node, "letter.body_file", f"'{name}' is not UTF-8 text", "save the letter as UTF-8"
+            node, path, f"'{name}' is not UTF-8 text", "save the letter as UTF-8"
         ) from None
 
 
@@ -728,8 +981,8 @@ def _read_recipients(
     r: _Reader,
     node: yaml.Node | None,
     file_ids: frozenset[str],
-    *,
     required: bool,
+    languages: tuple[str, ...] = ("en",),
     hours: OfficeHours = OfficeHours(),  # noqa: B008 (frozen: one shared default is fine)
 ) -> tuple[Recipient, ...]:
     if node is None or (not required and _is_null(node)):
@@ -739,53 +992,112 @@ def _read_recipients(
     recipients: list[Recipient] = []
     explicit: dict[str, int] = {}
     for index, item in enumerate(node.value):
-        path = f"recipients[{index}]"
-        m = r.mapping(item, path, (*_RECIPIENT_KEYS, "office_hours"))
-        name = r.text(m.get("name"), f"{path}.name")
-        organization = r.text(m.get("organization"), f"{path}.organization")
-        if not name and not organization:
-            raise r.error(item, f"{path}.name", "a recipient needs a name or an organization")
-        rid = r.text(m.get("id"), f"{path}.id")
-        if rid:
-            if not _ID_PATTERN.match(rid):
-                raise r.error(
-                    m["id"],
-                    f"{path}.id",
-                    f"'{rid}' cannot be used as an id",
-                    f"use lower-case letters, digits and dashes, e.g. '{slugify(rid)}'",
-                )
-            if rid in explicit:
-                raise r.error(
-                    m["id"],
-                    f"{path}.id",
-                    f"id '{rid}' is already used by recipients[{explicit[rid]}]",
-                    "every recipient needs its own id",
-                )
-            explicit[rid] = index
-        recipients.append(
-            Recipient(
-                id=rid,
-                name=name,
-                title=r.text(m.get("title"), f"{path}.title"),
-                organization=organization,
-                address=r.lines_of(m.get("address"), f"{path}.address"),
-                country=r.country(m.get("country"), f"{path}.country"),
-                fax=r.text(m.get("fax"), f"{path}.fax"),
-                phone=r.text(m.get("phone"), f"{path}.phone"),
-                allow_number_types=_number_types(
-                    r, m.get("allow_number_types"), f"{path}.allow_number_types"
-                ),
-                channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
-                index=index,
-                line=item.start_mark.line + 1,
-                office_hours=(
-                    _read_office_hours(r, m["office_hours"], f"{path}.office_hours", hours)
-                    if "office_hours" in m and not _is_null(m["office_hours"])
-                    else None
-                ),
-            )
-        )
+        # one bad recipient is reported with the others' problems, and the list goes on
+        recipient = r.collect(None, _read_recipient, r, item, index, explicit, languages, hours)
+        if recipient is not None:
+            recipients.append(recipient)
     return tuple(_with_ids(recipients, set(explicit) | file_ids))
+
+
+def _read_recipient(
+    r: _Reader,
+    item: yaml.Node,
+    index: int,
+    explicit: dict[str, int],
+    languages: tuple[str, ...] = ("en",),
+    hours: OfficeHours = OfficeHours(),  # noqa: B008 (frozen: one shared default is fine)
+) -> Recipient:
+    """The recipient ``recipients[index]``; ``explicit`` holds the ids given so far."""
+    path = f"recipients[{index}]"
+    m = r.mapping(item, path, (*_RECIPIENT_KEYS, "office_hours"))
+    name = r.text(m.get("name"), f"{path}.name")
+    organization = r.text(m.get("organization"), f"{path}.organization")
+    if not name and not organization:
+        raise r.error(item, f"{path}.name", "a recipient needs a name or an organization")
+    rid = r.text(m.get("id"), f"{path}.id")
+    if rid:
+        if not _ID_PATTERN.match(rid):
+            raise r.error(
+                m["id"],
+                f"{path}.id",
+                f"'{rid}' cannot be used as an id",
+                f"use lower-case letters, digits and dashes, e.g. '{slugify(rid)}'",
+            )
+        if rid in explicit:
+            raise r.error(
+                m["id"],
+                f"{path}.id",
+                f"id '{rid}' is already used by recipients[{explicit[rid]}]",
+                "every recipient needs its own id",
+            )
+        explicit[rid] = index
+    return Recipient(
+        id=rid,
+        name=name,
+        title=r.text(m.get("title"), f"{path}.title"),
+        organization=organization,
+        address=r.lines_of(m.get("address"), f"{path}.address"),
+        country=r.country(m.get("country"), f"{path}.country"),
+        fax=r.text(m.get("fax"), f"{path}.fax"),
+        phone=r.text(m.get("phone"), f"{path}.phone"),
+        allow_number_types=_number_types(
+            r, m.get("allow_number_types"), f"{path}.allow_number_types"
+        ),
+        channels=_read_channels(r, m.get("channels"), f"{path}.channels"),
+        index=index,
+        line=item.start_mark.line + 1,
+        **_recipient_languages(r, m, path, languages),
+        greeting=r.template(m.get("greeting"), f"{path}.greeting"),
+        cover_comments=r.template(m.get("cover_comments"), f"{path}.cover_comments"),
+        office_hours=(
+            _read_office_hours(r, m["office_hours"], f"{path}.office_hours", hours)
+            if "office_hours" in m and not _is_null(m["office_hours"])
+            else None
+        ),
+    )
+
+
+def _recipient_languages(
+    r: _Reader, m: dict[str, yaml.Node], path: str, languages: tuple[str, ...]
+) -> dict[str, Any]:
+    """``language``, or ``languages: [en, ru]`` (the letter in each, in that order)."""
+    if "languages" not in m or _is_null(m["languages"]):
+        return {"language": _recipient_language(r, m.get("language"), path, languages)}
+    if "language" in m:
+        raise r.error(m["languages"], f"{path}.languages",
+                      "give either 'language' or 'languages', not both")  # fmt: skip
+    chosen: list[str] = []
+    for item, item_path, _word in r.items(m["languages"], f"{path}.languages"):
+        language = _recipient_language(r, item, path, languages, field=item_path)
+        if language not in chosen:
+            chosen.append(language)
+    if not chosen:
+        raise r.error(m["languages"], f"{path}.languages", "no language given")
+    return {"language": chosen[0], "languages": tuple(chosen) if len(chosen) > 1 else ()}
+
+
+def _recipient_language(
+    r: _Reader,
+    node: yaml.Node | None,
+    path: str,
+    languages: tuple[str, ...],
+    *,
+    field: str = "",
+) -> str:
+    """``recipients[N].language``: one of the languages the letter is written in."""
+    field = field or f"{path}.language"
+    if node is None or _is_null(node):
+        return languages[0]
+    language = _language(r, node, field)
+    if language not in languages:
+        raise r.error(
+            node,
+            field,
+            f"the letter has no translation into '{language}'",
+            f"the letter is written in {', '.join(languages)}; add '{language}' under "
+            "'translations:', or choose one of these",
+        )
+    return language
 
 
 def _with_ids(recipients: list[Recipient], taken: set[str]) -> Iterable[Recipient]:
@@ -832,11 +1144,17 @@ def iter_recipients(campaign: Campaign) -> Iterator[Recipient]:
     taken = {r.id: f"by {r.field_path} in {campaign.source.name}" for r in campaign.recipients}
     rows = iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=folders)
     for number, row in enumerate(rows):
-        yield _row_recipient(path.name, row, len(campaign.recipients) + number, used, taken)
+        index = len(campaign.recipients) + number
+        yield _row_recipient(path.name, row, index, used, taken, campaign.languages)
 
 
 def _row_recipient(
-    source: str, row: Row, index: int, used: set[str], taken: dict[str, str]
+    source: str,
+    row: Row,
+    index: int,
+    used: set[str],
+    taken: dict[str, str],
+    languages: tuple[str, ...] = ("en",),
 ) -> Recipient:
     """A recipient from a row of a recipients file, its problems written down, not raised."""
     cells = row.cells
@@ -877,6 +1195,25 @@ def _row_recipient(
         problems.append(f"{where}: {problem}.")
     if "_extra" in cells:
         problems.append(f"{where}: the row has more cells than the header has columns.")
+    written = cells.get("language", "")
+    chosen = [_normal_language(word) for word in split_list(cells.get("languages", ""))]
+    if written or not chosen:
+        chosen = [_normal_language(written) if written else languages[0], *chosen]
+    for word in dict.fromkeys(chosen):
+        if word not in languages:
+            problems.append(
+                f"{where}: the letter has no translation into '{word}'; it is written in "
+                f"{', '.join(languages)}."
+            )
+    chosen = [word for word in dict.fromkeys(chosen) if word in languages] or [languages[0]]
+    language = chosen[0]
+    texts = {name: cells.get(name, "") for name in ("greeting", "cover_comments")}
+    for column, text in texts.items():
+        try:
+            check_placeholders(text)
+        except CampaignError as exc:
+            problems.append(f"{where}: {column}: {exc.message}.")
+            texts[column] = ""
     return Recipient(
         id=rid,
         name=name,
@@ -892,6 +1229,10 @@ def _row_recipient(
         line=row.line,
         source=source,
         problems=tuple(problems),
+        language=language,
+        languages=tuple(chosen) if len(chosen) > 1 else (),
+        greeting=texts["greeting"],
+        cover_comments=texts["cover_comments"],
     )
 
 

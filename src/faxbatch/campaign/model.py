@@ -7,7 +7,7 @@ works on them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -85,6 +85,8 @@ class Sender:
     fax: str = ""
     email: str = ""
     country: str | None = None
+    #: the short return address above a postal letter's window (default: made from the above)
+    return_line: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,17 @@ class Letter:
     greeting: str = "Dear {name},"
     closing: str = "Sincerely,"
     signature: tuple[str, ...] = ()
+    #: the language it is written in (a code such as ``en``, ``ru``, ``kk``, ``de``): the labels
+    #: and the date of its pages follow it
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The letter in another language (``translations:``), and its cover sheet's comments."""
+
+    letter: Letter
+    cover_comments: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,14 @@ class Recipient:
     problems: tuple[str, ...] = ()
     #: the office's own hours (``office_hours`` on the recipient); None: the campaign's
     office_hours: OfficeHours | None = None
+    #: the language of this recipient's letter and cover (empty: the campaign's first language)
+    language: str = ""
+    #: with ``languages: [en, ru]``: the letter in each, one after the other (``language`` is the
+    #: first, the cover sheet's)
+    languages: tuple[str, ...] = ()
+    #: the letter's greeting and the cover's comments for this recipient alone (empty: the letter's)
+    greeting: str = ""
+    cover_comments: str = ""
 
     @property
     def field_path(self) -> str:
@@ -231,6 +252,31 @@ class Campaign:
     input_folders: tuple[Path, ...] = ()
     #: the line of each field path, for messages about values found valid here but wrong later
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    #: the letter in other languages, by language code (the first language is ``letter``'s)
+    translations: dict[str, Translation] = field(default_factory=dict)
+    #: what reading the campaign noticed without stopping (a translation missing a field, ...)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language the campaign's letter is written in, the first one first."""
+        return (self.letter.language, *self.translations)
+
+    def language_of(self, recipient: Recipient) -> str:
+        """The language of the recipient's letter (the first, when it gets several)."""
+        return recipient.language or self.letter.language
+
+    def languages_of(self, recipient: Recipient) -> tuple[str, ...]:
+        """Every language the recipient's letter comes in, the cover sheet's first."""
+        return recipient.languages or (self.language_of(recipient),)
+
+    def in_language(self, language: str) -> Campaign:
+        """The campaign with its letter and cover comments in ``language`` (one it has)."""
+        if language == self.letter.language:
+            return self
+        translation = self.translations[language]
+        cover = replace(self.cover, comments=translation.cover_comments)
+        return replace(self, letter=translation.letter, cover=cover)
 
     def where(self, field_path: str) -> str:
         """``file:line: field`` for a field path, as far as it is known."""

@@ -10,12 +10,12 @@ separated by line breaks or by `` | ``; in list cells (``channels``) items by ``
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from faxbatch.campaign.csvread import decoded_lines, read_rows
+from faxbatch.campaign.hints import close_word
 from faxbatch.campaign.inputs import RECIPIENTS, Origin, open_input
 from faxbatch.errors import CampaignError
 
@@ -32,30 +32,38 @@ class Row:
 
 
 def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], line: int) -> None:
+    """Every problem of the header line at once (unknown or repeated columns, no name column)."""
+    problems: list[CampaignError] = []
     seen: set[str] = set()
     for number, name in enumerate(header, start=1):
         if not name:
             continue
         if name not in columns:
-            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.5)
-            hint = (
-                f"did you mean '{close[0]}'?" if close else f"known columns: {', '.join(columns)}"
+            close = close_word(name, columns)
+            hint = f"did you mean '{close}'?" if close else f"known columns: {', '.join(columns)}"
+            problems.append(
+                CampaignError(
+                    f"column {number} '{name}' is not a recipient field",
+                    source=str(path),
+                    line=line,
+                    hint=hint,
+                )
             )
-            raise CampaignError(
-                f"column {number} '{name}' is not a recipient field",
-                source=str(path),
-                line=line,
-                hint=hint,
+        elif name in seen:
+            problems.append(
+                CampaignError(f"column '{name}' appears twice", source=str(path), line=line)
             )
-        if name in seen:
-            raise CampaignError(f"column '{name}' appears twice", source=str(path), line=line)
         seen.add(name)
     if "name" not in seen and "organization" not in seen:
-        raise CampaignError(
-            "the recipients file needs a 'name' or an 'organization' column",
-            source=str(path),
-            line=line,
+        problems.append(
+            CampaignError(
+                "the recipients file needs a 'name' or an 'organization' column",
+                source=str(path),
+                line=line,
+            )
         )
+    if problems:
+        raise CampaignError.several(problems)
 
 
 def iter_rows(

@@ -588,6 +588,11 @@ class _Laid:
     keep_with_next: bool
 
 
+def line_count(block: Paragraph, geometry: Geometry) -> int:
+    """How many lines ``block`` takes in the frame of ``geometry``."""
+    return len(_lay_paragraph(block, geometry))
+
+
 def _lay(block: Block, geometry: Geometry) -> _Laid:
     if isinstance(block, Spacer):
         return _Laid((), block.height, 0.0, False)

@@ -179,6 +179,9 @@ class NumberReading:
     reasons: tuple[str, ...] = ()
     label: str | None = None
     e164: str | None = None
+    #: the number exactly as the field gives it (``++7727 2715802``; the whole field when it
+    #: holds one number), for people comparing with their source; ``raw`` is tidied
+    written: str = ""
     international: str | None = None
     national: str | None = None
     extension: str | None = None
@@ -226,6 +229,11 @@ class _Segment:
             result.append(_tidy(joined))
         return result
 
+    def span_text(self, text: str) -> str:
+        """The field's text from the segment's first digit to its last, exactly as written."""
+        spans = [span for part in self.parts for span in part]
+        return text[spans[0][0] : spans[-1][1]].strip() if spans else ""
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -234,6 +242,7 @@ class _Candidate:
     extension: str | None
     note: str | None = None
     note_warns: bool = False
+    written: str = ""  # the candidate's text in the field, before any tidying
 
 
 def _normalize(text: str) -> str:
@@ -426,9 +435,12 @@ def _candidates(text: str, recipient_region: str | None) -> list[_Candidate]:
                     full = _replace_tail(base, _digits(part))
                 note = f"completed from the number before it ({base} → {full})"
                 warns = index == 0 and segment.label_explicit
-                candidates.append(_Candidate(full, segment.label, extension, note, warns))
+                candidates.append(
+                    _Candidate(full, segment.label, extension, note, warns, written=part)
+                )
                 continue
-            candidates.append(_Candidate(part, segment.label, extension))
+            written = segment.span_text(text) if last == 0 else part
+            candidates.append(_Candidate(part, segment.label, extension, written=written))
             base = part
     return candidates
 
@@ -893,9 +905,16 @@ def read_numbers(
     text = _normalize(raw)
     if _EMPTY_FIELD.match(text):
         return ()
-    return tuple(
+    candidates = _candidates(text, recipient)
+    readings = [
         _judge(c, kind=kind, recipient=recipient, sender=sender, allow_types=allowed)
-        for c in _candidates(text, recipient)
+        for c in candidates
+    ]
+    if len(readings) == 1:  # the field is the number: shown exactly, not as normalised
+        return (replace(readings[0], written=raw.strip()),)
+    return tuple(
+        replace(reading, written=candidate.written or reading.raw)
+        for reading, candidate in zip(readings, candidates, strict=True)
     )
 
 
@@ -918,9 +937,12 @@ def read_number(
     if len(readings) == 1:
         return readings[0]
     if not readings:
-        return NumberReading(raw=raw.strip(), verdict=Verdict.INVALID, reasons=("is empty",))
+        return NumberReading(
+            raw=raw.strip(), written=raw.strip(), verdict=Verdict.INVALID, reasons=("is empty",)
+        )
     return NumberReading(
         raw=raw.strip(),
+        written=raw.strip(),
         verdict=Verdict.INVALID,
         reasons=(f"holds {len(readings)} numbers; give one",),
         alternatives=tuple(r.e164 for r in readings if r.e164),

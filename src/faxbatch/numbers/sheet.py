@@ -121,7 +121,7 @@ class NumberRow:
     @property
     def raw(self) -> str:
         """The number as the campaign wrote it."""
-        return self.reading.raw if self.reading else ""
+        return (self.reading.written or self.reading.raw) if self.reading else ""
 
     @property
     def e164(self) -> str:

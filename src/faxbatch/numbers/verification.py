@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from faxbatch.campaign.csvread import decoded_lines, read_rows
+from faxbatch.campaign.hints import close_word
 from faxbatch.campaign.inputs import VERIFICATION, Origin, folders_of, open_input
 from faxbatch.campaign.loader import iter_recipients
 from faxbatch.campaign.model import Campaign
@@ -219,9 +220,9 @@ def _parse(
     if missing:
         hints = []
         for name in missing:
-            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+            close = close_word(name, columns)
             if close:
-                hints.append(f"'{close[0]}' should be '{name}'")
+                hints.append(f"'{close}' should be '{name}'")
         raise InputUnreadableError(
             f"{source}:{header_line}: the verification sheet has no "
             f"{', '.join(repr(m) for m in missing)} column",

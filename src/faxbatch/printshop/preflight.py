@@ -850,6 +850,8 @@ class _Batch:
     volume_pages: dict[tuple[str, int], str] = field(default_factory=dict)
     #: the text digest of every page of each document's own PDF, by file
     document_pages: dict[str, list[str]] = field(default_factory=dict)
+    #: the folder is a batch's ``print/`` folder alone: ``print/x.pdf`` is ``x.pdf`` in it
+    alone: bool = False
 
     def __post_init__(self) -> None:
         self.root = self.folder.resolve()
@@ -869,6 +871,11 @@ class _Batch:
         if not isinstance(relative, str) or not relative or "\0" in relative:
             self.refuse(relative, f"{relative!r} ({source}) is not a file name inside the batch")
             return None
+        if self.alone:
+            if not relative.startswith(PRINT_FOLDER):
+                self.refuse(relative, f"{relative} ({source}) is not in the print folder")
+                return None
+            relative = relative[len(PRINT_FOLDER) :]
         if Path(relative).is_absolute():
             self.refuse(
                 relative,
@@ -1170,12 +1177,24 @@ def _compare_documents(batch: _Batch, manifest: Mapping[str, Any]) -> None:
                 )
 
 
+#: where a batch keeps its volumes and job ticket (the folder a print shop receives)
+PRINT_FOLDER = "print/"
+
+
+def is_print_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a batch's print folder on its own (its ``job.json``, no manifest)."""
+    return (folder / "job.json").is_file() and not (folder / "manifest.json").exists()
+
+
 def run_preflight(
     folder: Path, *, page_size: str | None = None, margin: float = PRINTABLE_MARGIN
 ) -> list[str]:
     """Check a built batch folder; returns the failures in words (none: ready for the print shop).
 
-    ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job ticket's.
+    ``folder`` may also be the batch's ``print/`` folder alone (copied anywhere): then its volumes
+    are checked against its ``job.json`` only (files, bytes, sha256, pages, fonts, zones, address
+    windows). ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job
+    ticket's.
     """
     # pypdf logs what it repairs in a damaged file; the failures list says it in words instead
     logger = logging.getLogger("pypdf")
@@ -1188,7 +1207,7 @@ def run_preflight(
 
 
 def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> list[str]:
-    batch = _Batch(Path(folder), margin)
+    batch = _Batch(Path(folder), margin, alone=is_print_folder(Path(folder)))
     ticket = _load_json(batch, JOB_JSON, required=True) or {}
     manifest = _load_json(batch, "manifest.json", required=False) or {}
     if ticket and ticket.get("schema_version") != SCHEMA_VERSION:
@@ -1215,14 +1234,16 @@ def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> lis
     for volume in volumes:
         inside = [d for d in documents if d.get("volume") == volume.get("file")]
         _check_volume(batch, volume, inside, str(size))
-    for path in sorted((batch.folder / "print").glob("*.pdf")):
+    print_folder = batch.folder if batch.alone else batch.folder / "print"
+    for path in sorted(print_folder.glob("*.pdf")):
         if f"print/{path.name}" not in listed:
             batch.fail(f"print/{path.name}: not listed in {JOB_JSON}")
     if ticket:
         _check_ticket_totals(batch, ticket)
         if manifest:
             _check_manifest(batch, manifest, ticket)
-    _single_files(batch, str(size), ticket)
+    if not batch.alone:  # the documents' own files are not in the print folder
+        _single_files(batch, str(size), ticket)
     if manifest:
         _compare_documents(batch, manifest)
     if len(batch.failures) > MAX_FAILURES:

@@ -57,6 +57,8 @@ class Fax:
     key: str
     window_start: dt.datetime | None = None
     window_end: dt.datetime | None = None
+    language: str = ""  # of the letter (empty for a batch built before languages)
+    languages: tuple[str, ...] = ()  # every language of a letter sent in several
 
     @property
     def digits(self) -> str:
@@ -215,6 +217,8 @@ def fax_of(doc: Any, campaign: Mapping[str, Any], where: str) -> Fax | None:
         key=idempotency_key(campaign, doc),
         window_start=start,
         window_end=end,
+        language=str(doc.get("language") or ""),
+        languages=tuple(str(x) for x in doc.get("languages") or () if isinstance(x, str)),
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from faxbatch.csvcells import csv_bytes
-from faxbatch.errors import OutputNotWritableError
+from faxbatch.errors import OutputNotWritableError, sentences
 from faxbatch.files import write_atomic
 from faxbatch.sending.batch import Batch, load_batch
 from faxbatch.sending.journal import FINAL, INTENT, Clock, Journal, Submission, now_utc
@@ -150,7 +150,7 @@ def report(batch: Batch, latest: Mapping[str, Submission]) -> list[dict[str, Any
             row.update(state="not sent")
         else:
             problems = doc.get("problems") or []
-            row.update(state="never sent", last_error=" ".join(str(p) for p in problems) or None)
+            row.update(state="never sent", last_error=sentences([str(p) for p in problems]) or None)
         rows.append(row)
     return rows
 

@@ -349,3 +349,45 @@ def test_a_number_is_shown_exactly_as_written(write_campaign: Callable[..., Path
     court = next(row for row in result.rows if row.recipient_id == "court")
     assert court.raw == "++7727 2715802" and court.e164 == "+77272715802"
     assert "++7727 2715802" in table_lines(result.rows)[1]
+
+
+SCRIPTED = BASIC.replace(
+    "cover: {comments",
+    "translations:\n"
+    "  ru:\n"
+    "    subject: Суд над Дмитрием Тихоновым\n"
+    '    greeting: "Уважаемый {name},"\n'
+    "    body: Мы протестуем против суда.\n"
+    '    closing: "С уважением,"\n'
+    "cover: {comments",
+).replace(
+    "    organization: Almaty City Court\n",
+    "    organization: Алматинский городской суд\n    language: ru\n",
+)
+
+
+def test_each_office_gets_a_call_script_in_its_language(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    check_campaign(load_campaign(write_campaign(SCRIPTED)), out=tmp_path / "out", now=NOW)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out/numbers.csv").read_text("utf-8-sig"))))
+    court = next(row for row in rows if row["recipient_id"] == "court")
+    assert court["call_script"].startswith("[ru] Здравствуйте! Подскажите, пожалуйста: это номер")
+    assert "«Алматинский городской суд»" in court["call_script"]
+    assert "«Almatinskiy gorodskoy sud»" in court["call_script_latin"]
+    admin = next(row for row in rows if row["recipient_id"] == "admin")
+    assert admin["call_script"] == (
+        "[en] Hello, is this the fax number of Head of the Presidential Administration? "
+        "May we send a letter for Head of the Presidential Administration to this number by fax? "
+        "Thank you, goodbye."
+    )
+    assert admin["call_script_latin"] == ""
+    # no number, nothing to say
+    assert next(row for row in rows if row["recipient_id"] == "ministry")["call_script"] == ""
+    workbook = openpyxl.load_workbook(tmp_path / "out/numbers.xlsx")
+    header = [cell.value for cell in workbook.active[1]]
+    assert header.index("call_script") < header.index("verification")
+    page = (tmp_path / "out/numbers.html").read_text("utf-8")
+    assert '<p lang="ru">Здравствуйте!' in page
+    assert '<span class="latin" lang="ru-Latn">Zdravstvuyte!' in page
+    assert "<dt>say</dt>" in page

@@ -42,6 +42,7 @@ from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.csvcells import csv_bytes, spreadsheet_safe
 from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.reading import NumberReading
+from faxbatch.numbers.scripts import CallScript, call_scripts
 from faxbatch.numbers.verification import Verification
 from faxbatch.numbers.windows import Window, format_utc
 
@@ -81,6 +82,8 @@ COLUMNS = (
     "window_end_local",
     "window_start_utc",
     "window_end_utc",
+    "call_script",
+    "call_script_latin",
     "verification",
     "result",
     "date",
@@ -195,6 +198,22 @@ def _hours_of(campaign: Campaign, row: NumberRow) -> str:
     return (row.recipient.office_hours or campaign.office_hours).describe()
 
 
+def scripts_of(campaign: Campaign, recipient: Recipient) -> tuple[CallScript, ...]:
+    """The call scripts for the recipient's office, in the language of its letter."""
+    office = recipient.organization or recipient.name
+    return call_scripts(campaign.language_of(recipient), office, recipient.display_name)
+
+
+def _script_values(scripts: Sequence[CallScript]) -> dict[str, str]:
+    """The sheet's ``call_script`` cells: each language's lines, one language a line."""
+    return {
+        "call_script": "\n".join(f"[{s.language}] {s.text}" for s in scripts),
+        "call_script_latin": "\n".join(
+            f"[{s.language}] {s.latin_text}" for s in scripts if s.latin
+        ),
+    }
+
+
 def _local(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -203,7 +222,11 @@ def sheet_files(
     campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
 ) -> dict[str, bytes]:
     """The sheet's three files, by name; ``caller`` adds the caller's times and dial strings."""
-    table = [row.values(_hours_of(campaign, row)) for row in rows]
+    table = [
+        row.values(_hours_of(campaign, row))
+        | _script_values(scripts_of(campaign, row.recipient) if row.e164 else ())
+        for row in rows
+    ]
     return {
         CSV_NAME: sheet_csv(table),
         XLSX_NAME: sheet_xlsx(table, campaign.title, now),
@@ -221,8 +244,18 @@ def sheet_csv(table: Sequence[dict[str, str]]) -> bytes:
 
 # -------------------------------------------------------------------------------------- XLSX
 
-_WIDTHS = {"recipient": 28, "organization": 28, "reasons": 60, "note": 30, "time_zone": 18}
-_WRAPPED_COLUMNS = frozenset({"recipient", "organization", "reasons", "note"})
+_WIDTHS = {
+    "recipient": 28,
+    "organization": 28,
+    "reasons": 60,
+    "note": 30,
+    "time_zone": 18,
+    "call_script": 50,
+    "call_script_latin": 50,
+}
+_WRAPPED_COLUMNS = frozenset(
+    {"recipient", "organization", "reasons", "note", "call_script", "call_script_latin"}
+)
 # the columns volunteers fill in: their empty cells exist, formatted as text for what is typed
 _FILL_IN_COLUMNS = frozenset({"result", "date", "by", "note"})
 # characters XML 1.0 cannot hold: openpyxl refuses the C0 controls, and writes U+FFFE, U+FFFF and
@@ -349,6 +382,12 @@ td.record button { font: inherit; font-size: 9pt; padding: .35em .5em; border: 1
 td.record button[aria-pressed="true"] { background: #003c9e; color: #fff; border-color: #003c9e; }
 td.record input { width: 100%; }
 td.record { min-width: 13em; }
+tr.script td { background: #fbfbf4; }
+.say-head { display: block; font-weight: bold; }
+.script-lang { font-size: 8.5pt; color: #444; }
+.say { margin: .15em 0 .35em; }
+.say p { margin: 0 0 .15em; }
+.say .latin { display: block; font-style: italic; color: #444; font-size: 9pt; }
 .download { font: inherit; font-weight: bold; padding: .5em .8em; margin: 0 0 1em; }
 @media (max-width: 600px) {
   body { margin: .6em; font-size: 11pt; overflow-wrap: anywhere; }
@@ -521,6 +560,13 @@ LEGEND = (
 )
 
 
+_SAY = (
+    "under each office, two or three lines to say when someone answers, in the office's "
+    "language; the line in italics is how to read it aloud. A person who answers may switch "
+    "the fax on for you: if a fax tone follows, the number is verified"
+)
+
+
 def _e(text: object) -> str:
     """Campaign text as HTML text (never markup)."""
     return html.escape(html_text(str(text)), quote=True)
@@ -591,6 +637,36 @@ def _record_cell(row: NumberRow) -> str:
     )
 
 
+def _script_row(scripts: Sequence[CallScript]) -> str:
+    """The recipient's call scripts, as a row across the table (a block of the card)."""
+    if not scripts:
+        return ""
+    parts = []
+    for script in scripts:
+        heading = f"{script.name} ({script.language})"
+        if script.instead_of:
+            heading += f": no call script in '{script.instead_of}' yet, in English"
+        lines = "".join(
+            f'<p lang="{_e(script.language)}">{_e(line)}'
+            + (
+                f'<span class="latin" lang="{_e(script.language)}-Latn">{_e(script.latin[i])}'
+                "</span>"
+                if i < len(script.latin)
+                else ""
+            )
+            + "</p>"
+            for i, line in enumerate(script.lines)
+        )
+        parts.append(
+            f'<div class="say"><span class="script-lang">{_e(heading)}</span>{lines}</div>'
+        )
+    return (
+        '<tr class="script"><td colspan="6"><span class="say-head">When they answer, say:</span>'
+        + "".join(parts)
+        + "</td></tr>"
+    )
+
+
 def _verification_cell(row: NumberRow) -> str:
     found = row.verification
     if found is None:
@@ -653,6 +729,7 @@ def sheet_html(
     reference = f" · {campaign.reference}" if campaign.reference else ""
     sheet_key = f"{campaign.source.name}:{campaign.reference or ''}"
     legend = "".join(f"<dt>{result}</dt><dd>{_e(meaning)}</dd>" for result, meaning in LEGEND)
+    legend += f"<dt>say</dt><dd>{_e(_SAY)}</dd>"
     out = [
         "<!DOCTYPE html>",
         f'<html lang="en" data-sheet="{_e(sheet_key)}">',
@@ -697,6 +774,8 @@ def sheet_html(
             + f' <span class="small">({_e(recipient.id)}{", " + _e(country) if country else ""})'
             "</span></th></tr>"
         )
+        if any(row.e164 for row in recipient_rows):
+            out.append(_script_row(scripts_of(campaign, recipient)))
         for row in recipient_rows:
             out.append(
                 f'<tr class="number {_e(row.channel)}">'

@@ -391,3 +391,45 @@ def test_each_office_gets_a_call_script_in_its_language(
     assert '<p lang="ru">Здравствуйте!' in page
     assert '<span class="latin" lang="ru-Latn">Zdravstvuyte!' in page
     assert "<dt>say</dt>" in page
+
+
+def test_a_number_without_its_area_code_gets_the_code_of_the_offices_phone(
+    write_campaign: Callable[..., Path],
+) -> None:
+    text = BASIC.replace(
+        '    fax: "8 (7172) 74-55-24"\n', '    fax: "74 55 24"\n    phone: "8 (7172) 74-55-20"\n'
+    )
+    assert text != BASIC
+    admin = next(r for r in checked(write_campaign(text), None).rows if r.recipient_id == "admin")
+    assert admin.verdict == "invalid"
+    assert (
+        admin.reasons[0]
+        == "has no area code: write it with the city code, as +7 <city code> 745524"
+    )
+    assert admin.reasons[1] == (
+        "the recipient's other number, +7 7172 74 55 20, has the area code 7172 (Astana): "
+        "if this one is in the same city, it is +7 7172 745524"
+    )
+
+
+def test_a_verification_row_for_no_number_of_the_campaign_is_reported(
+    write_campaign: Callable[..., Path],
+) -> None:
+    sheet = (
+        "number,result,date,by,note\n"
+        "+7 7172 74 55 24,verified,2012-05-09,Ann,\n"
+        "+7 7172 74 55 42,wrong,2012-05-09,Ann,\n"  # two digits swapped: the admin's number
+        "+49 30 2091 0,verified,2012-05-09,Ann,\n"  # nowhere near
+    )
+    result = checked(write_campaign(BASIC, verification__csv=sheet), None)
+    stray = [w for w in result.warnings if "none of the campaign's numbers" in w]
+    assert len(stray) == 2, result.warnings
+    assert stray[0].endswith(
+        "verification.csv:3: '+7 7172 74 55 42' (+77172745542) is none of the campaign's numbers; "
+        "did you mean +77172745524, the fax of admin? (the row counts for no recipient)"
+    )
+    assert (
+        "verification.csv:4: '+49 30 2091 0' (+493020910) is none of the campaign's numbers "
+        in (stray[1])
+    )
+    assert "did you mean" not in stray[1]

@@ -23,7 +23,7 @@ from faxbatch.errors import ExitCode
 from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.sheet import NumberRow, sheet_files
-from faxbatch.numbers.verification import VerificationSheet, load_verification
+from faxbatch.numbers.verification import VerificationSheet, load_verification, unmatched
 
 __all__ = [
     "CheckResult",
@@ -126,7 +126,10 @@ def check_campaign(
     moment = current_moment(now)
     plans = plan_recipients(campaign, sheet=sheet, now=moment)
     rows = number_rows(plans)
-    result = CheckResult(rows=rows, warnings=(*campaign_warnings(campaign), *sheet.warnings))
+    numbers = {row.e164: f"the {row.channel} of {row.recipient_id}" for row in reversed(rows)}
+    stray = unmatched(sheet, {number: whose for number, whose in numbers.items() if number})
+    warnings = (*campaign_warnings(campaign), *sheet.warnings, *stray)
+    result = CheckResult(rows=rows, warnings=warnings)
     if out is not None:
         result.files = write_beside_batch(out, sheet_files(campaign, rows, moment, caller))
     return result

@@ -7,6 +7,7 @@ file, the line and the field path (``recipients[3].fax``). Text fields take the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
@@ -46,7 +47,7 @@ from faxbatch.campaign.model import (
     Translation,
     envelope_problem,
 )
-from faxbatch.campaign.recipient_file import Row, iter_rows, split_lines, split_list
+from faxbatch.campaign.recipient_file import Header, Row, iter_rows, split_lines, split_list
 from faxbatch.errors import CampaignError, FaxbatchError, InputUnreadableError
 
 _TOP_KEYS = (
@@ -178,6 +179,11 @@ class _Reader:
         self.problems: list[CampaignError] = []
         #: files the campaign names that cannot be read (exit 4 when nothing else is wrong)
         self.unreadable: list[InputUnreadableError] = []
+        #: the recipients file's own columns, placeholders too; the placeholders the texts use
+        self.fields: tuple[str, ...] = ()
+        self.used: set[str] = set()
+        #: what the campaign's reader noticed without stopping
+        self.warnings: list[str] = []
 
     def record(self, error: CampaignError) -> None:
         """Keep a problem for the report; the first one of each field only."""
@@ -370,7 +376,11 @@ class _Reader:
     def template(self, node: yaml.Node | None, path: str, default: str = "") -> str:
         """A text that may use recipient ``{placeholders}``; unknown ones are errors."""
         value = self.text(node, path, default)
-        check_placeholders(value, lambda message, hint: self.error(node, path, message, hint))
+
+        def fail(message: str, hint: str | None) -> Exception:
+            return self.error(node, path, message, hint)
+
+        self.used |= check_placeholders(value, fail, self.fields)
         return value
 
 
@@ -391,9 +401,14 @@ def _known_regions() -> frozenset[str]:
 
 
 def check_placeholders(
-    text: str, fail: Callable[[str, str | None], Exception] | None = None
-) -> None:
-    """Raise when ``text`` uses a placeholder other than the recipient fields."""
+    text: str,
+    fail: Callable[[str, str | None], Exception] | None = None,
+    fields: Sequence[str] = (),
+) -> set[str]:
+    """The placeholders ``text`` uses; raise when one is not a recipient field.
+
+    ``fields`` are the recipients file's own columns, placeholders as well.
+    """
 
     def raise_(message: str, hint: str | None) -> None:
         raise (fail(message, hint) if fail else CampaignError(message, hint=hint))
@@ -402,15 +417,19 @@ def check_placeholders(
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise_(f"braces do not match ({exc})", "write a literal brace as {{ or }}")
-        return
+        return set()
+    known_names = (*PLACEHOLDERS, *(f for f in fields if f not in PLACEHOLDERS))
+    used: set[str] = set()
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
-        if name not in PLACEHOLDERS or spec or conversion:
-            close = close_word(name, PLACEHOLDERS)
+        if name not in known_names or spec or conversion:
+            close = close_word(name, known_names)
             hint = f"did you mean '{{{close}}}'?" if close else None
-            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            known = ", ".join("{" + p + "}" for p in known_names)
             raise_(f"unknown placeholder '{{{name}}}' (known: {known})", hint)
+        used.add(name)
+    return used
 
 
 def fill(template: str, recipient: Recipient) -> str:
@@ -537,6 +556,11 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     defaults = section("defaults", lambda r, n: r.mapping(n, "defaults", _DEFAULTS_KEYS), no_keys)
     default_country = r.country(defaults.get("country"), "defaults.country")
     page_size = section("page", _read_page, _A4)
+    # the recipients file first: its own columns are placeholders of the letter's texts
+    no_file: tuple[Path | None, frozenset[str], int] = (None, frozenset(), 0)
+    recipients_file, file_ids, file_rows = section(
+        "recipients_file", _read_recipients_file, no_file
+    )
     letter = section("letter", _read_letter, None)
     cover = section("cover", _read_cover, Cover())
     translations: dict[str, Translation] = {}
@@ -550,10 +574,6 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     printing = section("print", lambda r, n: _read_print(r, n, page_size), PrintSettings())
     gateway = section("gateway", _read_gateway, None)
     office_hours, max_age = section("numbers", _read_numbers_section, (OfficeHours(), 90))
-    no_file: tuple[Path | None, frozenset[str], int] = (None, frozenset(), 0)
-    recipients_file, file_ids, file_rows = section(
-        "recipients_file", _read_recipients_file, no_file
-    )
     no_recipients: tuple[Recipient, ...] = ()
     recipients = r.collect(
         no_recipients,
@@ -567,6 +587,17 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     )
     if r.problems or r.unreadable or letter is None:
         raise r.failure()
+    if r.fields:
+        # every recipient has every column of the file, those of the campaign file empty
+        recipients = tuple(replace(p, fields=tuple((f, "") for f in r.fields)) for p in recipients)
+        unused = [f for f in r.fields if f not in r.used]
+        if unused:
+            names = ", ".join(f"'{f}'" for f in unused)
+            r.warnings.append(
+                f"{recipients_file.name if recipients_file else 'recipients_file'}: column(s) "
+                f"{names} are used in no letter text; they are kept in the manifest under "
+                f"'fields' (put {{{unused[0]}}} in the letter to use one)"
+            )
     if not recipients and not file_rows:
         raise r.error(
             top["recipients_file"],
@@ -595,7 +626,8 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         input_folders=r.folders,
         lines=r.lines,
         translations=translations,
-        warnings=tuple(warnings),
+        warnings=(*r.warnings, *warnings),
+        fields=r.fields,
     )
 
 
@@ -864,11 +896,12 @@ def _read_body(r: _Reader, node: yaml.Node, m: dict[str, yaml.Node], path: str) 
             "the letter has no body",
             "add 'body: |' with the text, or 'body_file: letter.md'",
         )
-    check_placeholders(
+    r.used |= check_placeholders(
         body,
         lambda message, hint: r.error(
             m.get("body") or m.get("body_file"), f"{path}.body", message, hint
         ),
+        r.fields,
     )
     return body
 
@@ -970,10 +1003,19 @@ def _read_recipients_file(r: _Reader, node: yaml.Node) -> tuple[Path, frozenset[
     path = locate(name, base=r.source.parent, folders=r.folders, origin=origin)
     ids: set[str] = set()
     count = 0
-    for row in iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=r.folders):
+    header: list[Header] = []
+    texts: list[str] = []
+    for row in iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=r.folders, header=header):
         count += 1
         if "id" in row.cells:
             ids.add(row.cells["id"])
+        texts += [row.cells.get("greeting", ""), row.cells.get("cover_comments", "")]
+    if header:
+        r.fields = header[0].fields
+        r.warnings += header[0].warnings
+    for text in texts:  # a row's own greeting may use the columns too (its problems come later)
+        with contextlib.suppress(CampaignError):
+            r.used |= check_placeholders(text, None, r.fields)
     return path, frozenset(ids), count
 
 
@@ -1145,7 +1187,9 @@ def iter_recipients(campaign: Campaign) -> Iterator[Recipient]:
     rows = iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=folders)
     for number, row in enumerate(rows):
         index = len(campaign.recipients) + number
-        yield _row_recipient(path.name, row, index, used, taken, campaign.languages)
+        yield _row_recipient(
+            path.name, row, index, used, taken, campaign.languages, campaign.fields
+        )
 
 
 def _row_recipient(
@@ -1155,6 +1199,7 @@ def _row_recipient(
     used: set[str],
     taken: dict[str, str],
     languages: tuple[str, ...] = ("en",),
+    fields: tuple[str, ...] = (),
 ) -> Recipient:
     """A recipient from a row of a recipients file, its problems written down, not raised."""
     cells = row.cells
@@ -1210,7 +1255,7 @@ def _row_recipient(
     texts = {name: cells.get(name, "") for name in ("greeting", "cover_comments")}
     for column, text in texts.items():
         try:
-            check_placeholders(text)
+            check_placeholders(text, None, fields)
         except CampaignError as exc:
             problems.append(f"{where}: {column}: {exc.message}.")
             texts[column] = ""
@@ -1233,6 +1278,7 @@ def _row_recipient(
         languages=tuple(chosen) if len(chosen) > 1 else (),
         greeting=texts["greeting"],
         cover_comments=texts["cover_comments"],
+        fields=tuple((name, cells.get(name, "")) for name in fields),
     )
 
 

@@ -186,6 +186,8 @@ class Recipient:
     problems: tuple[str, ...] = ()
     #: the office's own hours (``office_hours`` on the recipient); None: the campaign's
     office_hours: OfficeHours | None = None
+    #: the recipients file's own columns (``case_number``) and this recipient's cells of them
+    fields: tuple[tuple[str, str], ...] = ()
     #: the language of this recipient's letter and cover (empty: the campaign's first language)
     language: str = ""
     #: with ``languages: [en, ru]``: the letter in each, one after the other (``language`` is the
@@ -214,8 +216,8 @@ class Recipient:
         return self.name or self.organization
 
     def placeholder_values(self) -> dict[str, str]:
-        """Values for ``{placeholders}`` in letter texts."""
-        return {
+        """Values for ``{placeholders}`` in letter texts (the recipients file's own columns too)."""
+        return dict(self.fields) | {
             "id": self.id,
             "name": self.display_name,
             "title": self.title,
@@ -256,6 +258,8 @@ class Campaign:
     translations: dict[str, Translation] = field(default_factory=dict)
     #: what reading the campaign noticed without stopping (a translation missing a field, ...)
     warnings: tuple[str, ...] = ()
+    #: the recipients file's own columns (not recipient keys): every recipient's ``fields``
+    fields: tuple[str, ...] = ()
 
     @property
     def languages(self) -> tuple[str, ...]:

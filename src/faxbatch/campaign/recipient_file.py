@@ -2,8 +2,11 @@
 
 Organizers keep long lists (hundreds of offices, thousands of signatories) in spreadsheets. The file
 is read row by row, never whole, so a campaign of 50,000 recipients costs no more memory than one of
-500. The header names the columns, with the same names as the recipient keys of the campaign file;
-a column faxbatch does not know is an error with a "did you mean" hint. Excel's habits are
+500. The header names the columns, with the same names as the recipient keys of the campaign file.
+A column faxbatch does not know (``case_number``, ``email``, ``notes``) is the recipients' own
+field: kept with each recipient, usable as a ``{case_number}`` placeholder in the letter's texts and
+listed in the manifest; :class:`Header` names those columns, and one a letter away from a known
+column gets a "did you mean" warning (``orgnization``). Excel's habits are
 accepted: a byte-order mark, and ``;`` or tab instead of ``,``. In the address cell, lines are
 separated by line breaks or by `` | ``; in list cells (``channels``) items by ``;`` or ``,``.
 """
@@ -31,35 +34,48 @@ class Row:
     cells: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Header:
+    """The recipients file's header: its own columns (not recipient keys), and warnings."""
+
+    fields: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def _own_columns(path: Path, header: Sequence[str], columns: Sequence[str], line: int) -> Header:
+    """The header's columns that are no recipient key; a warning for each close to one."""
+    fields = tuple(name for name in dict.fromkeys(header) if name and name not in columns)
+    warnings = []
+    for name in fields:
+        close = close_word(name, columns)
+        if close:
+            warnings.append(
+                f"{path.name}:{line}: column '{name}' is not a recipient field, so it is kept as "
+                f"the recipients' own field; did you mean '{close}'?"
+            )
+    return Header(fields, tuple(warnings))
+
+
 def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], line: int) -> None:
-    """Every problem of the header line at once (unknown or repeated columns, no name column)."""
+    """Every problem of the header line at once (repeated columns, no name column)."""
     problems: list[CampaignError] = []
     seen: set[str] = set()
-    for number, name in enumerate(header, start=1):
+    for name in header:
         if not name:
             continue
-        if name not in columns:
-            close = close_word(name, columns)
-            hint = f"did you mean '{close}'?" if close else f"known columns: {', '.join(columns)}"
-            problems.append(
-                CampaignError(
-                    f"column {number} '{name}' is not a recipient field",
-                    source=str(path),
-                    line=line,
-                    hint=hint,
-                )
-            )
-        elif name in seen:
+        if name in seen:
             problems.append(
                 CampaignError(f"column '{name}' appears twice", source=str(path), line=line)
             )
         seen.add(name)
     if "name" not in seen and "organization" not in seen:
+        close = [(n, c) for n in seen for c in (close_word(n, ("name", "organization")),) if c]
         problems.append(
             CampaignError(
                 "the recipients file needs a 'name' or an 'organization' column",
                 source=str(path),
                 line=line,
+                hint=(f"did you mean '{close[0][1]}' for '{close[0][0]}'?" if close else None),
             )
         )
     if problems:
@@ -67,13 +83,20 @@ def _check_header(path: Path, header: Sequence[str], columns: Sequence[str], lin
 
 
 def iter_rows(
-    path: Path, columns: Sequence[str], *, origin: Origin, folders: Sequence[Path] | None
+    path: Path,
+    columns: Sequence[str],
+    *,
+    origin: Origin,
+    folders: Sequence[Path] | None,
+    header: list[Header] | None = None,
 ) -> Iterator[Row]:
     """Rows of the file, one at a time, with their line numbers (the header checked first).
 
     The file is opened through :func:`faxbatch.campaign.inputs.open_input` (inside ``folders``, a
     regular file, under the size limit) and read with :mod:`faxbatch.campaign.csvread`: a quote that
     is not closed makes the whole file unusable (:class:`~faxbatch.errors.InputUnreadableError`).
+    A row's cells hold the recipients' own columns too; ``header``, when given, gets the file's
+    :class:`Header` once the header line is read.
     """
 
     def not_utf8(line: int, reason: str) -> CampaignError:
@@ -98,17 +121,19 @@ def iter_rows(
                 line=1,
                 hint=f"its first row names the columns, e.g. {','.join(columns[:4])}",
             )
-        header = tuple(cell.strip() for cell in first.cells)
-        _check_header(path, header, columns, first.line)
+        names = tuple(cell.strip() for cell in first.cells)
+        _check_header(path, names, columns, first.line)
+        if header is not None:
+            header.append(_own_columns(path, names, columns, first.line))
         for row in rows:
             cells = row.cells
             values = {
                 name: cell.strip()
-                for name, cell in zip(header, cells, strict=False)
+                for name, cell in zip(names, cells, strict=False)
                 if name and cell.strip()
             }
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                values["_extra"] = "; ".join(c.strip() for c in cells[len(header) :] if c.strip())
+            if len(cells) > len(names) and any(c.strip() for c in cells[len(names) :]):
+                values["_extra"] = "; ".join(c.strip() for c in cells[len(names) :] if c.strip())
             if values:
                 yield Row(row.line, values)
 

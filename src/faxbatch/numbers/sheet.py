@@ -499,8 +499,16 @@ _SCRIPT = r"""
     }
     paint(cell);
   });
+  // as csvcells.spreadsheet_safe: a cell a spreadsheet would run (=, +, -, @), turn into a
+  // number or a date, or whose leading apostrophe it would eat, is written ="text" (a longer one
+  // than Excel keeps in a formula gets an apostrophe); verification.py reads both back as the text
+  var numberLike = /^[\d\s.,:;\/()+\-']*\d[\d\s.,:;\/()+\-'eE%]*$/;
+  function safe(text) {
+    if (!(numberLike.test(text) || /^[=+\-@\t\r']/.test(text))) { return text; }
+    return text.length > 255 ? "'" + text : '="' + text.replace(/"/g, '""') + '"';
+  }
   function cell(text) {
-    text = String(text || "").replace(/\r\n|\r|\n/g, " ");
+    text = safe(String(text || "").replace(/\r\n|\r|\n/g, " "));
     return /[",]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
   function csv() {

@@ -157,3 +157,37 @@ def test_results_recorded_in_the_page_download_as_verification_csv(
     statuses = {(r.recipient_id, r.e164): r.verification for r in result.rows}
     court_row = statuses[("court", "+77272715802")]
     assert court_row is not None and court_row.status == "wrong"
+
+
+def test_call_scripts_show_on_a_card_and_a_formula_in_a_note_reads_back(
+    browser: Any, write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    from tests.build.test_check import SCRIPTED
+
+    campaign = write_campaign(SCRIPTED)
+    check_campaign(load_campaign(campaign), out=tmp_path / "out", now=NOW)
+    page = open_page(browser, tmp_path / "out/numbers.html", 390, is_mobile=True, has_touch=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    say = page.locator("#court tr.script")
+    assert (
+        say.locator('p[lang="ru"]')
+        .first.inner_text()
+        .startswith("Здравствуйте! Подскажите, пожалуйста: это номер факса организации")
+    )
+    assert "Zdravstvuyte!" in say.locator(".latin").first.inner_text()
+    assert page.locator("#admin tr.script p").first.inner_text().startswith("Hello, is this")
+    shoot(page, "numbers-390-scripts.png")
+    note = '=HYPERLINK("http://evil.example","x")'
+    court = page.locator("#court td.record").first
+    court.locator('button[data-result="no-fax-tone"]').click()
+    court.locator("input.note").fill(note)
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = campaign.parent / "verification.csv"
+    info.value.save_as(str(saved))
+    page.context.close()
+    line = saved.read_text("utf-8").splitlines()[1]
+    assert line.startswith('"=""+77272715802""",no-fax-tone,"=""20')  # never a bare formula
+    assert ',"=""=HYPERLINK(""""http://evil.example"""",""""x"""")"""' in line
+    finding = load_verification(load_campaign(campaign)).latest("+77272715802")
+    assert finding is not None and finding.note == note and finding.result == "no-fax-tone"

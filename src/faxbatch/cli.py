@@ -144,6 +144,16 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     check.add_argument(
         "--out", type=Path, default=Path("out"), help="folder for the sheet (default: ./out)"
     )
+    check.add_argument(
+        "--caller-tz",
+        metavar="ZONE",
+        help="also give each window in this time zone on the sheet (e.g. America/New_York)",
+    )
+    check.add_argument(
+        "--caller-country",
+        metavar="CC",
+        help="also give what a line in this country dials for each number (e.g. US)",
+    )
     _add_allow_path(check)
 
 
@@ -350,12 +360,14 @@ def _warning_list(warnings: Sequence[str]) -> None:
 def _run_check(args: argparse.Namespace) -> int:
     from faxbatch.build.check import check_campaign
     from faxbatch.campaign.loader import load_campaign
+    from faxbatch.numbers.caller import Caller
     from faxbatch.numbers.verification import load_verification
 
+    caller = Caller.of(args.caller_tz, args.caller_country)
     campaign = load_campaign(args.campaign, allow=args.allow_path)
     verification = load_verification(campaign)
     _warn(verification.warnings)
-    checked = check_campaign(campaign, out=args.out, sheet=verification)
+    checked = check_campaign(campaign, out=args.out, sheet=verification, caller=caller)
     _report_check(checked)
     return checked.exit_code
 

@@ -62,6 +62,7 @@ FIELDS = (
     "volume",
     "volume_first_page",
     "volume_last_page",
+    "fields",
 )
 
 

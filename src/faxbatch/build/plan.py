@@ -21,7 +21,15 @@ from faxbatch.letters.fonts import describe_char, typeface
 from faxbatch.letters.labels import CATALOG_LANGUAGES, has_catalog
 from faxbatch.letters.shaping import is_arabic_letter
 from faxbatch.numbers import verification
-from faxbatch.numbers.reading import Kind, NumberOwners, NumberReading, Verdict, best, read_numbers
+from faxbatch.numbers.reading import (
+    Kind,
+    NumberOwners,
+    NumberReading,
+    Verdict,
+    area_code_from,
+    best,
+    read_numbers,
+)
 from faxbatch.numbers.verification import Verification, VerificationSheet
 from faxbatch.numbers.windows import WindowFinder, WindowResult, format_utc
 
@@ -106,6 +114,8 @@ class RecipientPlan:
             "dial_string": None,
             "phone_raw": r.phone or None,
             "phone_e164": self.phone.e164 if self.phone else None,
+            # the recipients file's own columns (case_number, email): this recipient's cells
+            "fields": dict(r.fields) or None,
         }
         fields.update(_verification_fields(self.verification_of(shown)))
         fields.update(_window_fields(self.window_of(self.fax)))
@@ -298,9 +308,18 @@ def read_recipient(
     plan = RecipientPlan(recipient)
     plan.problems.extend(recipient.problems)
     plan.problems.extend(_text_problems(recipient))
-    plan.fax_readings = _read(campaign, recipient, recipient.fax, "fax", known)
-    plan.phone_readings = _read(campaign, recipient, recipient.phone, "phone", known)
+    fax = _read(campaign, recipient, recipient.fax, "fax", known)
+    phone = _read(campaign, recipient, recipient.phone, "phone", known)
+    every = (*fax, *phone)
+    plan.fax_readings = tuple(_with_area_hint(reading, every) for reading in fax)
+    plan.phone_readings = tuple(_with_area_hint(reading, every) for reading in phone)
     return plan
+
+
+def _with_area_hint(reading: NumberReading, every: tuple[NumberReading, ...]) -> NumberReading:
+    """A number without its area code, with the code of the recipient's other number if any."""
+    hint = area_code_from(reading, [other for other in every if other is not reading])
+    return replace(reading, reasons=(*reading.reasons, hint)) if hint else reading
 
 
 class NumberChecks:
@@ -373,7 +392,7 @@ def _check_numbers(
             plan.verifications[reading.e164] = found
         if not reading.usable or not reading.e164:
             return reading
-        window = finder.find(reading.time_zones, reading.region)
+        window = finder.find(reading.time_zones, reading.region, plan.recipient.office_hours)
         plan.windows[reading.e164] = window
         if not window.notes:
             return reading

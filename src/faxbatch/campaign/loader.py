@@ -7,6 +7,7 @@ file, the line and the field path (``recipients[3].fax``). Text fields take the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
@@ -57,7 +58,7 @@ from faxbatch.campaign.model import (
     Translation,
     envelope_problem,
 )
-from faxbatch.campaign.recipient_file import Row, iter_rows, split_lines, split_list
+from faxbatch.campaign.recipient_file import Header, Row, iter_rows, split_lines, split_list
 from faxbatch.errors import CampaignError, FaxbatchError, InputUnreadableError
 
 _TOP_KEYS = (
@@ -118,7 +119,7 @@ _PRINT_KEYS = (
 )
 CHANNELS = ("fax", "post")
 _NUMBERS_KEYS = ("verification_max_age_days", "office_hours")
-_OFFICE_HOURS_KEYS = ("days", "start", "end")
+_OFFICE_HOURS_KEYS = ("days", "start", "end", "hours", "holidays")
 _RECIPIENT_KEYS = (
     "id",
     "name",
@@ -205,6 +206,11 @@ class _Reader:
         self.problems: list[CampaignError] = []
         #: files the campaign names that cannot be read (exit 4 when nothing else is wrong)
         self.unreadable: list[InputUnreadableError] = []
+        #: the recipients file's own columns, placeholders too; the placeholders the texts use
+        self.fields: tuple[str, ...] = ()
+        self.used: set[str] = set()
+        #: what the campaign's reader noticed without stopping
+        self.warnings: list[str] = []
 
     def record(self, error: CampaignError) -> None:
         """Keep a problem for the report; the first one of each field only."""
@@ -397,7 +403,11 @@ class _Reader:
     def template(self, node: yaml.Node | None, path: str, default: str = "") -> str:
         """A text that may use recipient ``{placeholders}``; unknown ones are errors."""
         value = self.text(node, path, default)
-        check_placeholders(value, lambda message, hint: self.error(node, path, message, hint))
+
+        def fail(message: str, hint: str | None) -> Exception:
+            return self.error(node, path, message, hint)
+
+        self.used |= check_placeholders(value, fail, self.fields)
         return value
 
 
@@ -418,9 +428,14 @@ def _known_regions() -> frozenset[str]:
 
 
 def check_placeholders(
-    text: str, fail: Callable[[str, str | None], Exception] | None = None
-) -> None:
-    """Raise when ``text`` uses a placeholder other than the recipient fields."""
+    text: str,
+    fail: Callable[[str, str | None], Exception] | None = None,
+    fields: Sequence[str] = (),
+) -> set[str]:
+    """The placeholders ``text`` uses; raise when one is not a recipient field.
+
+    ``fields`` are the recipients file's own columns, placeholders as well.
+    """
 
     def raise_(message: str, hint: str | None) -> None:
         raise (fail(message, hint) if fail else CampaignError(message, hint=hint))
@@ -429,15 +444,19 @@ def check_placeholders(
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise_(f"braces do not match ({exc})", "write a literal brace as {{ or }}")
-        return
+        return set()
+    known_names = (*PLACEHOLDERS, *(f for f in fields if f not in PLACEHOLDERS))
+    used: set[str] = set()
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
-        if name not in PLACEHOLDERS or spec or conversion:
-            close = close_word(name, PLACEHOLDERS)
+        if name not in known_names or spec or conversion:
+            close = close_word(name, known_names)
             hint = f"did you mean '{{{close}}}'?" if close else None
-            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            known = ", ".join("{" + p + "}" for p in known_names)
             raise_(f"unknown placeholder '{{{name}}}' (known: {known})", hint)
+        used.add(name)
+    return used
 
 
 def fill(template: str, recipient: Recipient) -> str:
@@ -564,6 +583,11 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     defaults = section("defaults", lambda r, n: r.mapping(n, "defaults", _DEFAULTS_KEYS), no_keys)
     default_country = r.country(defaults.get("country"), "defaults.country")
     page_size = section("page", _read_page, _A4)
+    # the recipients file first: its own columns are placeholders of the letter's texts
+    no_file: tuple[Path | None, frozenset[str], int] = (None, frozenset(), 0)
+    recipients_file, file_ids, file_rows = section(
+        "recipients_file", _read_recipients_file, no_file
+    )
     letter = section("letter", _read_letter, None)
     cover = section("cover", _read_cover, Cover())
     translations: dict[str, Translation] = {}
@@ -580,10 +604,6 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
     signatories = section("signatories", _read_signatories, None)
     no_copies: tuple[CopyTo, ...] = ()
     copies_to = section("copies_to", _read_copies_to, no_copies)
-    no_file: tuple[Path | None, frozenset[str], int] = (None, frozenset(), 0)
-    recipients_file, file_ids, file_rows = section(
-        "recipients_file", _read_recipients_file, no_file
-    )
     no_enclosures: tuple[Enclosure, ...] = ()
     enclosures = section("enclosures", _read_enclosures, no_enclosures)
     no_recipients: tuple[Recipient, ...] = ()
@@ -595,9 +615,21 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         file_ids,
         "recipients_file" not in top,
         languages,
+        office_hours,
     )
     if r.problems or r.unreadable or letter is None:
         raise r.failure()
+    if r.fields:
+        # every recipient has every column of the file, those of the campaign file empty
+        recipients = tuple(replace(p, fields=tuple((f, "") for f in r.fields)) for p in recipients)
+        unused = [f for f in r.fields if f not in r.used]
+        if unused:
+            names = ", ".join(f"'{f}'" for f in unused)
+            r.warnings.append(
+                f"{recipients_file.name if recipients_file else 'recipients_file'}: column(s) "
+                f"{names} are used in no letter text; they are kept in the manifest under "
+                f"'fields' (put {{{unused[0]}}} in the letter to use one)"
+            )
     if not recipients and not file_rows:
         raise r.error(
             top["recipients_file"],
@@ -626,7 +658,8 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         input_folders=r.folders,
         lines=r.lines,
         translations=translations,
-        warnings=tuple(warnings),
+        warnings=(*r.warnings, *warnings),
+        fields=r.fields,
         enclosures=enclosures,
         signatories=signatories,
         copies_to=copies_to,
@@ -691,20 +724,57 @@ def _read_numbers_section(r: _Reader, node: yaml.Node) -> tuple[OfficeHours, int
     )
     hours = OfficeHours()
     if "office_hours" in m and not _is_null(m["office_hours"]):
-        path = "numbers.office_hours"
-        h = r.mapping(m["office_hours"], path, _OFFICE_HOURS_KEYS)
-        days = _read_weekdays(r, h["days"], f"{path}.days") if "days" in h else hours.days
-        start = r.clock(h.get("start"), f"{path}.start", hours.start)
-        end = r.clock(h.get("end"), f"{path}.end", hours.end)
-        if end <= start:
-            raise r.error(
-                h.get("end") or h.get("start") or m["office_hours"],
-                f"{path}.end",
-                f"the office hours end ({end:%H:%M}) before they start ({start:%H:%M})",
-                'give start and end of one day\'s hours, e.g. start: "09:00", end: "18:00"',
-            )
-        hours = OfficeHours(days=days, start=start, end=end)
+        hours = _read_office_hours(r, m["office_hours"], "numbers.office_hours", hours)
     return hours, max_age
+
+
+def _read_office_hours(r: _Reader, node: yaml.Node, path: str, base: OfficeHours) -> OfficeHours:
+    """``office_hours``: days, ``start``/``end`` or several ``hours`` spans, ``holidays``."""
+    h = r.mapping(node, path, _OFFICE_HOURS_KEYS)
+    days = _read_weekdays(r, h["days"], f"{path}.days") if "days" in h else base.days
+    holidays = r.boolean(h.get("holidays"), f"{path}.holidays", default=base.holidays)
+    if "hours" in h and not _is_null(h["hours"]):
+        spans = _read_spans(r, h["hours"], f"{path}.hours")
+        return OfficeHours(days, spans[0][0], spans[-1][1], spans, holidays)
+    start = r.clock(h.get("start"), f"{path}.start", base.start)
+    end = r.clock(h.get("end"), f"{path}.end", base.end)
+    if end <= start:
+        raise r.error(
+            h.get("end") or h.get("start") or node,
+            f"{path}.end",
+            f"the office hours end ({end:%H:%M}) before they start ({start:%H:%M})",
+            'give start and end of one day\'s hours, e.g. start: "09:00", end: "18:00"',
+        )
+    return OfficeHours(days=days, start=start, end=end, holidays=holidays)
+
+
+def _read_spans(r: _Reader, node: yaml.Node, path: str) -> tuple[tuple[dt.time, dt.time], ...]:
+    """``["09:00-13:00", "14:00-18:00"]``: a day's spans, in order, not overlapping."""
+    spans: list[tuple[dt.time, dt.time]] = []
+    hint = 'e.g. hours: ["09:00-13:00", "14:00-18:00"]'
+    for item, item_path, word in r.items(node, path):
+        first, dash, last = word.replace("–", "-").partition("-")
+        if not dash:
+            raise r.error(item, item_path, f"'{word}' is not a span of hours", hint)
+        start, end = (_clock_word(r, item, item_path, part, hint) for part in (first, last))
+        if end <= start or (spans and start < spans[-1][1]):
+            raise r.error(
+                item,
+                item_path,
+                f"'{word}' ends before it starts or overlaps the span before",
+                "give each day's spans in order, " + hint,
+            )
+        spans.append((start, end))
+    if not spans:
+        raise r.error(node, path, "no hours given", hint)
+    return tuple(spans)
+
+
+def _clock_word(r: _Reader, node: yaml.Node, path: str, word: str, hint: str) -> dt.time:
+    match = _CLOCK_PATTERN.match(word.strip())
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return dt.time(int(match[1]), int(match[2]))
+    raise r.error(node, path, f"'{word.strip()}' is not a time of day", hint)
 
 
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -728,9 +798,8 @@ def _read_weekdays(r: _Reader, node: yaml.Node, path: str) -> tuple[int, ...]:
         first, dash, last = word.partition("-")
         if dash:
             a, b = _weekday(r, item, item_path, first), _weekday(r, item, item_path, last)
-            if b < a:
-                raise r.error(item, item_path, f"'{word}' runs backwards", "write it Monday first")
-            days.update(range(a, b + 1))
+            # a range may run over the weekend: sun-thu is Sunday to Thursday
+            days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)])
         elif word:
             days.add(_weekday(r, item, item_path, word))
     if not days:
@@ -885,11 +954,12 @@ def _read_body(r: _Reader, node: yaml.Node, m: dict[str, yaml.Node], path: str) 
             "the letter has no body",
             "add 'body: |' with the text, or 'body_file: letter.md'",
         )
-    check_placeholders(
+    r.used |= check_placeholders(
         body,
         lambda message, hint: r.error(
             m.get("body") or m.get("body_file"), f"{path}.body", message, hint
         ),
+        r.fields,
     )
     return body
 
@@ -992,10 +1062,19 @@ def _read_recipients_file(r: _Reader, node: yaml.Node) -> tuple[Path, frozenset[
     path = locate(name, base=r.source.parent, folders=r.folders, origin=origin)
     ids: set[str] = set()
     count = 0
-    for row in iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=r.folders):
+    header: list[Header] = []
+    texts: list[str] = []
+    for row in iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=r.folders, header=header):
         count += 1
         if "id" in row.cells:
             ids.add(row.cells["id"])
+        texts += [row.cells.get("greeting", ""), row.cells.get("cover_comments", "")]
+    if header:
+        r.fields = header[0].fields
+        r.warnings += header[0].warnings
+    for text in texts:  # a row's own greeting may use the columns too (its problems come later)
+        with contextlib.suppress(CampaignError):
+            r.used |= check_placeholders(text, None, r.fields)
     return path, frozenset(ids), count
 
 
@@ -1005,6 +1084,7 @@ def _read_recipients(
     file_ids: frozenset[str],
     required: bool,
     languages: tuple[str, ...] = ("en",),
+    hours: OfficeHours = OfficeHours(),  # noqa: B008 (frozen: one shared default is fine)
 ) -> tuple[Recipient, ...]:
     if node is None or (not required and _is_null(node)):
         return ()
@@ -1014,7 +1094,7 @@ def _read_recipients(
     explicit: dict[str, int] = {}
     for index, item in enumerate(node.value):
         # one bad recipient is reported with the others' problems, and the list goes on
-        recipient = r.collect(None, _read_recipient, r, item, index, explicit, languages)
+        recipient = r.collect(None, _read_recipient, r, item, index, explicit, languages, hours)
         if recipient is not None:
             recipients.append(recipient)
     return tuple(_with_ids(recipients, set(explicit) | file_ids))
@@ -1026,10 +1106,11 @@ def _read_recipient(
     index: int,
     explicit: dict[str, int],
     languages: tuple[str, ...] = ("en",),
+    hours: OfficeHours = OfficeHours(),  # noqa: B008 (frozen: one shared default is fine)
 ) -> Recipient:
     """The recipient ``recipients[index]``; ``explicit`` holds the ids given so far."""
     path = f"recipients[{index}]"
-    m = r.mapping(item, path, _RECIPIENT_KEYS)
+    m = r.mapping(item, path, (*_RECIPIENT_KEYS, "office_hours"))
     name = r.text(m.get("name"), f"{path}.name")
     organization = r.text(m.get("organization"), f"{path}.organization")
     if not name and not organization:
@@ -1070,6 +1151,11 @@ def _read_recipient(
         greeting=r.template(m.get("greeting"), f"{path}.greeting"),
         cover_comments=r.template(m.get("cover_comments"), f"{path}.cover_comments"),
         signers_from=_read_signers_from(r, m.get("signers_from"), f"{path}.signers_from"),
+        office_hours=(
+            _read_office_hours(r, m["office_hours"], f"{path}.office_hours", hours)
+            if "office_hours" in m and not _is_null(m["office_hours"])
+            else None
+        ),
     )
 
 
@@ -1217,7 +1303,9 @@ def iter_recipients(campaign: Campaign) -> Iterator[Recipient]:
     rows = iter_rows(path, _RECIPIENT_KEYS, origin=origin, folders=folders)
     for number, row in enumerate(rows):
         index = len(campaign.recipients) + number
-        yield _row_recipient(path.name, row, index, used, taken, campaign.languages)
+        yield _row_recipient(
+            path.name, row, index, used, taken, campaign.languages, campaign.fields
+        )
 
 
 def _row_recipient(
@@ -1227,6 +1315,7 @@ def _row_recipient(
     used: set[str],
     taken: dict[str, str],
     languages: tuple[str, ...] = ("en",),
+    fields: tuple[str, ...] = (),
 ) -> Recipient:
     """A recipient from a row of a recipients file, its problems written down, not raised."""
     cells = row.cells
@@ -1289,7 +1378,7 @@ def _row_recipient(
     texts = {name: cells.get(name, "") for name in ("greeting", "cover_comments")}
     for column, text in texts.items():
         try:
-            check_placeholders(text)
+            check_placeholders(text, None, fields)
         except CampaignError as exc:
             problems.append(f"{where}: {column}: {exc.message}.")
             texts[column] = ""
@@ -1313,6 +1402,7 @@ def _row_recipient(
         greeting=texts["greeting"],
         cover_comments=texts["cover_comments"],
         signers_from=tuple(signers_from),
+        fields=tuple((name, cells.get(name, "")) for name in fields),
     )
 
 

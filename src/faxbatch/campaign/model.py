@@ -163,13 +163,25 @@ class OfficeHours:
     days: tuple[int, ...] = (0, 1, 2, 3, 4)  # datetime.weekday() numbers: Monday to Friday
     start: dt.time = dt.time(9)
     end: dt.time = dt.time(18)
+    #: several spans a day (a lunch break between them); empty: ``start`` to ``end``
+    spans: tuple[tuple[dt.time, dt.time], ...] = ()
+    #: whether the public holidays of the office's country (``holidays`` package) are closed
+    holidays: bool = True
+
+    @property
+    def day_spans(self) -> tuple[tuple[dt.time, dt.time], ...]:
+        """The spans of one office day, in order."""
+        return self.spans or ((self.start, self.end),)
 
     def describe(self) -> str:
-        """``Mon–Fri 09:00–18:00``, for people."""
+        """``Mon–Fri 09:00–18:00``, for people (``Sun–Thu 09:00–13:00, 14:00–18:00``)."""
         names = [WEEKDAYS[day].capitalize() for day in self.days]
         consecutive = list(self.days) == list(range(self.days[0], self.days[-1] + 1))
+        if self.days == (0, 1, 2, 3, 6):
+            names, consecutive = ["Sun", "Mon", "Tue", "Wed", "Thu"], True
         days = f"{names[0]}–{names[-1]}" if consecutive and len(names) > 2 else ", ".join(names)
-        return f"{days} {self.start:%H:%M}–{self.end:%H:%M}"
+        spans = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in self.day_spans)
+        return f"{days} {spans}" + ("" if self.holidays else " (holidays too)")
 
 
 @dataclass(frozen=True)
@@ -195,6 +207,10 @@ class Recipient:
     source: str | None = None
     #: what is wrong with the entry itself (a row of a recipients file that cannot be used)
     problems: tuple[str, ...] = ()
+    #: the office's own hours (``office_hours`` on the recipient); None: the campaign's
+    office_hours: OfficeHours | None = None
+    #: the recipients file's own columns (``case_number``) and this recipient's cells of them
+    fields: tuple[tuple[str, str], ...] = ()
     #: the language of this recipient's letter and cover (empty: the campaign's first language)
     language: str = ""
     #: with ``languages: [en, ru]``: the letter in each, one after the other (``language`` is the
@@ -225,8 +241,8 @@ class Recipient:
         return self.name or self.organization
 
     def placeholder_values(self) -> dict[str, str]:
-        """Values for ``{placeholders}`` in letter texts."""
-        return {
+        """Values for ``{placeholders}`` in letter texts (the recipients file's own columns too)."""
+        return dict(self.fields) | {
             "id": self.id,
             "name": self.display_name,
             "title": self.title,
@@ -292,6 +308,8 @@ class Campaign:
     signatories: Signatories | None = None
     #: who gets a copy of every letter: listed on the cover and in the letter's "cc:" block
     copies_to: tuple[CopyTo, ...] = ()
+    #: the recipients file's own columns (not recipient keys): every recipient's ``fields``
+    fields: tuple[str, ...] = ()
 
     @property
     def languages(self) -> tuple[str, ...]:

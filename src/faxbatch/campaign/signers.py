@@ -72,7 +72,13 @@ def _origin(campaign: Campaign) -> Origin:
 def _rows(path: Path, origin: Origin, campaign: Campaign | None = None) -> Iterator[Row]:
     folders = folders_of(campaign) if campaign is not None else None
     return iter_rows(
-        path, SIGNER_COLUMNS, origin=origin, folders=folders, kind=SIGNERS, row_word="signer"
+        path,
+        SIGNER_COLUMNS,
+        origin=origin,
+        folders=folders,
+        kind=SIGNERS,
+        row_word="signer",
+        own_columns=False,
     )
 
 
@@ -83,7 +89,13 @@ def check_signers_file(path: Path, origin: Origin, folders: tuple[Path, ...]) ->
     :class:`~faxbatch.errors.InputUnreadableError` for a file that cannot be read as CSV.
     """
     rows = iter_rows(
-        path, SIGNER_COLUMNS, origin=origin, folders=folders, kind=SIGNERS, row_word="signer"
+        path,
+        SIGNER_COLUMNS,
+        origin=origin,
+        folders=folders,
+        kind=SIGNERS,
+        row_word="signer",
+        own_columns=False,
     )
     return sum(1 for _row in rows)
 

@@ -62,6 +62,13 @@ letter:
 
 # enclosures: [statement.pdf]         # PDFs after every letter (beside this file)
 
+# signatories:                        # who signs besides the sender (a CSV beside this file)
+#   file: signers.csv                 # columns: name, organization, country, role, city, ...
+#   mode: annex                       # annex: listed after the letter; per_signer: a letter each
+
+# copies_to:                          # listed on every cover sheet and in a "cc:" block
+#   - {name: Campaign office, email: organizers@example.org}
+
 recipients_file: recipients.csv       # one recipient per row; its header names the columns
 
 # recipients:                         # or (also) list recipients here
@@ -73,13 +80,16 @@ recipients_file: recipients.csv       # one recipient per row; its header names 
 #     phone: "+1 217 555 0124"        # the office's voice line, for volunteers who check
 #     channels: [fax]                 # fax, post, or both (post needs an address)
 #     language: ru                    # the letter in this language (see translations:)
+#     signers_from: [US, CA]          # per_signer: only the letters of signers from these
+#     office_hours: {days: [sun-thu], start: "09:00", end: "17:00"}   # this office's own
 
 # numbers:
 #   verification_max_age_days: 90     # a volunteer's "verified" older than this is stale
 #   office_hours:                     # when offices take faxes, in each office's own time
 #     days: [mon-fri]                 # day names or ranges
 #     start: "09:00"                  # HH:MM, 24-hour clock
-#     end: "18:00"
+#     end: "18:00"                    # or spans: hours: ["09:00-13:00", "14:00-18:00"]
+#     holidays: true                  # false: open on the public holidays of the country
 
 # print:                              # the print volumes and postal letters
 #   envelope: DL                      # postal letters: DL or C5 (A4) or us10 (Letter)

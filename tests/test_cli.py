@@ -207,6 +207,11 @@ def test_reasons_read_as_sentences() -> None:
         "No fax number for Almaty. There is no postal address."
     )
     assert sentences(["", "  is  empty  "]) == "Is empty."
+    # a file name, an id or a number stays as written
+    assert sentences(["recipients.csv:2: id 'a' is already used"]) == (
+        "recipients.csv:2: id 'a' is already used."
+    )
+    assert sentences(["almaty-court has no fax"]) == "almaty-court has no fax."
 
 
 def test_a_builds_warnings_are_listed_after_its_summary(

@@ -15,15 +15,19 @@ def sentences(parts: Sequence[str]) -> str:
     """Reasons joined as sentences: each begins with a capital and ends with a full stop.
 
     ``["voice line", "no fax tone"]`` reads "Voice line. No fax tone." (not "voice line no fax
-    tone"); a part that ends with ``.``, ``!`` or ``?`` keeps its end. Every message that lists
-    reasons joins them with this, so all commands read alike.
+    tone"); a part that ends with ``.``, ``!`` or ``?`` keeps its end. A part that begins with a
+    name that is not a word (``recipients.csv:2: ...``, ``+7 ...``, ``almaty-court ...``) keeps
+    its first letter as written: a file name or an id is not a word to capitalise. Every message
+    that lists reasons joins them with this, so all commands read alike.
     """
     done: list[str] = []
     for part in parts:
         text = " ".join(str(part).split())
         if not text:
             continue
-        text = text[0].upper() + text[1:]
+        first = text.split(" ", 1)[0]
+        if first.isalpha():
+            text = text[0].upper() + text[1:]
         done.append(text if text[-1] in ".!?" else text + ".")
     return " ".join(done)
 

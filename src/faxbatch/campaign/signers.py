@@ -15,7 +15,7 @@ there is none) the way recipient ids are, and are unique in the file.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -69,8 +69,7 @@ def _origin(campaign: Campaign) -> Origin:
     return Origin(str(campaign.source), campaign.lines.get("signatories.file"), "signatories.file")
 
 
-def _rows(path: Path, origin: Origin, campaign: Campaign | None = None) -> Iterator[Row]:
-    folders = folders_of(campaign) if campaign is not None else None
+def _rows(path: Path, origin: Origin, folders: Sequence[Path] | None) -> Iterator[Row]:
     return iter_rows(
         path,
         SIGNER_COLUMNS,
@@ -88,16 +87,7 @@ def check_signers_file(path: Path, origin: Origin, folders: tuple[Path, ...]) ->
     Raises :class:`~faxbatch.errors.CampaignError` for a header that is wrong and
     :class:`~faxbatch.errors.InputUnreadableError` for a file that cannot be read as CSV.
     """
-    rows = iter_rows(
-        path,
-        SIGNER_COLUMNS,
-        origin=origin,
-        folders=folders,
-        kind=SIGNERS,
-        row_word="signer",
-        own_columns=False,
-    )
-    return sum(1 for _row in rows)
+    return sum(1 for _row in _rows(path, origin, folders))
 
 
 def iter_signers(campaign: Campaign) -> Iterator[Signer]:
@@ -114,7 +104,7 @@ def iter_signers(campaign: Campaign) -> Iterator[Signer]:
     name = path.name
     used: set[str] = set()
     seen: dict[bytes, int] = {}  # a digest of each signer read, and its line
-    for row in _rows(path, _origin(campaign), campaign):
+    for row in _rows(path, _origin(campaign), folders_of(campaign)):
         yield _signer(name, row, used, seen, slugify)
 
 

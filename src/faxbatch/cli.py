@@ -366,9 +366,14 @@ def _run_check(args: argparse.Namespace) -> int:
     caller = Caller.of(args.caller_tz, args.caller_country)
     campaign = load_campaign(args.campaign, allow=args.allow_path)
     verification = load_verification(campaign)
-    _warn(verification.warnings)
-    checked = check_campaign(campaign, out=args.out, sheet=verification, caller=caller)
+    try:
+        checked = check_campaign(campaign, out=args.out, sheet=verification, caller=caller)
+    except FaxbatchError:
+        _warn(verification.warnings)  # what the sheet said still helps with the error
+        raise
     _report_check(checked)
+    # the campaign's (unused columns, translations), the sheet's, rows matching no number
+    _warn(checked.warnings)
     return checked.exit_code
 
 

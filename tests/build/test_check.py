@@ -433,3 +433,15 @@ def test_a_verification_row_for_no_number_of_the_campaign_is_reported(
         in (stray[1])
     )
     assert "did you mean" not in stray[1]
+
+
+def test_check_prints_the_campaigns_and_the_sheets_warnings(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    sheet = "number,result,date\n+7 7172 74 55 42,wrong,2012-05-09\n"  # no number of the campaign
+    path = write_campaign(BASIC, verification__csv=sheet)
+    run = run_cli("check", str(path), "--out", "sheet", cwd=tmp_path)
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("faxbatch: warning:")]
+    assert any(
+        "verification.csv:2:" in w and "none of the campaign's numbers" in w for w in warnings
+    )

@@ -216,3 +216,4 @@ def test_a_number_a_spreadsheet_rounded_says_so(
         reasons = " ".join(doc["problems"])
         assert "is a number a spreadsheet rounded: its last digits are lost" in reasons, reasons
         assert "letters" not in reasons
+        assert reasons.count("E+10'") == 1, reasons  # the number is named once

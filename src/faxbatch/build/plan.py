@@ -437,7 +437,9 @@ def _no_fax_reason(plan: RecipientPlan) -> str:
     reasons: list[str] = []
     for reading in plan.fax_readings:
         why = sentences(reading.reasons) or f"It is {reading.verdict}."
-        reasons.append(f"'{reading.written or reading.raw}': {why}")
+        quoted = f"'{reading.written or reading.raw}'"
+        # a reason that names the number already ("'7.71727E+10' is a number a spreadsheet ...")
+        reasons.append(why if why.startswith(quoted) else f"{quoted}: {why}")
     listed = " ".join(reasons) or f"'{plan.recipient.fax}' holds no number."
     return f"No usable fax number: {listed}"
 

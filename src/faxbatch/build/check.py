@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ __all__ = [
     "check_campaign",
     "current_moment",
     "number_rows",
+    "plan_rows",
     "sheet_files_of",
     "table_lines",
 ]
@@ -71,16 +72,16 @@ def current_moment(now: dt.datetime | None = None, today: dt.date | None = None)
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def number_rows(plans: Sequence[RecipientPlan]) -> list[NumberRow]:
+def number_rows(plans: Iterable[RecipientPlan]) -> list[NumberRow]:
     """A row per number of every recipient, fax numbers first; a missing fax is a row too."""
-    rows: list[NumberRow] = []
-    for plan in plans:
-        if not plan.fax_readings:
-            rows.append(NumberRow.missing(plan.recipient))
-        for reading in plan.fax_readings:
-            rows.append(_row(plan, reading, "fax"))
-        for reading in plan.phone_readings:
-            rows.append(_row(plan, reading, "phone"))
+    return [row for plan in plans for row in plan_rows(plan)]
+
+
+def plan_rows(plan: RecipientPlan) -> list[NumberRow]:
+    """The rows of one recipient: its fax numbers (or the missing one), then its phones."""
+    rows = [] if plan.fax_readings else [NumberRow.missing(plan.recipient)]
+    rows += [_row(plan, reading, "fax") for reading in plan.fax_readings]
+    rows += [_row(plan, reading, "phone") for reading in plan.phone_readings]
     return rows
 
 

@@ -69,7 +69,7 @@ CSV_NAME = "numbers.csv"
 XLSX_NAME = "numbers.xlsx"
 HTML_NAME = "numbers.html"
 #: the numbers ``numbers.html`` holds at most (a page of more is slow to open on a phone)
-HTML_LIMIT = 10_000
+HTML_LIMIT = 5_000
 
 #: the sheet's columns, in order (the CSV's header row and the workbook's first row)
 COLUMNS = (

@@ -253,10 +253,9 @@ def _by_recipient(rows: Iterable[NumberRow]) -> list[list[NumberRow]]:
     return list(grouped.values())
 
 
-def _table_row(campaign: Campaign, row: NumberRow) -> dict[str, str]:
-    """The row's text per column of the CSV and the workbook."""
-    scripts = scripts_of(campaign, row.recipient) if row.e164 else ()
-    return row.values(_hours_of(campaign, row)) | _script_values(scripts)
+def _table_row(campaign: Campaign, row: NumberRow, scripts: Sequence[CallScript]) -> dict[str, str]:
+    """The row's text per column of the CSV and the workbook (``scripts``: its recipient's)."""
+    return row.values(_hours_of(campaign, row)) | _script_values(scripts if row.e164 else ())
 
 
 class SheetWriter:
@@ -306,15 +305,17 @@ class SheetWriter:
         """One recipient's rows (all of the same recipient)."""
         if not rows:
             return
+        recipient = rows[0].recipient
+        scripts = scripts_of(self.campaign, recipient) if any(r.e164 for r in rows) else ()
         for row in rows:
-            values = _table_row(self.campaign, row)
+            values = _table_row(self.campaign, row, scripts)
             self._csv_rows.writerow(csv_row(values, COLUMNS, spreadsheet_safe))
             self._xlsx.add(values)
         self.rows += len(rows)
         self.usable += sum(1 for row in rows if row.usable)
         if self.shown + len(rows) <= self.html_limit:
             self.shown += len(rows)
-            self._html.write(_recipient_html(self.campaign, rows, self.caller))
+            self._html.write(_recipient_html(self.campaign, rows, self.caller, scripts))
 
     def close(self) -> None:
         """Finish the three files."""
@@ -878,8 +879,10 @@ def _partial_note(rows: int, shown: int) -> str:
     )
 
 
-def _recipient_html(campaign: Campaign, rows: Sequence[NumberRow], caller: Caller) -> str:
-    """A recipient's part of the table: its heading, its call script, a row per number."""
+def _recipient_html(
+    campaign: Campaign, rows: Sequence[NumberRow], caller: Caller, scripts: Sequence[CallScript]
+) -> str:
+    """A recipient's part of the table: its heading, its call scripts, a row per number."""
     recipient = rows[0].recipient
     organization = recipient.organization if recipient.organization != recipient.name else ""
     country = recipient.country or campaign.default_country or ""
@@ -890,8 +893,8 @@ def _recipient_html(campaign: Campaign, rows: Sequence[NumberRow], caller: Calle
         + f' <span class="small">({_e(recipient.id)}{", " + _e(country) if country else ""})'
         "</span></th></tr>",
     ]
-    if any(row.e164 for row in rows):
-        out.append(_script_row(scripts_of(campaign, recipient)))
+    if scripts:
+        out.append(_script_row(scripts))
     for row in rows:
         out.append(
             f'<tr class="number {_e(row.channel)}">'

@@ -3,7 +3,7 @@
 Run by hand (not part of the tests):
 
     python benchmarks/bench_build.py --recipients 2000 [--naive-sample 300] [--typst-sample 100]
-                                     [--jobs N] [--memory-check 50000]
+                                     [--jobs N] [--memory-check 50000] [--signers 1000]
 
 The baselines (benchmarks/baselines.py) make the same letters (a cover sheet, the letter, "Page N
 of M"): the way a Python user would write it (platypus paragraphs in one reportlab
@@ -13,6 +13,8 @@ in this process, and are reported per letter; faxbatch builds them all, as its c
 
 Prints one table: letters/s each way and faxbatch's ratio to each, pages and bytes per letter, peak
 RSS of the build, the time of a re-run into the same folder, and of ``faxbatch preflight``.
+``--signers N`` also builds signatories ``per_signer``: N signers to 6 offices (6N letters),
+beside a campaign of 6N recipients, in the same run, each with its letters/s.
 """
 
 from __future__ import annotations
@@ -43,8 +45,12 @@ PARAGRAPH = (
 )
 
 
-def make_campaign(folder: Path, recipients: int) -> Path:
-    """A campaign of ``recipients`` offices (in a CSV file) with a letter of two to three pages."""
+def make_campaign(folder: Path, recipients: int, signers: int = 0) -> Path:
+    """A campaign of ``recipients`` offices (in a CSV file) with a letter of two to three pages.
+
+    ``signers``: a signers file of that many supporters, signatories mode ``per_signer`` (each
+    writes to every office).
+    """
     body = "\n\n".join(PARAGRAPH * (2 + n % 3) for n in range(9))
     campaign = {
         "campaign": {"title": "Benchmark campaign", "reference": "BENCH-1", "date": "2012-05-10"},
@@ -77,6 +83,15 @@ def make_campaign(folder: Path, recipients: int) -> Path:
                     f"+7 7172 {70 + n % 30} {n // 100 % 100:02d} {n % 100:02d}",
                 ]
             )
+    if signers:
+        campaign["signatories"] = {"file": "signers.csv", "mode": "per_signer"}
+        with (folder / "signers.csv").open("w", encoding="utf-8", newline="") as handle:
+            rows = csv.writer(handle)
+            rows.writerow(["name", "organization", "country", "role", "city"])
+            for n in range(signers):
+                rows.writerow(
+                    [f"Supporter {n}", f"Union {n % 40}", "US", "Member", f"City {n % 30}"]
+                )
     path = folder / "campaign.yaml"
     path.write_text(yaml.safe_dump(campaign, allow_unicode=True, sort_keys=False), "utf-8")
     return path
@@ -152,6 +167,13 @@ def main() -> None:
         metavar="N",
         help="also build N recipients (e.g. 50000) and report its peak RSS and letters/s",
     )
+    parser.add_argument(
+        "--signers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also build N signers per_signer to 6 offices, and 6N recipients, and compare",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="faxbatch-bench-") as tmp:
@@ -212,6 +234,21 @@ def main() -> None:
                             f"{big_rss / 2**20:.0f}"))  # fmt: skip
             rows.append(row(f"letters/s, {args.memory_check}", none, none,
                             f"{args.memory_check / big_seconds:.0f}"))  # fmt: skip
+        if args.signers:
+            letters = 6 * args.signers
+            plain_folder, signed_folder = folder / "plain", folder / "signed"
+            plain_folder.mkdir()
+            signed_folder.mkdir()
+            plain = make_campaign(plain_folder, letters)
+            signed = make_campaign(signed_folder, 6, signers=args.signers)
+            plain_seconds, _ = run_build(plain, plain_folder / "out", args.jobs)
+            signed_seconds, signed_rss = run_build(signed, signed_folder / "out", args.jobs)
+            rows.append(row(f"letters/s, {letters} recipients", none, none,
+                            f"{letters / plain_seconds:.0f}"))  # fmt: skip
+            rows.append(row(f"letters/s, {args.signers} signers x 6", none, none,
+                            f"{letters / signed_seconds:.0f}"))  # fmt: skip
+            rows.append(row("peak RSS, per_signer (MB)", none, none,
+                            f"{signed_rss / 2**20:.0f}"))  # fmt: skip
         print(f"{args.recipients} recipients, jobs={args.jobs}, {os.cpu_count()} cores")
         print(f"{'':30}" + "".join(f"{c:>20}" for c in columns))
         for name, *cells in rows:

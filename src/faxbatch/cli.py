@@ -196,14 +196,20 @@ def _report_check(result: CheckResult) -> None:
     from faxbatch.build.check import table_lines
 
     print("\n".join(table_lines(result.rows)))
+    if not result.complete:
+        print(f"... the first {len(result.rows):,} of {result.numbers:,} numbers (the sheet: all)")
     print("(* the number the fax goes to)")
     unusable = result.unusable
-    print(f"{len(result.rows) - len(unusable)} of {len(result.rows)} number(s) usable.")
+    print(f"{result.numbers - result.unusable_count} of {result.numbers} number(s) usable.")
     if result.files:
         print(f"Volunteer sheet: {', '.join(str(path) for path in result.files)}")
     if unusable:
         names = sorted({row.recipient_id for row in unusable})
-        print(f"{len(unusable)} number(s) not usable, for: {', '.join(names)}", file=sys.stderr)
+        more = " ..." if len(unusable) < result.unusable_count else ""
+        print(
+            f"{result.unusable_count} number(s) not usable, for: {', '.join(names)}{more}",
+            file=sys.stderr,
+        )
 
 
 def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None:

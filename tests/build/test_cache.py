@@ -124,3 +124,22 @@ def test_a_missing_file_of_the_previous_batch_means_a_fresh_build(
     result = build(path, tmp_path / "out")
     assert result.ready == 4
     assert files(tmp_path / "out") == before
+
+
+def test_a_fax_edited_by_hand_is_rebuilt_and_the_others_reused(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_campaign(HEAD)
+    write_offices(tmp_path, 4)
+    build(path, tmp_path / "out")
+    before = files(tmp_path / "out")
+    edited = tmp_path / "out/faxes/office-002.pdf"
+    data = edited.read_bytes()
+    # the same size, one byte changed (as an editor saving over it in place would)
+    at = data.index(b"/MediaBox")
+    edited.write_bytes(data[:at] + b"/MediaBoX" + data[at + len(b"/MediaBox") :])
+    result = build(path, tmp_path / "out")
+    assert result.ready == 4
+    assert result.reused == 3  # only the edited one made anew
+    assert any("1 document(s) made anew" in note for note in result.notes)
+    assert files(tmp_path / "out") == before

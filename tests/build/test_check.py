@@ -445,3 +445,34 @@ def test_check_prints_the_campaigns_and_the_sheets_warnings(
     assert any(
         "verification.csv:2:" in w and "none of the campaign's numbers" in w for w in warnings
     )
+
+
+def test_a_result_counts_every_number_and_keeps_the_first(messy: Path) -> None:
+    rows = checked(messy, None).rows
+    result = CheckResult(limit=1)
+    for row in rows:
+        result.keep([row])
+    assert result.numbers == len(rows)
+    assert result.rows == rows[:1]
+    assert not result.complete
+    unusable = [row for row in rows if not row.usable]
+    assert result.unusable_count == len(unusable) > 1
+    assert result.unusable == unusable[:1]
+    assert result.exit_code == ExitCode.REJECTED_RECIPIENTS
+
+
+def test_check_streams_every_recipient_into_the_sheet(messy: Path, tmp_path: Path) -> None:
+    result = checked(messy, tmp_path / "out")
+    assert result.complete
+    with (tmp_path / "out/numbers.csv").open(encoding="utf-8-sig", newline="") as handle:
+        sheet = list(csv.DictReader(handle))
+    assert [(r["recipient_id"], r["channel"]) for r in sheet] == [
+        (row.recipient_id, row.channel) for row in result.rows
+    ]
+    # the plans' spill file and the sheet's parts were temporary: only the sheet is in the folder
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {
+        "numbers.csv",
+        "numbers.xlsx",
+        "numbers.html",
+    }
+    assert not [p for p in (tmp_path / "out").iterdir() if p.suffix in (".part", ".spill")]

@@ -5,53 +5,91 @@ number of every recipient the way ``build`` does (duplicates, the verification s
 windows included) without drawing a page, and writes the volunteer sheet, ``numbers.csv``,
 ``numbers.xlsx`` and ``numbers.html`` (see :mod:`faxbatch.numbers.sheet`), into the output folder
 beside a built batch, never replacing it. ``build`` writes the same sheet into every batch.
+
+It streams as ``build`` does, in two passes: the first reads every recipient's numbers and spills
+the plans to a temporary file, keeping only which recipients share a number; the second judges
+each plan against the rest and writes its rows into the sheet. The result keeps the first
+:data:`ROWS_KEPT` rows (and as many of the unusable ones) for the terminal; the sheet has them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import pickle
+import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faxbatch.build.plan import RecipientPlan, campaign_warnings, plan_recipients
+from faxbatch.build.plan import NumberChecks, RecipientPlan, campaign_warnings, read_recipient
 from faxbatch.build.staging import write_beside_batch
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import ExitCode
 from faxbatch.numbers.caller import Caller
-from faxbatch.numbers.reading import NumberReading
-from faxbatch.numbers.sheet import NumberRow, sheet_files
+from faxbatch.numbers.reading import NumberOwners, NumberReading
+from faxbatch.numbers.sheet import NumberRow, SheetWriter, sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification, unmatched
 
 __all__ = [
+    "ROWS_KEPT",
     "CheckResult",
     "check_campaign",
     "current_moment",
     "number_rows",
+    "plan_rows",
     "sheet_files_of",
     "table_lines",
 ]
 
 
+#: the rows a result keeps (and as many unusable ones besides): the sheet's files have them all
+ROWS_KEPT = 5_000
+
+
 @dataclass
 class CheckResult:
-    """What ``check`` found: a row per number, the sheet's warnings, the files written."""
+    """What ``check`` found: a row per number, the sheet's warnings, the files written.
 
-    rows: list[NumberRow]
+    ``rows`` is every row of a campaign of up to :data:`ROWS_KEPT` numbers, else the first of
+    them; ``numbers`` and ``unusable_count`` count them all.
+    """
+
+    rows: list[NumberRow] = field(default_factory=list)
     warnings: tuple[str, ...] = ()
     files: list[Path] = field(default_factory=list)
+    numbers: int = 0
+    unusable_count: int = 0
+    unusable_rows: list[NumberRow] = field(default_factory=list)
+    limit: int = ROWS_KEPT
 
     @property
     def unusable(self) -> list[NumberRow]:
-        """Rows whose number may not be dialled (a missing fax number counts)."""
-        return [row for row in self.rows if not row.usable]
+        """Rows whose number may not be dialled (a missing fax number counts); see ``rows``."""
+        return self.unusable_rows
+
+    @property
+    def complete(self) -> bool:
+        """Whether ``rows`` holds every number."""
+        return len(self.rows) == self.numbers
 
     @property
     def exit_code(self) -> ExitCode:
         """0 when every number is usable, 6 when any is not."""
-        return ExitCode.REJECTED_RECIPIENTS if self.unusable else ExitCode.OK
+        return ExitCode.REJECTED_RECIPIENTS if self.unusable_count else ExitCode.OK
+
+    def keep(self, rows: Sequence[NumberRow]) -> None:
+        """Count one recipient's rows; keep them while there is room."""
+        self.numbers += len(rows)
+        for row in rows:
+            if len(self.rows) < self.limit:
+                self.rows.append(row)
+            if not row.usable:
+                self.unusable_count += 1
+                if len(self.unusable_rows) < self.limit:
+                    self.unusable_rows.append(row)
 
 
 def current_moment(now: dt.datetime | None = None, today: dt.date | None = None) -> dt.datetime:
@@ -71,16 +109,16 @@ def current_moment(now: dt.datetime | None = None, today: dt.date | None = None)
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def number_rows(plans: Sequence[RecipientPlan]) -> list[NumberRow]:
+def number_rows(plans: Iterable[RecipientPlan]) -> list[NumberRow]:
     """A row per number of every recipient, fax numbers first; a missing fax is a row too."""
-    rows: list[NumberRow] = []
-    for plan in plans:
-        if not plan.fax_readings:
-            rows.append(NumberRow.missing(plan.recipient))
-        for reading in plan.fax_readings:
-            rows.append(_row(plan, reading, "fax"))
-        for reading in plan.phone_readings:
-            rows.append(_row(plan, reading, "phone"))
+    return [row for plan in plans for row in plan_rows(plan)]
+
+
+def plan_rows(plan: RecipientPlan) -> list[NumberRow]:
+    """The rows of one recipient: its fax numbers (or the missing one), then its phones."""
+    rows = [] if plan.fax_readings else [NumberRow.missing(plan.recipient)]
+    rows += [_row(plan, reading, "fax") for reading in plan.fax_readings]
+    rows += [_row(plan, reading, "phone") for reading in plan.phone_readings]
     return rows
 
 
@@ -124,15 +162,49 @@ def check_campaign(
     """
     sheet = sheet if sheet is not None else load_verification(campaign)
     moment = current_moment(now)
-    plans = plan_recipients(campaign, sheet=sheet, now=moment)
-    rows = number_rows(plans)
-    numbers = {row.e164: f"the {row.channel} of {row.recipient_id}" for row in reversed(rows)}
-    stray = unmatched(sheet, {number: whose for number, whose in numbers.items() if number})
-    warnings = (*campaign_warnings(campaign), *sheet.warnings, *stray)
-    result = CheckResult(rows=rows, warnings=warnings)
-    if out is not None:
-        result.files = write_beside_batch(out, sheet_files(campaign, rows, moment, caller))
+    result = CheckResult()
+    numbers: dict[str, str] = {}  # each number of the campaign, whose it is first
+    with tempfile.TemporaryDirectory(prefix="faxbatch-check-") as tmp:
+        folder = Path(tmp)
+        writer = SheetWriter(folder, campaign, moment, caller) if out is not None else None
+        with writer or contextlib.nullcontext():
+            for plan in _planned(campaign, sheet, moment, folder / "plans.spill"):
+                rows = plan_rows(plan)
+                result.keep(rows)
+                for row in rows:
+                    if row.e164:
+                        numbers.setdefault(row.e164, f"the {row.channel} of {row.recipient_id}")
+                if writer is not None:
+                    writer.add(rows)
+        stray = unmatched(sheet, numbers)
+        result.warnings = (*campaign_warnings(campaign), *sheet.warnings, *stray)
+        if writer is not None and out is not None:
+            files = {name: folder / name for name in writer.names}
+            result.files = write_beside_batch(out, files)
     return result
+
+
+def _planned(
+    campaign: Campaign, sheet: VerificationSheet, now: dt.datetime, spill: Path
+) -> Iterator[RecipientPlan]:
+    """Every recipient's plan, judged against the whole campaign, in two streaming passes."""
+    from faxbatch.campaign.loader import iter_recipients
+
+    owners = NumberOwners()
+    count = 0
+    with spill.open("wb") as out:
+        for recipient in iter_recipients(campaign):
+            plan = read_recipient(campaign, recipient)
+            for reading in plan.fax_readings:
+                owners.add(plan.recipient.id, reading)
+            pickle.dump(plan, out, protocol=pickle.HIGHEST_PROTOCOL)
+            count += 1
+    checks = NumberChecks(campaign, owners, sheet, now)
+    with spill.open("rb") as spilled:
+        for _ in range(count):
+            plan = pickle.load(spilled)  # our own file, written moments ago by this run
+            assert isinstance(plan, RecipientPlan)
+            yield checks.finish(plan)
 
 
 # ------------------------------------------------------------------------ the terminal table

@@ -39,7 +39,7 @@ from faxbatch.build.cache import (
     code_fingerprint,
     input_key,
 )
-from faxbatch.build.check import current_moment, number_rows
+from faxbatch.build.check import current_moment, plan_rows
 from faxbatch.build.manifest import ManifestWriter
 from faxbatch.build.plan import (
     NumberChecks,
@@ -82,7 +82,7 @@ from faxbatch.letters.markdown import parse_body
 from faxbatch.letters.pdf import RasterImage
 from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, country_line
 from faxbatch.numbers.reading import NumberOwners
-from faxbatch.numbers.sheet import sheet_files
+from faxbatch.numbers.sheet import SheetWriter
 from faxbatch.numbers.verification import VerificationSheet, load_verification
 from faxbatch.printshop.ticket import (
     FAX_FIELDS,
@@ -103,9 +103,6 @@ LABELS = (
     "Regarding Reference Comments By fax: Page of — · … • 0123456789 January February March "
     "April May June July August September October November December"
 )
-#: the volunteers' number sheet is written into batches of up to this many recipients; for bigger
-#: ones ``faxbatch check`` writes it (a spreadsheet of 50,000 numbers helps no one on the phone)
-SHEET_LIMIT = 2_000
 #: rejected recipients a result keeps for the command line to list (all are in the manifests)
 SHOWN_REJECTED = 200
 #: campaign fields no document depends on (recipients are keyed one by one)
@@ -561,8 +558,8 @@ class _Build:
         finished: Iterator[RecipientPlan] = (checks.finish(plan) for plan in self._spilled())
         if self.signing.per_signer:  # a letter from each signer to each recipient
             finished = self.signing.letters(finished)
-        small = self.count <= SHEET_LIMIT
-        sheet_plans: list[RecipientPlan] = []  # only while the batch is small enough for a sheet
+        # the volunteers' number sheet, as `check` writes it, a recipient at a time
+        numbers = SheetWriter(self.folder, campaign, self.now)
         summary = campaign_summary(campaign, self.day)
         summary.update(self.signing.summary())
         # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
@@ -585,12 +582,14 @@ class _Build:
                     if made.plan.base_id != last:  # a recipient's first document
                         last = made.plan.base_id
                         self._note_windows(made.plan)
-                        if small:  # the sheet has a row per recipient, not per signer
-                            sheet_plans.append(self.signing.recipient_plan(made.plan))
+                        # the sheet has a row per recipient, not per signer
+                        numbers.add(plan_rows(self.signing.recipient_plan(made.plan)))
                         self.progress.advance()
         except BaseException:
             with contextlib.suppress(OSError):
                 exports.abort()
+            with contextlib.suppress(OSError):
+                numbers.abort()
             raise
         self.progress.finish()
         for folder in ("faxes", "post"):
@@ -598,13 +597,12 @@ class _Build:
                 (self.folder / folder).rmdir()
         with naming(self.folder / "gateways"):
             exports.close()
-        if small:
-            for name, data in sheet_files(campaign, number_rows(sheet_plans), self.now).items():
-                self.staging.write(name, data)  # the volunteers' number sheet, as `check` writes it
-        else:
+        with naming(self.folder / "numbers.xlsx"):
+            numbers.close()
+        if numbers.shown < numbers.rows:
             result.notes.append(
-                f"{self.count:,} recipients: the volunteers' number sheet is left out of the "
-                "batch; 'faxbatch check' writes it."
+                f"numbers.html holds the first {numbers.shown:,} of {numbers.rows:,} numbers "
+                "(numbers.csv and numbers.xlsx hold them all)."
             )
 
     def _entry(self, made: Made, volumes: dict[str, Volumes]) -> dict[str, Any]:

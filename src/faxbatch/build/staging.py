@@ -23,8 +23,9 @@ import os
 import shutil
 import signal
 import stat
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -335,8 +336,10 @@ def _signals_held() -> Iterator[None]:
             signal.raise_signal(number)
 
 
-def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
+def write_beside_batch(out: Path, files: Mapping[str, bytes | Path]) -> list[Path]:
     """Write a few files into an output folder without replacing the folder.
+
+    Each file is given as its bytes, or as a finished file elsewhere to copy (a big sheet).
 
     For what is made without a build (``faxbatch check``'s volunteer sheet): each file is written
     atomically into ``out``, which is created (and marked as faxbatch's, so that a later build may
@@ -372,7 +375,10 @@ def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
                 write_atomic(out / MARKER, _MARKER_BODY, mode=0o644)
             for name, data in files.items():
                 # a sheet to share, not a secret (mkstemp alone would give 0600)
-                write_atomic(out / name, data, mode=0o644)
+                if isinstance(data, Path):
+                    _copy_atomic(data, out / name, mode=0o644)
+                else:
+                    write_atomic(out / name, data, mode=0o644)
                 written.append(out / name)
         except OSError as exc:
             raise OutputNotWritableError(
@@ -382,3 +388,19 @@ def write_beside_batch(out: Path, files: dict[str, bytes]) -> list[Path]:
         return written
     finally:
         release_lock(lock)
+
+
+def _copy_atomic(source: Path, target: Path, mode: int) -> None:
+    """Copy a file in, a block at a time, so that readers see the old or the new file only."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle, source.open("rb") as data:
+            os.fchmod(handle.fileno(), mode)
+            shutil.copyfileobj(data, handle, 1 << 20)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(target)  # replaces a symbolic link by the name itself, never its target
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise

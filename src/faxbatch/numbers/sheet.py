@@ -7,15 +7,21 @@ Three files with the same rows, one per number (a recipient without a fax number
   becomes 7.72727E+10, ``0077…`` loses its zeros, ``=…`` runs) is written as the formula
   ``="+77272715802"``, whose value is that text: Excel, LibreOffice and Google Sheets show the
   number as written, and saving the sheet as CSV writes the plain text back.
-- ``numbers.xlsx``: every cell a text cell with the Text number format, written with openpyxl; the
-  surest way for spreadsheet users. The file is the same for the same rows and moment.
+- ``numbers.xlsx``: every cell a text cell with the Text number format, written with XlsxWriter in
+  its constant-memory mode (a row at a time, any number of rows); the surest way for spreadsheet
+  users. The file is the same, byte for byte, for the same rows and moment.
 - ``numbers.html``: one self-contained page to print on A4 or use on a phone: each usable number a
   ``tel:`` link, with place, type, time zone, the next office-hours window, verdict, reasons and
   what volunteers found; one card per number on a phone, a table on a wide screen. Result buttons
   record what a volunteer found in the browser (local storage) and "Download verification.csv"
   writes the sheet ``check`` reads; each window is also shown in the browser's own time zone. A
   small script in the page does this (no network: the page's Content-Security-Policy forbids it);
-  every campaign text is escaped and reaches the script only as data attributes.
+  every campaign text is escaped and reaches the script only as data attributes. The page holds
+  the first :data:`HTML_LIMIT` numbers and says so when there are more (the CSV and the workbook
+  hold them all): split a bigger campaign among callers by its recipients file.
+
+:class:`SheetWriter` writes the three files as the recipients come, each row once, so that a batch
+of 50,000 recipients needs no more memory for its sheet than one of 50.
 
 The sheet's ``number``, ``result``, ``date``, ``by`` and ``note`` columns are those of
 ``verification.csv``: volunteers fill in the last four and save the sheet under that name.
@@ -27,19 +33,20 @@ would make the whole file unreadable.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html
-import io
 import re
-import zipfile
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from faxbatch import __version__
 from faxbatch.campaign.model import Campaign, Recipient
-from faxbatch.csvcells import csv_bytes, spreadsheet_safe
+from faxbatch.csvcells import csv_row, spreadsheet_safe
 from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.scripts import CallScript, call_scripts
@@ -49,9 +56,11 @@ from faxbatch.numbers.windows import Window, format_utc
 __all__ = [
     "COLUMNS",
     "CSV_NAME",
+    "HTML_LIMIT",
     "HTML_NAME",
     "XLSX_NAME",
     "NumberRow",
+    "SheetWriter",
     "sheet_files",
     "spreadsheet_safe",
 ]
@@ -59,6 +68,8 @@ __all__ = [
 CSV_NAME = "numbers.csv"
 XLSX_NAME = "numbers.xlsx"
 HTML_NAME = "numbers.html"
+#: the numbers ``numbers.html`` holds at most (a page of more is slow to open on a phone)
+HTML_LIMIT = 5_000
 
 #: the sheet's columns, in order (the CSV's header row and the workbook's first row)
 COLUMNS = (
@@ -221,25 +232,108 @@ def _local(moment: dt.datetime) -> str:
 def sheet_files(
     campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
 ) -> dict[str, bytes]:
-    """The sheet's three files, by name; ``caller`` adds the caller's times and dial strings."""
-    table = [
-        row.values(_hours_of(campaign, row))
-        | _script_values(scripts_of(campaign, row.recipient) if row.e164 else ())
-        for row in rows
-    ]
-    return {
-        CSV_NAME: sheet_csv(table),
-        XLSX_NAME: sheet_xlsx(table, campaign.title, now),
-        HTML_NAME: sheet_html(campaign, rows, now, caller or Caller()),
-    }
+    """The sheet's three files, by name; ``caller`` adds the caller's times and dial strings.
+
+    For a few rows at hand (``check``'s and the tests'); a batch streams them with
+    :class:`SheetWriter`.
+    """
+    with tempfile.TemporaryDirectory(prefix="faxbatch-sheet-") as tmp:
+        folder = Path(tmp)
+        with SheetWriter(folder, campaign, now, caller) as writer:
+            for recipient_rows in _by_recipient(rows):
+                writer.add(recipient_rows)
+        return {name: (folder / name).read_bytes() for name in writer.names}
 
 
-# --------------------------------------------------------------------------------------- CSV
+def _by_recipient(rows: Iterable[NumberRow]) -> list[list[NumberRow]]:
+    """The rows of each recipient together, in the order the recipients first come."""
+    grouped: dict[str, list[NumberRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.recipient_id, []).append(row)
+    return list(grouped.values())
 
 
-def sheet_csv(table: Sequence[dict[str, str]]) -> bytes:
-    """``numbers.csv``: UTF-8 with BOM, CRLF, every cell safe to open in a spreadsheet."""
-    return csv_bytes(table, COLUMNS, spreadsheet_safe)
+def _table_row(campaign: Campaign, row: NumberRow, scripts: Sequence[CallScript]) -> dict[str, str]:
+    """The row's text per column of the CSV and the workbook (``scripts``: its recipient's)."""
+    return row.values(_hours_of(campaign, row)) | _script_values(scripts if row.e164 else ())
+
+
+class SheetWriter:
+    """The sheet's three files written into ``folder`` as the recipients come.
+
+    ``add`` takes the rows of one recipient (its fax numbers, then its phones), ``close`` (or the
+    end of the ``with`` block) finishes the files. Memory stays flat: the CSV and the workbook are
+    written row by row (XlsxWriter's constant-memory mode), the page's rows go to a part file and
+    its head, which counts the numbers, is written in front of them at the end.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        campaign: Campaign,
+        now: dt.datetime,
+        caller: Caller | None = None,
+        *,
+        html_limit: int | None = None,
+    ) -> None:
+        self.folder = folder
+        self.campaign = campaign
+        self.now = now
+        self.caller = caller or Caller()
+        self.html_limit = HTML_LIMIT if html_limit is None else html_limit
+        self.names = (CSV_NAME, XLSX_NAME, HTML_NAME)
+        self.rows = 0  # numbers, a missing fax number counted
+        self.usable = 0
+        self.shown = 0  # numbers on the page
+        self._csv = (folder / CSV_NAME).open("w", encoding="utf-8-sig", newline="")
+        self._csv_rows = csv.writer(self._csv, lineterminator="\r\n")
+        self._csv_rows.writerow(COLUMNS)
+        self._xlsx = _Workbook(folder / XLSX_NAME, campaign.title, now)
+        self._part = folder / (HTML_NAME + ".part")
+        self._html: IO[str] = self._part.open("w", encoding="utf-8", newline="\n")
+
+    def __enter__(self) -> SheetWriter:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+    def add(self, rows: Sequence[NumberRow]) -> None:
+        """One recipient's rows (all of the same recipient)."""
+        if not rows:
+            return
+        recipient = rows[0].recipient
+        scripts = scripts_of(self.campaign, recipient) if any(r.e164 for r in rows) else ()
+        for row in rows:
+            values = _table_row(self.campaign, row, scripts)
+            self._csv_rows.writerow(csv_row(values, COLUMNS, spreadsheet_safe))
+            self._xlsx.add(values)
+        self.rows += len(rows)
+        self.usable += sum(1 for row in rows if row.usable)
+        if self.shown + len(rows) <= self.html_limit:
+            self.shown += len(rows)
+            self._html.write(_recipient_html(self.campaign, rows, self.caller, scripts))
+
+    def close(self) -> None:
+        """Finish the three files."""
+        self._csv.close()
+        self._xlsx.close()
+        self._html.close()
+        with (self.folder / HTML_NAME).open("w", encoding="utf-8", newline="\n") as page:
+            page.write(_html_head(self.campaign, self.now, self.rows, self.usable, self.shown))
+            with self._part.open(encoding="utf-8") as part:
+                shutil.copyfileobj(part, page)
+            page.write(_html_tail(self.rows, self.shown))
+        self._part.unlink()
+
+    def abort(self) -> None:
+        """Close what is open (the files are left for the caller's folder to go with)."""
+        self._csv.close()
+        self._html.close()
+        self._xlsx.abort()
 
 
 # -------------------------------------------------------------------------------------- XLSX
@@ -281,65 +375,67 @@ def html_text(text: str) -> str:
     return _HTML_ILLEGAL.sub("", text)
 
 
-# a fixed time for the entries of the zip archive, so the same sheet gives the same bytes
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+class _Workbook:
+    """``numbers.xlsx``, a row at a time: one sheet, every cell text with the Text format (``@``).
 
+    XlsxWriter in constant-memory mode writes each row as it comes (strings inline, no table of
+    them to hold); it dates the archive's entries 1980-01-31 and the document takes the day of
+    ``now``, so the same rows give the same bytes.
+    """
 
-class _SteadyZip(zipfile.ZipFile):
-    """A zip archive whose entries all carry the same time (openpyxl stamps them with "now")."""
+    def __init__(self, path: Path, title: str, now: dt.datetime) -> None:
+        import xlsxwriter
 
-    def writestr(
-        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: Any, *args: Any, **kwargs: Any
-    ) -> None:
-        if isinstance(zinfo_or_arcname, str):
-            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zinfo_or_arcname = info
-        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+        self.book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "tmpdir": str(path.parent),
+                # only write_string is called; these say so again, should anything else be
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
+        # the day only: two builds of one day give the same bytes (the windows change more rarely)
+        stamp = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0))
+        self.book.set_properties(
+            {
+                "title": xml_text(f"{title}: numbers"),
+                "author": f"faxbatch {__version__}",
+                "created": stamp,
+            }
+        )
+        self.sheet = self.book.add_worksheet("numbers")
+        self.text = self.book.add_format({"num_format": "@"})
+        self.wrapped = self.book.add_format({"num_format": "@", "text_wrap": True, "valign": "top"})
+        bold = self.book.add_format({"num_format": "@", "bold": True})
+        for column, name in enumerate(COLUMNS):
+            self.sheet.set_column(column, column, _WIDTHS.get(name, 16))
+        self.sheet.freeze_panes(1, 0)
+        for column, name in enumerate(COLUMNS):
+            self.sheet.write_string(0, column, name, bold)
+        self.row = 0
 
-    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
-        """A file from disk (openpyxl's worksheets), stamped like the others."""
-        self.writestr(str(arcname or filename), Path(filename).read_bytes())
-
-
-def sheet_xlsx(table: Sequence[dict[str, str]], title: str, now: dt.datetime) -> bytes:
-    """``numbers.xlsx``: one sheet, every cell text-typed with the Text format (``@``)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "numbers"
-    bold = Font(bold=True)
-    top = Alignment(vertical="top", wrap_text=True)
-    for row_index, values in enumerate([dict(zip(COLUMNS, COLUMNS, strict=True)), *table], 1):
-        for column_index, name in enumerate(COLUMNS, 1):
+    def add(self, values: dict[str, str]) -> None:
+        self.row += 1
+        for column, name in enumerate(COLUMNS):
             value = xml_text(values.get(name, ""))
             if not value and name not in _FILL_IN_COLUMNS:
-                continue  # no cell at all: half the cells of a big sheet, half the time
-            cell = sheet.cell(row=row_index, column=column_index)
-            cell.value = value
-            cell.data_type = "s"  # text, even for "=..." (openpyxl would make it a formula)
-            cell.number_format = "@"  # and text when someone types into it
-            if name in _WRAPPED_COLUMNS:
-                cell.alignment = top  # (only where needed: styles cost time on big sheets)
-            if row_index == 1:
-                cell.font = bold
-    for column_index, name in enumerate(COLUMNS, 1):
-        sheet.column_dimensions[get_column_letter(column_index)].width = _WIDTHS.get(name, 16)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(table) + 1}"
-    # the day only: two builds of one day give the same bytes (the windows change more rarely)
-    stamp = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0))
-    properties = workbook.properties
-    properties.creator = properties.lastModifiedBy = f"faxbatch {__version__}"
-    properties.title = xml_text(f"{title}: numbers")
-    properties.created = properties.modified = stamp
-    buffer = io.BytesIO()
-    ExcelWriter(workbook, _SteadyZip(buffer, "w", zipfile.ZIP_DEFLATED)).save()
-    return buffer.getvalue()
+                continue  # no cell at all: half the cells of a big sheet
+            wrapped = name in _WRAPPED_COLUMNS
+            self.sheet.write_string(self.row, column, value, self.wrapped if wrapped else self.text)
+
+    def close(self) -> None:
+        self.sheet.autofilter(0, 0, max(self.row, 1), len(COLUMNS) - 1)
+        self.book.close()
+
+    def abort(self) -> None:
+        # the row files XlsxWriter keeps open in constant-memory mode
+        for worksheet in self.book.worksheets():
+            handle = getattr(worksheet, "row_data_fh", None)
+            if handle is not None:
+                handle.close()
 
 
 # -------------------------------------------------------------------------------------- HTML
@@ -351,6 +447,7 @@ body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #0
        margin: 1.5em; line-height: 1.35; overflow-wrap: break-word; }
 h1 { font-size: 15pt; margin: 0 0 .2em; }
 p.meta { margin: 0 0 1em; color: #333; }
+p.partial { border: 2px solid #000; padding: .4em .6em; }
 table { border-collapse: collapse; width: 100%; }
 thead { display: table-header-group; }
 th, td { border: 1px solid #999; padding: .25em .4em; text-align: left; vertical-align: top; }
@@ -726,13 +823,9 @@ def _verdict_cell(row: NumberRow) -> str:
     return f'<span class="verdict {_e(verdict)}">{_e(verdict)}</span>{listed}'
 
 
-def sheet_html(
-    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
-) -> bytes:
-    """``numbers.html``: the sheet as one printable, self-contained page."""
-    caller = caller or Caller()
+def _html_head(campaign: Campaign, now: dt.datetime, rows: int, usable: int, shown: int) -> str:
+    """The page up to its table's rows: title, counts, legend, the caller's inputs."""
     hours = campaign.office_hours.describe()
-    usable = sum(1 for row in rows if row.usable)
     title = f"Numbers to check: {campaign.title}"
     reference = f" · {campaign.reference}" if campaign.reference else ""
     sheet_key = f"{campaign.source.name}:{campaign.reference or ''}"
@@ -753,10 +846,14 @@ def sheet_html(
         "<body>",
         f"<h1>{_e(title)}</h1>",
         f'<p class="meta">{_e(campaign.source.name)}{_e(reference)} · checked on '
-        f"{now.astimezone(dt.UTC):%Y-%m-%d} · {usable} of {len(rows)} numbers usable · "
+        f"{now.astimezone(dt.UTC):%Y-%m-%d} · {usable} of {rows} numbers usable · "
         f"office hours {_e(hours)}, each office's own time. Call in the window; record what "
         "you find with the buttons (kept in this browser), then download verification.csv and "
         "put it beside the campaign (number, result, date, by, note).</p>",
+    ]
+    if shown < rows:
+        out.append(_partial_note(rows, shown))
+    out += [
         f'<dl class="legend">{legend}</dl>',
         '<p class="caller noprint"><label>Your name (goes into the sheet as "by"): '
         '<input id="caller-name" type="text" autocomplete="name"></label> '
@@ -767,37 +864,59 @@ def sheet_html(
         "<thead><tr><th>Number</th><th>Place, type</th><th>Next window (office time)</th>"
         '<th>Verdict, reasons</th><th>Verification</th><th class="record-head">Your result</th>'
         "</tr></thead>",
+        "",
     ]
-    by_recipient: dict[str, list[NumberRow]] = {}
+    return "\n".join(out)
+
+
+def _partial_note(rows: int, shown: int) -> str:
+    """What a page that does not hold every number says, at its top and at its end."""
+    return (
+        f'<p class="partial"><b>This page holds the first {shown:,} of the {rows:,} numbers.</b> '
+        "Every number is in numbers.csv and numbers.xlsx beside this page. To share the calls "
+        "out, split the recipients file and run <code>faxbatch check</code> on each part: each "
+        "gives a page of its own.</p>"
+    )
+
+
+def _recipient_html(
+    campaign: Campaign, rows: Sequence[NumberRow], caller: Caller, scripts: Sequence[CallScript]
+) -> str:
+    """A recipient's part of the table: its heading, its call scripts, a row per number."""
+    recipient = rows[0].recipient
+    organization = recipient.organization if recipient.organization != recipient.name else ""
+    country = recipient.country or campaign.default_country or ""
+    out = [
+        f'<tbody id="{_e(recipient.id)}">',
+        f'<tr class="recipient"><th colspan="6">{_e(recipient.display_name)}'
+        + (f' <span class="org">— {_e(organization)}</span>' if organization else "")
+        + f' <span class="small">({_e(recipient.id)}{", " + _e(country) if country else ""})'
+        "</span></th></tr>",
+    ]
+    if scripts:
+        out.append(_script_row(scripts))
     for row in rows:
-        by_recipient.setdefault(row.recipient_id, []).append(row)
-    for recipient_rows in by_recipient.values():
-        recipient = recipient_rows[0].recipient
-        organization = recipient.organization if recipient.organization != recipient.name else ""
-        country = recipient.country or campaign.default_country or ""
-        out.append(f'<tbody id="{_e(recipient.id)}">')
         out.append(
-            f'<tr class="recipient"><th colspan="6">{_e(recipient.display_name)}'
-            + (f' <span class="org">— {_e(organization)}</span>' if organization else "")
-            + f' <span class="small">({_e(recipient.id)}{", " + _e(country) if country else ""})'
-            "</span></th></tr>"
+            f'<tr class="number {_e(row.channel)}">'
+            f'<td data-label="Number"><b>{_e(row.channel)}</b><br>'
+            f"{_number_cell(row, caller)}</td>"
+            f'<td data-label="Place, type">{_place_cell(row)}</td>'
+            f'<td data-label="Next window">'
+            f"{_window_cell(row, _hours_of(campaign, row), caller) if row.reading else ''}</td>"
+            f'<td data-label="Verdict, reasons">{_verdict_cell(row)}</td>'
+            f'<td data-label="Verification">'
+            f"{_verification_cell(row) if row.reading else ''}</td>"
+            f"{_record_cell(row)}"
+            "</tr>"
         )
-        if any(row.e164 for row in recipient_rows):
-            out.append(_script_row(scripts_of(campaign, recipient)))
-        for row in recipient_rows:
-            out.append(
-                f'<tr class="number {_e(row.channel)}">'
-                f'<td data-label="Number"><b>{_e(row.channel)}</b><br>'
-                f"{_number_cell(row, caller)}</td>"
-                f'<td data-label="Place, type">{_place_cell(row)}</td>'
-                f'<td data-label="Next window">'
-                f"{_window_cell(row, _hours_of(campaign, row), caller) if row.reading else ''}</td>"
-                f'<td data-label="Verdict, reasons">{_verdict_cell(row)}</td>'
-                f'<td data-label="Verification">'
-                f"{_verification_cell(row) if row.reading else ''}</td>"
-                f"{_record_cell(row)}"
-                "</tr>"
-            )
-        out.append("</tbody>")
-    out += ["</table>", f"<script>{_SCRIPT}</script>", "</body>", "</html>", ""]
-    return "\n".join(out).encode("utf-8")
+    out += ["</tbody>", ""]
+    return "\n".join(out)
+
+
+def _html_tail(rows: int, shown: int) -> str:
+    """The end of the page: the table closed, the note again if it holds only part, the script."""
+    out = ["</table>"]
+    if shown < rows:
+        out.append(_partial_note(rows, shown))
+    out += [f"<script>{_SCRIPT}</script>", "</body>", "</html>", ""]
+    return "\n".join(out)

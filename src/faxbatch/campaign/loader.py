@@ -59,7 +59,7 @@ _TOP_KEYS = (
     "print",
     "gateway",
 )
-_CAMPAIGN_KEYS = ("title", "reference", "date")
+_CAMPAIGN_KEYS = ("title", "reference", "date", "deadline")
 _SENDER_KEYS = ("name", "organization", "address", "phone", "fax", "email", "country")
 _DEFAULTS_KEYS = ("country",)
 _PAGE_KEYS = ("size",)
@@ -440,6 +440,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         title=r.text(head["title"], "campaign.title"),
         reference=r.text(head.get("reference"), "campaign.reference"),
         date=r.date(head.get("date"), "campaign.date"),
+        deadline=_read_deadline(r, head.get("deadline")),
         sender=sender,
         default_country=default_country,
         page_size=page_size,
@@ -571,6 +572,27 @@ def _read_print(r: _Reader, node: yaml.Node, page_size: PageSize) -> PrintSettin
             defaults.max_bytes_per_volume,
         ),
     )
+
+
+def _read_deadline(r: _Reader, node: yaml.Node | None) -> dt.date | dt.datetime | None:
+    """``campaign.deadline``: a date, or a date-time with its zone (no fax is sent after it)."""
+    text = r.text(node, "campaign.deadline")
+    if node is None or not text:
+        return None
+    hint = "write a date (2012-05-14) or a date-time with its zone (2012-05-14T18:00+06:00)"
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise r.error(
+            node, "campaign.deadline", f"'{text}' is not a date or date-time", hint
+        ) from None
+    if moment.tzinfo is None:
+        raise r.error(
+            node, "campaign.deadline", f"'{text}' has no time zone", hint + " or Z for UTC"
+        )
+    return moment
 
 
 def _read_gateway(r: _Reader, node: yaml.Node) -> dict[str, Any]:

@@ -75,6 +75,12 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def journal_file(batch: Path) -> Path:
+    """The campaign journal a batch's manifest names (beside the campaign file)."""
+    manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
+    return Path(manifest["campaign"]["journal"])
+
+
 def run_cli(*args: str | Path) -> int:
     """``faxbatch ARGS`` in this process; the exit code."""
     return main([str(arg) for arg in args])

@@ -521,7 +521,8 @@ def gateway_from_node(node: yaml.Node, source: str) -> dict[str, Any] | None:
         _check_tag(value_node, source, path)
         keys = _SECTIONS.get(name)
         if isinstance(value_node, yaml.ScalarNode):
-            section[name] = _scalar(value_node, None, source, path)
+            kind = _TOP_VALUES[name][1] if name in _TOP_VALUES else None
+            section[name] = _scalar(value_node, kind, source, path)
         elif isinstance(value_node, yaml.MappingNode) and keys is not None:
             section[name] = _settings_from_node(value_node, keys, source, path)
         elif keys is None:

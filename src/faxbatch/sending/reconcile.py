@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from faxbatch.numbers.verification import VerificationSheet
 from faxbatch.sending.batch import Batch
@@ -74,24 +74,58 @@ def judge_job(job: QueueJob) -> tuple[str, str | None, str | None]:
 
 
 def refresh(
-    journal: Journal, asked: Mapping[str, dict[str, QueueJob] | None], now: dt.datetime
-) -> None:
-    """Record what each open HylaFAX job of the journal is now, on the servers that were asked."""
-    for row in journal.all():
-        if row.gateway != "hylafax" or row.state in FINAL or row.state == INTENT:
-            continue
-        tagged = asked.get(row.server)
-        if tagged is None:
-            continue
-        job = tagged.get(row.job_tag)
-        if job is None:
-            if row.state != UNKNOWN:
-                gone = f"job {row.job_id} is no longer on {row.server}"
-                journal.update(row, UNKNOWN, now=now, last_error=gone)
-            continue
-        state, failure, said = judge_job(job)
-        journal.update(row, state, now=now, tries=job.tries, dials=job.dials,
-                       pages_sent=job.pages_sent, last_error=said, failure=failure)  # fmt: skip
+    journal: Journal,
+    asked: Mapping[str, dict[str, QueueJob] | None],
+    now: dt.datetime,
+    *,
+    rows: Sequence[Submission] | None = None,
+    write: bool = True,
+) -> list[Submission]:
+    """What each open HylaFAX job of the journal is now, on the servers that were asked.
+
+    Recorded in the journal (``write``), or only returned: every row, the open ones as found.
+    """
+    found: list[Submission] = []
+    for row in journal.all() if rows is None else rows:
+        new = _refreshed(row, asked)
+        if new is not None and new != row:
+            if write:
+                new = journal.update(row, new.state, now=now, tries=new.tries, dials=new.dials,
+                                     pages_sent=new.pages_sent, last_error=new.last_error,
+                                     failure=new.failure)  # fmt: skip
+            else:
+                new = replace(new, updated_at=row.updated_at)
+            found.append(new)
+        else:
+            found.append(row)
+    return found
+
+
+def _refreshed(
+    row: Submission, asked: Mapping[str, dict[str, QueueJob] | None]
+) -> Submission | None:
+    if row.gateway != "hylafax" or row.state in FINAL or row.state == INTENT:
+        return None
+    tagged = asked.get(row.server)
+    if tagged is None:
+        return None
+    job = tagged.get(row.job_tag)
+    if job is None:
+        if row.state == UNKNOWN:
+            return None
+        return replace(
+            row, state=UNKNOWN, last_error=f"job {row.job_id} is no longer on {row.server}"
+        )
+    state, failure, said = judge_job(job)
+    return replace(
+        row,
+        state=state,
+        tries=job.tries,
+        dials=job.dials,
+        pages_sent=job.pages_sent,
+        last_error=said or row.last_error,
+        failure=failure or row.failure,
+    )
 
 
 @dataclass(frozen=True)

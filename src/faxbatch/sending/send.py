@@ -475,6 +475,7 @@ def _round(
             item.submission.id: replace(item.submission, state=item.state) for item in decided
         }
         rows = [changed.get(row.id, row) for row in rows]
+        rows = refresh(journal, asked, now, rows=rows, write=False)
     cancels, emails_out = to_cancel(batch, rows, sheet, asked)
     problems: list[str] = []
     if request.confirm and cancels:

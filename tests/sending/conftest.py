@@ -330,13 +330,16 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_on_loopback() -> Iterator[SmtpServer]:
-    """A plain SMTP server (aiosmtpd; no TLS, no login) on a free loopback port, while it lasts."""
+def smtp_on_loopback(handler: Collector | None = None) -> Iterator[SmtpServer]:
+    """A plain SMTP server (aiosmtpd; no TLS, no login) on a free loopback port, while it lasts.
+
+    ``handler`` may answer as a real server would in a given case (a 451, a 550).
+    """
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
         unavailable("aiosmtpd is not installed (pip install -e '.[test]')")
-    handler = Collector()
+    handler = handler or Collector()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

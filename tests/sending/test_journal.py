@@ -85,12 +85,13 @@ def test_two_runs_on_one_campaign_do_not_interleave(
     assert main(["build", str(tmp_path / "batch.yaml"), "--out", str(other)]) == 6
     path = journal_file(batch)
     assert journal_file(other) == path
-    with Journal(path, batch=batch), pytest.raises(SendError, match="another faxbatch send"):
-        with Journal(path, batch=other):
-            pass
-    with Journal(path, batch=batch), pytest.raises(SendError, match="another faxbatch"):
-        with Journal(path.with_name("x.sqlite"), batch=batch):  # the folder's own lock too
-            pass
+    busy = pytest.raises(SendError, match="another faxbatch send")
+    with Journal(path, batch=batch), busy, Journal(path, batch=other):
+        pass
+    # the folder's own lock too
+    busy = pytest.raises(SendError, match="another faxbatch run")
+    with Journal(path, batch=batch), busy, Journal(path.with_name("x.sqlite"), batch=batch):
+        pass
 
 
 def test_no_build_replaces_a_batch_while_it_is_being_sent(build: Callable[..., Path]) -> None:

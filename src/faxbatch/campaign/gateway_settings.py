@@ -680,8 +680,10 @@ def with_overrides(settings: GatewaySettings, **options: Any) -> GatewaySettings
             email[name] = value
         else:  # pragma: no cover - a programming error
             raise TypeError(f"unknown gateway option {name}")
-    return GatewaySettings(
-        hylafax=replace(settings.hylafax, **hylafax), email=replace(settings.email, **email)
+    return replace(
+        settings,
+        hylafax=replace(settings.hylafax, **hylafax),
+        email=replace(settings.email, **email),
     )
 
 

@@ -280,13 +280,15 @@ class SmtpSession:
                 f"the SMTP session broke before the message was sent ({type(exc).__name__}: {exc})"
             ) from None
         try:
-            smtp.data(data)
+            code, reply = smtp.data(data)
         except smtplib.SMTPResponseException as exc:  # an answer: the server did not take it
             raise EmailRefused(_refused(exc), exc.smtp_code) from None
         except OSError as exc:  # a dropped connection or a timeout, mid-transaction
             raise EmailUncertain(
                 f"the SMTP session broke while sending ({type(exc).__name__}: {exc})"
             ) from None
+        if code != 250:  # smtplib returns the answer to the data itself, without raising
+            raise EmailRefused(f"the SMTP server refused the message: {_said(code, reply)}", code)
 
     @staticmethod
     def _reset(smtp: smtplib.SMTP) -> None:

@@ -197,3 +197,29 @@ def test_progress_bar_only_on_a_terminal(basic_campaign: Path, tmp_path: Path) -
         os.environ["PYTHONPATH"] = env_path
     assert os.waitstatus_to_exitcode(status) == 6
     assert b"documents [" in output and b"3/3" in output
+
+
+def test_reasons_read_as_sentences() -> None:
+    from faxbatch.errors import sentences
+
+    assert sentences(["voice line", "no fax tone"]) == "Voice line. No fax tone."
+    assert sentences(["No fax number for Almaty", "There is no postal address."]) == (
+        "No fax number for Almaty. There is no postal address."
+    )
+    assert sentences(["", "  is  empty  "]) == "Is empty."
+    # a file name, an id or a number stays as written
+    assert sentences(["recipients.csv:2: id 'a' is already used"]) == (
+        "recipients.csv:2: id 'a' is already used."
+    )
+    assert sentences(["almaty-court has no fax"]) == "almaty-court has no fax."
+
+
+def test_a_builds_warnings_are_listed_after_its_summary(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    sheet = "number,result,date,by,note\nnot a number,verified,2012-05-08,Ann,\n"
+    path = write_campaign(BASIC, verification__csv=sheet)
+    result = run_cli("build", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 6, result.stderr
+    assert "1 warning(s):\n  - " in result.stderr
+    assert "not a number" in result.stderr.split("warning(s):")[1]

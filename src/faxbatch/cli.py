@@ -24,6 +24,7 @@ from faxbatch.errors import (
     InputUnreadableError,
     PreflightError,
     UsageError,
+    sentences,
 )
 from faxbatch.progress import for_stream
 
@@ -101,10 +102,35 @@ def make_parser() -> argparse.ArgumentParser:
         help="processes to render with (default: the number of cores)",
     )
     _add_allow_path(build)
+    _add_init_command(commands)
     _add_check_command(commands)
     _add_preflight_command(commands)
     _add_gateway_commands(commands)
     return parser
+
+
+def _add_init_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    init = commands.add_parser(
+        "init",
+        help="write a small, commented starter campaign",
+        description="Write campaign.yaml (every section, the optional ones commented out), "
+        "letter.md, recipients.csv (its header and two example rows) and verification.csv "
+        "(its header) into DIR. It builds as it is; change it from there.",
+        epilog="Exit codes: 0 written, 5 a file is there already (nothing is replaced) or DIR "
+        "is not writable.",
+    )
+    init.add_argument(
+        "dir", type=Path, nargs="?", default=Path(), help="the folder (default: here)"
+    )
+
+
+def _run_init(folder: Path) -> int:
+    from faxbatch.campaign.starter import write_starter
+
+    written = write_starter(folder)
+    print(f"Wrote a starter campaign into {folder}/: {', '.join(p.name for p in written)}")
+    print(f"Next: edit {written[0]}, then: faxbatch build {written[0]} --out {folder / 'out'}")
+    return ExitCode.OK
 
 
 def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -121,29 +147,41 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     check.add_argument(
         "--out", type=Path, default=Path("out"), help="folder for the sheet (default: ./out)"
     )
+    check.add_argument(
+        "--caller-tz",
+        metavar="ZONE",
+        help="also give each window in this time zone on the sheet (e.g. America/New_York)",
+    )
+    check.add_argument(
+        "--caller-country",
+        metavar="CC",
+        help="also give what a line in this country dials for each number (e.g. US)",
+    )
     _add_allow_path(check)
 
 
 def _add_preflight_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     preflight = commands.add_parser(
         "preflight",
-        help="check a built batch as a print shop would",
+        help="check a built batch (or its print folder alone) as a print shop would",
         description="Read a built batch's PDFs and job ticket: page sizes, embedded fonts, "
         "nothing in the fax header zone or outside the printable margins, postal addresses "
         "inside their windows, the ticket against the files. Reads only.",
         epilog="Exit codes: 0 ready for the print shop, 4 DIR is not a built batch, "
         "7 checks failed (listed).",
     )
-    preflight.add_argument("dir", type=Path, help="the batch folder")
+    preflight.add_argument("dir", type=Path, help="the batch folder, or its print/ folder alone")
 
 
 def _run_preflight(folder: Path) -> int:
-    if not (folder / "manifest.json").is_file():
+    from faxbatch.printshop.preflight import is_print_folder, run_preflight
+
+    if not (folder / "manifest.json").is_file() and not is_print_folder(folder):
         raise InputUnreadableError(
-            f"{folder} holds no built batch (no manifest.json)",
-            hint="build one first: faxbatch build CAMPAIGN.yaml --out DIR",
+            f"{folder} holds no built batch (no manifest.json) and is no print folder "
+            "(no job.json)",
+            hint="give a batch folder (faxbatch build CAMPAIGN.yaml --out DIR) or its print/",
         )
-    from faxbatch.printshop.preflight import run_preflight
 
     failures = run_preflight(folder)
     if failures:
@@ -335,7 +373,7 @@ def _report_build(result: BuildResult) -> None:
             f"{result.rejected} recipient(s) rejected (listed in the manifests):", file=sys.stderr
         )
         for recipient_id, problems in result.rejected_examples:
-            print(f"  - {recipient_id}: {' '.join(problems)}", file=sys.stderr)
+            print(f"  - {recipient_id}: {sentences(problems)}", file=sys.stderr)
         if result.rejected > len(result.rejected_examples):
             more = result.rejected - len(result.rejected_examples)
             print(f"  ... and {more} more (see manifest.csv)", file=sys.stderr)
@@ -348,23 +386,48 @@ def _run_build(args: argparse.Namespace) -> int:
 
     campaign = load_campaign(args.campaign, allow=args.allow_path)
     verification = load_verification(campaign)
-    _warn(verification.warnings)
     options = BuildOptions(out=args.out, jobs=args.jobs, verification=verification)
-    result = build_batch(campaign, options, for_stream(sys.stderr))
+    try:
+        result = build_batch(campaign, options, for_stream(sys.stderr))
+    except FaxbatchError:
+        _warn(verification.warnings)  # what the sheet said still helps with the error
+        raise
     _report_build(result)
+    _warning_list(result.warnings)  # the sheet's, the fonts', the volumes': after the summary
     return result.exit_code
+
+
+#: a build's warnings listed on the command line before "... and N more (see print/job.txt)"
+_SHOWN_WARNINGS = 10
+
+
+def _warning_list(warnings: Sequence[str]) -> None:
+    if not warnings:
+        return
+    print(f"{len(warnings)} warning(s):", file=sys.stderr)
+    for warning in warnings[:_SHOWN_WARNINGS]:
+        print(f"  - {warning}", file=sys.stderr)
+    if len(warnings) > _SHOWN_WARNINGS:
+        print(f"  ... and {len(warnings) - _SHOWN_WARNINGS} more", file=sys.stderr)
 
 
 def _run_check(args: argparse.Namespace) -> int:
     from faxbatch.build.check import check_campaign
     from faxbatch.campaign.loader import load_campaign
+    from faxbatch.numbers.caller import Caller
     from faxbatch.numbers.verification import load_verification
 
+    caller = Caller.of(args.caller_tz, args.caller_country)
     campaign = load_campaign(args.campaign, allow=args.allow_path)
     verification = load_verification(campaign)
-    _warn(verification.warnings)
-    checked = check_campaign(campaign, out=args.out, sheet=verification)
+    try:
+        checked = check_campaign(campaign, out=args.out, sheet=verification, caller=caller)
+    except FaxbatchError:
+        _warn(verification.warnings)  # what the sheet said still helps with the error
+        raise
     _report_check(checked)
+    # the campaign's (unused columns, translations), the sheet's, rows matching no number
+    _warn(checked.warnings)
     return checked.exit_code
 
 
@@ -380,6 +443,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _run_build(args)
     if args.command == "check":
         return _run_check(args)
+    if args.command == "init":
+        return _run_init(args.dir)
     if args.command == "preflight":
         return _run_preflight(args.dir)
     if args.command in ("send", "status"):

@@ -53,13 +53,18 @@ def spreadsheet_safe(text: str) -> str:
 
 
 def csv_cell(value: Any) -> str:
-    """One value as CSV text: lists joined with "; ", booleans as true/false, null as empty."""
+    """One value as CSV text: lists joined with "; ", booleans as true/false, null as empty.
+
+    A mapping is written as ``key: value; key: value``.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return "; ".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
 
 

@@ -7,7 +7,29 @@ scripts around faxbatch may rely on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
+
+
+def sentences(parts: Sequence[str]) -> str:
+    """Reasons joined as sentences: each begins with a capital and ends with a full stop.
+
+    ``["voice line", "no fax tone"]`` reads "Voice line. No fax tone." (not "voice line no fax
+    tone"); a part that ends with ``.``, ``!`` or ``?`` keeps its end. A part that begins with a
+    name that is not a word (``recipients.csv:2: ...``, ``+7 ...``, ``almaty-court ...``) keeps
+    its first letter as written: a file name or an id is not a word to capitalise. Every message
+    that lists reasons joins them with this, so all commands read alike.
+    """
+    done: list[str] = []
+    for part in parts:
+        text = " ".join(str(part).split())
+        if not text:
+            continue
+        first = text.split(" ", 1)[0]
+        if first.isalpha():
+            text = text[0].upper() + text[1:]
+        done.append(text if text[-1] in ".!?" else text + ".")
+    return " ".join(done)
 
 
 class ExitCode(IntEnum):
@@ -73,6 +95,41 @@ class CampaignError(FaxbatchError):
         self.source = source
         self.line = line
         self.field = field
+        #: every problem found in one run, this one first (one, unless :meth:`several` made it)
+        self.problems: tuple[CampaignError, ...] = (self,)
+
+    #: how many problems a message lists before it gives only the count of the others
+    SHOWN = 50
+
+    @classmethod
+    def several(cls, problems: Sequence[CampaignError]) -> CampaignError:
+        """One error for every problem found (the first one's file, line and field).
+
+        A single problem is returned as it is; the message of several lists the first
+        :attr:`SHOWN`, each with its own place and hint, then how many more there are.
+        """
+        if len(problems) == 1:
+            return problems[0]
+        first = problems[0]
+        error = cls(
+            f"{len(problems)} problems in {first.source}" if first.source else "problems",
+            source=first.source,
+            line=first.line,
+            field=first.field,
+        )
+        error.message = f"{first.source or 'the campaign'} has {len(problems)} problems:"
+        error.problems = tuple(problems)
+        return error
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return super().__str__()
+        lines = [self.message]
+        for problem in self.problems[: self.SHOWN]:
+            lines.append("  - " + str(problem).replace("\n", "\n    "))
+        if len(self.problems) > self.SHOWN:
+            lines.append(f"  ... and {len(self.problems) - self.SHOWN} more problems.")
+        return "\n".join(lines)
 
 
 class InputUnreadableError(FaxbatchError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,20 +111,6 @@ def test_damaged_cache_only_costs_time(write_campaign: Callable[..., Path], tmp_
     result = build(path, tmp_path / "out")
     assert result.reused == 0
     assert files(tmp_path / "out") == before
-
-
-def test_naive_way_gives_the_same_pages(tmp_path: Path) -> None:
-    """The benchmark's equivalence check, at a small size."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import bench_build
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    campaign = bench_build.make_campaign(tmp_path, 6)
-    _seconds, _size, texts = bench_build.naive_volume(campaign, 6)
-    build(campaign, tmp_path / "out", jobs=2)
-    bench_build.check_equivalence(tmp_path / "out", texts)
-    assert len(texts) == 6
 
 
 def test_a_missing_file_of_the_previous_batch_means_a_fresh_build(

@@ -226,7 +226,8 @@ def test_the_html_page(messy: Path, tmp_path: Path) -> None:
     assert page.errors == [] and page.stack == []
     assert page.tags[:2] == ["html", "head"] and "body" in page.tags and "table" in page.tags
     assert page.external == []  # self-contained: no external style, script or image
-    assert "script" not in page.tags and "link" not in page.tags
+    assert "link" not in page.tags and page.tags.count("script") == 1  # the page's own script
+    assert "<script src" not in (tmp_path / "out/numbers.html").read_text("utf-8")
     source = (tmp_path / "out/numbers.html").read_text("utf-8")
     assert "@page" in source and "A4" in source
     # every usable number is a tel: link to its E.164 form, and only those
@@ -312,3 +313,135 @@ def test_cli_exit_codes(write_campaign: Callable[..., Path], tmp_path: Path) -> 
     unreadable = run_cli("check", str(path), cwd=tmp_path)
     assert unreadable.returncode == 4 and "Traceback" not in unreadable.stderr
     assert unreadable.stderr.startswith("faxbatch: error:")
+
+
+def test_the_sheet_for_a_caller_in_new_york(messy: Path, tmp_path: Path) -> None:
+    from faxbatch.numbers.caller import Caller
+
+    caller = Caller.of("America/New_York", "us")
+    check_campaign(load_campaign(messy), out=tmp_path / "out", now=NOW, caller=caller)
+    page = _Page()
+    page.feed((tmp_path / "out/numbers.html").read_text("utf-8"))
+    text = "".join(page.text)
+    # the court's window, Mon 09:00-18:00 in Almaty, is Sunday evening to Monday in New York
+    assert "Sun 13 May 2012 23:00–Mon 14 May 2012 08:00 caller's time (America/New_York)" in text
+    assert "dial from US: 011 7 7272 71 58 02" in text
+
+
+@pytest.mark.parametrize(
+    ("zone", "country", "word"),
+    [("Mars/Olympus", None, "--caller-tz"), (None, "XX", "--caller-country")],
+)
+def test_an_unknown_caller_is_a_usage_error(
+    basic_campaign: Path, tmp_path: Path, zone: str | None, country: str | None, word: str
+) -> None:
+    from faxbatch.cli import main
+
+    args = ["check", str(basic_campaign), "--out", str(tmp_path / "out")]
+    args += ["--caller-tz", zone] if zone else ["--caller-country", str(country)]
+    assert main(args) == ExitCode.USAGE
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_number_is_shown_exactly_as_written(write_campaign: Callable[..., Path]) -> None:
+    assert 'fax: "++7727 2715802"' in BASIC  # the court's number, as the appeal gives it
+    result = checked(write_campaign(BASIC), None)
+    court = next(row for row in result.rows if row.recipient_id == "court")
+    assert court.raw == "++7727 2715802" and court.e164 == "+77272715802"
+    assert "++7727 2715802" in table_lines(result.rows)[1]
+
+
+SCRIPTED = BASIC.replace(
+    "cover: {comments",
+    "translations:\n"
+    "  ru:\n"
+    "    subject: Суд над Дмитрием Тихоновым\n"
+    '    greeting: "Уважаемый {name},"\n'
+    "    body: Мы протестуем против суда.\n"
+    '    closing: "С уважением,"\n'
+    "cover: {comments",
+).replace(
+    "    organization: Almaty City Court\n",
+    "    organization: Алматинский городской суд\n    language: ru\n",
+)
+
+
+def test_each_office_gets_a_call_script_in_its_language(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    check_campaign(load_campaign(write_campaign(SCRIPTED)), out=tmp_path / "out", now=NOW)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out/numbers.csv").read_text("utf-8-sig"))))
+    court = next(row for row in rows if row["recipient_id"] == "court")
+    assert court["call_script"].startswith("[ru] Здравствуйте! Подскажите, пожалуйста: это номер")
+    assert "«Алматинский городской суд»" in court["call_script"]
+    assert "«Almatinskiy gorodskoy sud»" in court["call_script_latin"]
+    admin = next(row for row in rows if row["recipient_id"] == "admin")
+    assert admin["call_script"] == (
+        "[en] Hello, is this the fax number of Head of the Presidential Administration? "
+        "May we send a letter for Head of the Presidential Administration to this number by fax? "
+        "Thank you, goodbye."
+    )
+    assert admin["call_script_latin"] == ""
+    # no number, nothing to say
+    assert next(row for row in rows if row["recipient_id"] == "ministry")["call_script"] == ""
+    workbook = openpyxl.load_workbook(tmp_path / "out/numbers.xlsx")
+    header = [cell.value for cell in workbook.active[1]]
+    assert header.index("call_script") < header.index("verification")
+    page = (tmp_path / "out/numbers.html").read_text("utf-8")
+    assert '<p lang="ru">Здравствуйте!' in page
+    assert '<span class="latin" lang="ru-Latn">Zdravstvuyte!' in page
+    assert "<dt>say</dt>" in page
+
+
+def test_a_number_without_its_area_code_gets_the_code_of_the_offices_phone(
+    write_campaign: Callable[..., Path],
+) -> None:
+    text = BASIC.replace(
+        '    fax: "8 (7172) 74-55-24"\n', '    fax: "74 55 24"\n    phone: "8 (7172) 74-55-20"\n'
+    )
+    assert text != BASIC
+    admin = next(r for r in checked(write_campaign(text), None).rows if r.recipient_id == "admin")
+    assert admin.verdict == "invalid"
+    assert (
+        admin.reasons[0]
+        == "has no area code: write it with the city code, as +7 <city code> 745524"
+    )
+    assert admin.reasons[1] == (
+        "the recipient's other number, +7 7172 74 55 20, has the area code 7172 (Astana): "
+        "if this one is in the same city, it is +7 7172 745524"
+    )
+
+
+def test_a_verification_row_for_no_number_of_the_campaign_is_reported(
+    write_campaign: Callable[..., Path],
+) -> None:
+    sheet = (
+        "number,result,date,by,note\n"
+        "+7 7172 74 55 24,verified,2012-05-09,Ann,\n"
+        "+7 7172 74 55 42,wrong,2012-05-09,Ann,\n"  # two digits swapped: the admin's number
+        "+49 30 2091 0,verified,2012-05-09,Ann,\n"  # nowhere near
+    )
+    result = checked(write_campaign(BASIC, verification__csv=sheet), None)
+    stray = [w for w in result.warnings if "none of the campaign's numbers" in w]
+    assert len(stray) == 2, result.warnings
+    assert stray[0].endswith(
+        "verification.csv:3: '+7 7172 74 55 42' (+77172745542) is none of the campaign's numbers; "
+        "did you mean +77172745524, the fax of admin? (the row counts for no recipient)"
+    )
+    assert (
+        "verification.csv:4: '+49 30 2091 0' (+493020910) is none of the campaign's numbers "
+        in (stray[1])
+    )
+    assert "did you mean" not in stray[1]
+
+
+def test_check_prints_the_campaigns_and_the_sheets_warnings(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    sheet = "number,result,date\n+7 7172 74 55 42,wrong,2012-05-09\n"  # no number of the campaign
+    path = write_campaign(BASIC, verification__csv=sheet)
+    run = run_cli("check", str(path), "--out", "sheet", cwd=tmp_path)
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("faxbatch: warning:")]
+    assert any(
+        "verification.csv:2:" in w and "none of the campaign's numbers" in w for w in warnings
+    )

@@ -120,8 +120,8 @@ def test_build_stops_before_replacing_when_a_page_breaks_the_rules(
     before = (tmp_path / "out/manifest.json").read_bytes()
     real = document.add_footers
 
-    def footer_in_header_zone(pages, left):  # type: ignore[no-untyped-def]
-        real(pages, left)
+    def footer_in_header_zone(pages, *args):  # type: ignore[no-untyped-def]
+        real(pages, *args)
         for page in pages:
             page.footer.append(TextRun(100, page.geometry.height - 20, "oops", "regular", 10))
 

@@ -62,7 +62,13 @@ def test_numbers_section(write_campaign: Callable[..., Path]) -> None:
             "numbers.office_hours.days[1]",
             "did you mean 'tuesday'?",
         ),
-        ("numbers: {office_hours: {days: fri-mon}}\n", "numbers.office_hours.days", "backwards"),
+        (
+            "numbers: {office_hours: {hours: ['09:00-13:00', '12:00-18:00']}}\n",
+            "numbers.office_hours.hours[1]",
+            "overlaps",
+        ),
+        ("numbers: {office_hours: {hours: ['9-13']}}\n", "numbers.office_hours.hours[0]", "'9'"),
+        ("numbers: {office_hours: {holidays: maybe}}\n", "numbers.office_hours.holidays", "true"),
         ("numbers: {office_hours: {days: []}}\n", "numbers.office_hours.days", "no days"),
         ("numbers: {office_hours: {start: '9am'}}\n", "numbers.office_hours.start", "HH:MM"),
         ("numbers: {office_hours: {end: '25:00'}}\n", "numbers.office_hours.end", "time of day"),
@@ -92,7 +98,7 @@ def test_allowed_number_types_reach_the_judgement(write_campaign: Callable[..., 
     )
     refused = plan_recipients(load_campaign(write_campaign(text)))[2]
     assert not refused.ready
-    assert "premium-rate" in refused.all_problems[0]
+    assert "premium-rate" in refused.all_problems[0].lower()  # a sentence: "Premium-rate: ..."
     allowed = text.replace("country: DE\n", "country: DE\n    allow_number_types: [Premium-Rate]\n")
     campaign = load_campaign(write_campaign(allowed))
     assert campaign.recipients[2].allow_number_types == ("premium_rate",)
@@ -108,3 +114,39 @@ def test_unknown_number_type_suggests_one(write_campaign: Callable[..., Path]) -
     found = error(write_campaign, text)
     assert found.field == "recipients[2].allow_number_types[1]"
     assert "did you mean 'premium_rate'?" in str(found)
+
+
+def test_an_office_of_its_own_hours(write_campaign: Callable[..., Path]) -> None:
+    # an embassy open Sunday to Thursday with a lunch break, and working on holidays
+    text = with_numbers(NUMBERS).replace(
+        "    name: Foreign Ministry\n",
+        "    name: Foreign Ministry\n"
+        "    fax: '+7 7172 72 05 17'\n"
+        "    office_hours:\n"
+        "      days: sun-thu\n"
+        "      hours: [09:00-13:00, '14:00–18:00']\n"
+        "      holidays: false\n",
+    )
+    campaign = load_campaign(write_campaign(text))
+    ministry = campaign.recipients[2]
+    assert ministry.office_hours == OfficeHours(
+        days=(0, 1, 2, 3, 6),
+        start=dt.time(9),
+        end=dt.time(18),
+        spans=((dt.time(9), dt.time(13)), (dt.time(14), dt.time(18))),
+        holidays=False,
+    )
+    assert campaign.recipients[0].office_hours is None  # the others keep the campaign's
+    # the window of its number follows its own calendar: Friday 2012-05-11 evening in Astana,
+    # the next window is Sunday morning until lunch
+    now = dt.datetime(2012, 5, 11, 15, 0, tzinfo=dt.UTC)
+    plan = plan_recipients(campaign, now=now)[2]
+    assert plan.fax is not None and plan.fax.e164 is not None
+    window = plan.windows[plan.fax.e164].window
+    assert window is not None
+    assert window.start_local.isoformat() == "2012-05-13T09:00:00+06:00"
+    assert window.end_local.isoformat() == "2012-05-13T13:00:00+06:00"
+    # inherits from the campaign what it does not say
+    only_days = text.replace("      hours: [09:00-13:00, '14:00–18:00']\n", "")
+    hours = load_campaign(write_campaign(only_days)).recipients[2].office_hours
+    assert hours is not None and (hours.start, hours.end) == (dt.time(8, 30), dt.time(16))

@@ -146,7 +146,7 @@ def test_kill_9_at_random_moments(sandbox: Sandbox) -> None:
     # two workers however slow the shared machine is today
     moments = [("start", duration * rng.uniform(0.15, 0.85)) for _ in range(3)]
     if TWO_CORES:
-        moments += [("workers", rng.uniform(0.0, 0.3)) for _ in range(2)]
+        moments += [("workers", rng.uniform(0.0, 0.05)) for _ in range(3)]
     killed, with_workers = 0, 0
     for anchor, delay in moments:
         proc = start_build(sandbox, campaign, sandbox.out)

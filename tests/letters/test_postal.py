@@ -20,6 +20,7 @@ from faxbatch.letters.postal import (
     address_lines,
     check_return_line,
     postal_document,
+    return_line_options,
     return_line_text,
 )
 from faxbatch.printshop.preflight import page_marks
@@ -199,16 +200,38 @@ def test_wrapped_organization_is_named_when_it_does_not_fit() -> None:
         postal(campaign, RECIPIENTS[1], "us10", None)
 
 
-def test_return_line_too_wide_names_the_sender_fields() -> None:
+def test_a_long_return_line_is_shortened_to_fit() -> None:
     sender = Sender(
         name="Ann",
         organization="International Committee for the Defence of Trade Union Rights",
         address=("Long Street 1234", "Springfield Heights", "United States of America"),
+        country="US",
     )
     campaign = make_campaign(sender=sender)
     spec = envelope_spec("A4", "DL", "B")
-    with pytest.raises(AddressDoesNotFit, match=r"return line .* sender\.address"):
-        check_return_line(campaign, spec)
+    check_return_line(campaign, spec)  # the name in place of the organization fits
+    options = return_line_options(campaign, domestic=True)
+    assert options[0].startswith("International Committee")
+    assert "Ann · Long Street 1234 · Springfield Heights" in options  # domestic: no country
+    assert all("Springfield" in option for option in options)
+    abroad = return_line_options(campaign, domestic=False)
+    assert all(option.endswith("United States of America") for option in abroad)
+
+
+def test_a_return_line_that_cannot_fit_names_sender_return_line() -> None:
+    sender = Sender(
+        name="Ann Organizer of the Campaign for Workers",
+        organization="International Committee for the Defence of Trade Union Rights",
+        address=("Long Street 1234, Building 7, Staircase B", "Springfield Heights 12345"),
+    )
+    spec = envelope_spec("A4", "DL", "B")
+    with pytest.raises(AddressDoesNotFit, match=r"return line .* set sender\.return_line"):
+        check_return_line(make_campaign(sender=sender), spec)
+    given = dataclasses.replace(sender, return_line="Ann · PO Box 1 · 12345 Springfield")
+    check_return_line(make_campaign(sender=given), spec)
+    too_long = dataclasses.replace(sender, return_line="x" * 200)
+    with pytest.raises(AddressDoesNotFit, match=r"shorten sender\.return_line"):
+        check_return_line(make_campaign(sender=too_long), spec)
     check_return_line(make_campaign(), spec)  # the usual one fits
 
 
@@ -249,3 +272,49 @@ def test_a_right_to_left_address_line_sits_flush_right_in_the_window() -> None:
         assert spec.window.contains(run.x, run.y, run.x + width, run.y)
     latin = next(run for run in runs if run.text == "Almaty 050000")
     assert latin.x == pytest.approx(box.x)
+
+
+@pytest.mark.parametrize(
+    ("sender_country", "line"),
+    [("DE", "KASACHSTAN"), ("US", "KAZAKHSTAN"), ("FR", "KAZAKHSTAN"), ("RU", "КАЗАХСТАН")],
+)
+def test_a_letter_abroad_ends_with_the_country_in_the_senders_language(
+    sender_country: str, line: str
+) -> None:
+    recipient = dataclasses.replace(RECIPIENTS[0], country="KZ")
+    lines = address_lines(recipient, sender_country)
+    assert lines[-1].text == line and lines[-1].field == "recipients[0].country"
+    assert [item.text for item in lines[:-1]] == [item.text for item in address_lines(recipient)]
+    assert address_lines(recipient, "KZ") == address_lines(recipient)  # domestic: no line
+    assert address_lines(dataclasses.replace(recipient, country=None), "DE")[-1].text != line
+
+
+def test_the_country_line_is_printed_inside_the_window_and_counts() -> None:
+    address = ("Postfach 1", "10115 Berlin")
+    sender = Sender(name="Anna", organization="Solidarität e.V.", address=address, country="DE")
+    campaign = make_campaign(sender=sender)
+    recipient = dataclasses.replace(RECIPIENTS[0], country="KZ")
+    spec = envelope_spec("A4", "DL", "B")
+    pages = postal_document(campaign, recipient, parse_body("Text."), DAY, spec)
+    window = spec.window
+    texts = [
+        item.text
+        for item in pages[0].items
+        if isinstance(item, TextRun) and window.x <= item.x <= window.right and item.y >= window.y
+    ]
+    assert texts[-1] == "KASACHSTAN"
+
+
+def test_a_one_line_postal_address_is_not_deliverable() -> None:
+    recipient = dataclasses.replace(RECIPIENTS[0], address=("Almaty",))
+    spec = envelope_spec("A4", "DL", "B")
+    with pytest.raises(AddressDoesNotFit, match=r"address has a single line \('Almaty'\)"):
+        postal_document(make_campaign(), recipient, parse_body("Text."), DAY, spec)
+
+
+def test_a_country_name_the_font_cannot_draw_is_written_in_english() -> None:
+    from faxbatch.letters.postal import country_line
+
+    recipient = dataclasses.replace(RECIPIENTS[0], country="KZ")
+    assert country_line(recipient, "CN") == "KAZAKHSTAN"  # not 哈萨克斯坦
+    assert country_line(recipient, "KZ") == ""

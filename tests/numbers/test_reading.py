@@ -15,6 +15,7 @@ from faxbatch.numbers.reading import (
     NUMBER_TYPES,
     NumberReading,
     Verdict,
+    area_code_from,
     best,
     flag_duplicates,
     is_valid_region,
@@ -233,7 +234,7 @@ def test_invalid_reading_has_no_number_fields() -> None:
     assert reading.e164 is None and reading.international is None and reading.dial_string is None
     assert reading.region is None and reading.time_zones == () and not reading.valid
     assert reading.reasons == (
-        "has no area code: write it with the city code, e.g. +7 727 … for Almaty",
+        "has no area code: write it with the city code, as +7 <city code> 2715802",
     )
 
 
@@ -429,13 +430,30 @@ def test_hash_before_a_number_is_not_an_extension() -> None:
 # --------------------------------------------------------------------------- judgement
 
 
-def test_missing_area_code_names_an_example() -> None:
+def test_missing_area_code_names_no_other_citys_code() -> None:
     (reading,) = _read("5551234", "US")
     assert reading.reasons == (
-        "has no area code: write it with the city code, e.g. +1 202 … for Washington, D.C.",
+        "has no area code: write it with the city code, as +1 <city code> 5551234",
     )
     (reading,) = _read("238-15-88", "UA")
-    assert "+380 44 … for Kyiv" in reading.reasons[0]
+    assert reading.reasons[0].endswith("as +380 <city code> 2381588")
+    # an Astana office's number without its code: no Almaty code suggested
+    (astana,) = _read("74 55 24", "KZ")
+    assert "727" not in astana.reasons[0] and "Almaty" not in astana.reasons[0]
+
+
+def test_the_area_code_of_the_recipients_other_number() -> None:
+    (missing,) = _read("74 55 24", "KZ")
+    (phone,) = _read("8 (7172) 74-55-20", "KZ")
+    assert area_code_from(missing, [phone]) == (
+        "the recipient's other number, +7 7172 74 55 20, has the area code 7172 (Astana): "
+        "if this one is in the same city, it is +7 7172 745524"
+    )
+    # another country's number, a mobile (no area code) or a number that is fine: nothing
+    (berlin,) = _read("+49 30 2091 0", "DE")
+    (mobile,) = _read("+7 701 123 45 67", "KZ")
+    assert area_code_from(missing, [berlin, mobile]) is None
+    assert area_code_from(phone, [missing]) is None
 
 
 def test_missing_area_code_with_country_code() -> None:
@@ -610,3 +628,20 @@ def test_the_campaigns_number_types_are_the_types_phonenumbers_tells() -> None:
     from faxbatch.numbers.reading import _TYPE_NAMES
 
     assert sorted(_TYPE_NAMES.values()) == sorted(NUMBER_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("field", "written"),
+    [
+        ("++7727 2715802", ["++7727 2715802"]),
+        ("fax: ++7 (7172) 74 55 24", ["fax: ++7 (7172) 74 55 24"]),
+        ("2715807/", ["2715807/"]),
+        ("8 (727) 271-58-02, 58-03", ["8 (727) 271-58-02", "58-03"]),
+        ("tel 8 727 2715802; fax 8 727 2715803", ["8 727 2715802", "8 727 2715803"]),
+    ],
+)
+def test_a_number_keeps_its_text_as_written(field: str, written: list[str]) -> None:
+    readings = read_numbers(field, kind="fax", recipient_region="KZ", sender_region="US")
+    assert [r.written for r in readings] == written
+    # the reading itself is of the tidied text: ``++`` read as one plus
+    assert readings[0].raw != "" and not readings[0].raw.startswith("++")

@@ -188,7 +188,9 @@ this is no number,verified,2012-05-09,,
 
 
 def test_round_trip_through_the_build(write_campaign: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_campaign(verification__csv=VERIFICATION_CSV)
+    # a deliverable address: a street and the city (a city alone is no postal address)
+    text = BASIC.replace("    address: [Almaty]\n", "    address: [Tole Bi 55, Almaty]\n", 1)
+    path = write_campaign(text, verification__csv=VERIFICATION_CSV)
     campaign = load_campaign(path)
     sheet = load_verification(campaign)
     assert len(sheet.warnings) == 1 and sheet.warnings[0].startswith(
@@ -206,7 +208,7 @@ def test_round_trip_through_the_build(write_campaign: Callable[..., Path], tmp_p
     assert court["fax_verdict"] == "refused"
     assert court["fax_verification"] == "wrong"
     assert court["fax_verified_on"] == "2012-05-08" and court["fax_verified_by"] == "Ann Lee"
-    assert "found wrong by Ann Lee on 2012-05-08 (a private flat now)" in court["problems"][0]
+    assert "Found wrong by Ann Lee on 2012-05-08 (a private flat now)." in court["problems"][0]
     assert court["window_start_utc"] is None and court["file"] == "post/court.pdf"
     assert not (tmp_path / "out/faxes/court.pdf").exists()
 

@@ -91,7 +91,7 @@ def test_custom_office_hours_and_a_naive_now() -> None:
     window = find(dt.datetime(2024, 5, 9, 20, 0), "Asia/Jerusalem", hours=hours).window
     assert window is not None
     assert window.start_local.isoformat() == "2024-05-12T08:00:00+03:00"
-    assert hours.describe() == "Mon, Tue, Wed, Thu, Sun 08:00–16:00"
+    assert hours.describe() == "Sun–Thu 08:00–16:00"
     assert WEEKDAYS.describe() == "Mon–Fri 09:00–18:00"
 
 
@@ -132,3 +132,42 @@ def test_the_window_is_the_next_office_hours(now: dt.datetime, name: str) -> Non
         open_now = local.weekday() < 5 and dt.time(9) <= local.time() < dt.time(18)
         assert not open_now
         assert window.start - now < dt.timedelta(days=4)
+
+
+# ---------------------------------------------------------------------- office calendars
+
+EMBASSY = OfficeHours(days=(0, 1, 2, 3, 6))  # Sunday to Thursday
+LUNCH = OfficeHours(spans=((dt.time(9), dt.time(13)), (dt.time(14), dt.time(18))))
+
+
+def test_a_sunday_to_thursday_embassy_opens_on_sunday() -> None:
+    now = dt.datetime(2024, 5, 10, 5, 0, tzinfo=UTC)  # Friday 10:00 in Almaty
+    window = WindowFinder(WEEKDAYS, now).find(("Asia/Almaty",), "KZ", EMBASSY).window
+    assert window is not None
+    assert window.start_local.isoformat() == "2024-05-12T09:00:00+05:00"  # Sunday
+    # the campaign's own hours still hold for the other offices
+    assert find(now, "Asia/Almaty").window.is_open(now)  # type: ignore[union-attr]
+
+
+def test_a_lunch_break_is_no_window() -> None:
+    now = dt.datetime(2024, 5, 8, 8, 30, tzinfo=UTC)  # Wednesday 13:30 in Almaty: at lunch
+    window = find(now, "Asia/Almaty", hours=LUNCH).window
+    assert window is not None and not window.is_open(now)
+    assert (window.start_local.time(), window.end_local.time()) == (dt.time(14), dt.time(18))
+    morning = find(dt.datetime(2024, 5, 8, 3, 0, tzinfo=UTC), "Asia/Almaty", hours=LUNCH).window
+    assert morning is not None and morning.end_local.time() == dt.time(13)
+
+
+def test_a_kazakh_public_holiday_is_skipped() -> None:
+    # Wednesday 2024-05-08 19:00 in Almaty; Thursday 9 May is Victory Day, a public holiday
+    now = dt.datetime(2024, 5, 8, 14, 0, tzinfo=UTC)
+    window = WindowFinder(WEEKDAYS, now).find(("Asia/Almaty",), "KZ").window
+    assert window is not None and window.start_local.date() == dt.date(2024, 5, 10)
+    working = OfficeHours(holidays=False)  # an office that works on holidays
+    open_anyway = WindowFinder(WEEKDAYS, now).find(("Asia/Almaty",), "KZ", working).window
+    assert open_anyway is not None and open_anyway.start_local.date() == dt.date(2024, 5, 9)
+
+
+def test_office_calendars_described() -> None:
+    assert EMBASSY.describe() == "Sun–Thu 09:00–18:00"
+    assert LUNCH.describe() == "Mon–Fri 09:00–13:00, 14:00–18:00"

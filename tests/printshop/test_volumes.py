@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
+import zlib
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from faxbatch.letters.pdf import PageContent
+from faxbatch.letters.document import add_footers
+from faxbatch.letters.layout import Geometry, Image, Page
+from faxbatch.letters.pdf import PageContent, RasterImage
 from faxbatch.printshop.preflight import page_marks
 from faxbatch.printshop.volumes import DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, VolumeSet, blank_page
 from tests.builders import fonts, make_campaign, postal, render, synthetic
@@ -176,3 +180,25 @@ def test_an_error_leaves_no_half_written_record(tmp_path: Path) -> None:
     assert volumes.volumes == []
     with pytest.raises(RuntimeError, match="closed"):
         volumes.add_document("b", "b", synthetic("b", 1))
+
+
+def test_an_enclosure_image_is_written_once_per_volume_and_counted_once(tmp_path: Path) -> None:
+    """Letters that share an enclosure's page share its image: the byte limit counts it once."""
+    # 400 × 400 pixels of noise: an image that does not compress (20 kB)
+    raster = RasterImage("noise", 400, 400, zlib.compress(random.Random(0).randbytes(20_000), 0))
+    geometry = Geometry.for_size("A4")
+    docs = []
+    for n in range(40):
+        pages = [Page(geometry, [Image(100, 200, 300, 300, raster.key)])]
+        add_footers(pages, f"d{n}")
+        docs.append((f"d{n}", render(pages)))
+    limit = 60_000
+    volumes = write(tmp_path, docs, max_bytes=limit, images={raster.key: raster})
+    assert sum(r.documents for r in volumes.volumes) == 40
+    for record in volumes.volumes:
+        assert (tmp_path / record.file).stat().st_size == record.bytes <= limit
+        reader = pypdf.PdfReader(tmp_path / record.file)
+        drawn = {page["/Resources"]["/XObject"].raw_get("/Imnoise").idnum for page in reader.pages}
+        assert len(drawn) == 1  # one image object, every page pointing at it
+    # counted once: a volume holds far more letters than the limit over the image's size
+    assert len(volumes.volumes) <= 3

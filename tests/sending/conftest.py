@@ -1,13 +1,16 @@
 """Real gateways on loopback for the gateway tests: a HylaFAX server and an SMTP server (aiosmtpd).
 
 HylaFAX: the running server on 127.0.0.1:4559 is used; when HylaFAX is installed but not running
-(and we are root) the fixture starts ``faxq`` and ``hfaxd`` itself and stops them afterwards. When
+(and we are root) the fixture starts ``faxq`` and ``hfaxd`` itself and stops them afterwards (under
+pytest-xdist, one worker starts them, under a file lock, and leaves them running: another worker
+may still be using them when the first one ends). When
 HylaFAX is not installed the tests skip, except under ``CI=true``, where a missing server fails.
 Jobs a test queued are removed (``faxrm``) when it ends.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -184,27 +187,34 @@ def hylafax_server() -> Iterator[str]:
             "apt-get install hylafax-server hylafax-client)"
         )
     started: list[subprocess.Popen[bytes]] = []
-    if not _wait_for(HYLAFAX_SERVER, seconds=0):
-        if os.geteuid() != 0:
-            unavailable(
-                f"HylaFAX is installed but not running on {HYLAFAX_SERVER}; start it as root"
-            )
-        _prepare_spool()
-        host, port = HYLAFAX_SERVER.split(":")
-        # -D and -d keep them in the foreground: we know their ids and stop them at the end
-        commands = []
-        if not _faxq_running():
-            commands.append([str(FAXQ), "-D"])
-        if "HylaFAX scheduler" not in _scheduler_line(HYLAFAX_SERVER):
-            commands.append([str(HFAXD), "-d", "-l", host, "-i", port])
-        for command in commands:
-            started.append(
-                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            )
-        if not _wait_for(HYLAFAX_SERVER):
-            for proc in started:
-                proc.terminate()
-            unavailable(f"HylaFAX did not start on {HYLAFAX_SERVER}")
+    shared = "PYTEST_XDIST_WORKER" in os.environ  # other test processes may use the server too
+    lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / "faxbatch-tests-hylafax.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process checks and starts at a time
+        if not _wait_for(HYLAFAX_SERVER, seconds=0):
+            if os.geteuid() != 0:
+                unavailable(
+                    f"HylaFAX is installed but not running on {HYLAFAX_SERVER}; start it as root"
+                )
+            _prepare_spool()
+            host, port = HYLAFAX_SERVER.split(":")
+            # -D and -d keep them in the foreground: we know their ids and stop them at the end;
+            # shared, they go to the background like a server started by hand
+            commands = []
+            if not _faxq_running():
+                commands.append([str(FAXQ)] if shared else [str(FAXQ), "-D"])
+            if "HylaFAX scheduler" not in _scheduler_line(HYLAFAX_SERVER):
+                commands.append([str(HFAXD), "-l", host, "-i", port, *([] if shared else ["-d"])])
+            for command in commands:
+                started.append(
+                    subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                )
+            if not _wait_for(HYLAFAX_SERVER):
+                for proc in started:
+                    proc.terminate()
+                unavailable(f"HylaFAX did not start on {HYLAFAX_SERVER}")
+            if shared:
+                started.clear()  # daemons now: left running for the other workers
     yield HYLAFAX_SERVER
     for proc in started:
         proc.terminate()

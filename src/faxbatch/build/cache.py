@@ -45,7 +45,7 @@ from faxbatch.numbers.reading import NumberReading, Verdict
 FOLDER = ".faxbatch-cache"
 DATABASE = "cache.sqlite"
 PAGES = "pages.bin"
-FORMAT = 2
+FORMAT = 3  # 3: readings keep the number as written
 _SCHEMA = f"""
 CREATE TABLE documents (
     id TEXT PRIMARY KEY, key TEXT, file TEXT, sha256 TEXT, pages TEXT,
@@ -372,6 +372,7 @@ class PreviousBuild:
                     page["h"],
                     tuple(streams),
                     frozenset(Style(style) for style in page["f"]),
+                    frozenset(str(key) for key in page.get("i", ())),
                 )
                 for page, streams in self._streams(cached)
             ]
@@ -520,6 +521,8 @@ class CacheWriter:
                         "s": places,
                     }
                 )
+                if content.images:  # an enclosure's page: the images it draws, by key
+                    pages[-1]["i"] = sorted(content.images)
             pages_json = json.dumps(pages, separators=(",", ":"))
             # the digest covers the page records first, then the streams (as _streams reads them)
             check = hashlib.sha256(pages_json.encode("utf-8"))

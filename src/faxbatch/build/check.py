@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faxbatch.build.plan import RecipientPlan, plan_recipients
+from faxbatch.build.plan import RecipientPlan, campaign_warnings, plan_recipients
 from faxbatch.build.staging import write_beside_batch
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
 from faxbatch.errors import ExitCode
+from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.sheet import NumberRow, sheet_files
-from faxbatch.numbers.verification import VerificationSheet, load_verification
+from faxbatch.numbers.verification import VerificationSheet, load_verification, unmatched
 
 __all__ = [
     "CheckResult",
@@ -109,8 +110,12 @@ def check_campaign(
     out: Path | None = None,
     sheet: VerificationSheet | None = None,
     now: dt.datetime | None = None,
+    caller: Caller | None = None,
 ) -> CheckResult:
     """Judge every number of the campaign; write the volunteer sheet into ``out`` if given.
+
+    ``caller`` (``--caller-tz``, ``--caller-country``) adds the windows in the caller's zone and
+    what the caller's country dials to the printed sheet.
 
     ``sheet`` defaults to the ``verification.csv`` beside the campaign, ``now`` to
     :func:`current_moment`. Raises :class:`~faxbatch.errors.InputUnreadableError` for an
@@ -121,9 +126,12 @@ def check_campaign(
     moment = current_moment(now)
     plans = plan_recipients(campaign, sheet=sheet, now=moment)
     rows = number_rows(plans)
-    result = CheckResult(rows=rows, warnings=sheet.warnings)
+    numbers = {row.e164: f"the {row.channel} of {row.recipient_id}" for row in reversed(rows)}
+    stray = unmatched(sheet, {number: whose for number, whose in numbers.items() if number})
+    warnings = (*campaign_warnings(campaign), *sheet.warnings, *stray)
+    result = CheckResult(rows=rows, warnings=warnings)
     if out is not None:
-        result.files = write_beside_batch(out, sheet_files(campaign, rows, moment))
+        result.files = write_beside_batch(out, sheet_files(campaign, rows, moment, caller))
     return result
 
 

@@ -27,7 +27,11 @@ FIELDS = (
     "recipient_id",
     "recipient_name",
     "organization",
+    "signer_id",
+    "signer_name",
     "channel",
+    "language",
+    "languages",
     "status",
     "problems",
     "fax_raw",
@@ -58,6 +62,7 @@ FIELDS = (
     "volume",
     "volume_first_page",
     "volume_last_page",
+    "fields",
 )
 
 

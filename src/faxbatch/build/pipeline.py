@@ -45,6 +45,7 @@ from faxbatch.build.plan import (
     NumberChecks,
     RecipientPlan,
     campaign_texts,
+    campaign_warnings,
     check_campaign_text,
     plan_characters,
 )
@@ -68,18 +69,28 @@ from faxbatch.build.reuse import (
     keep_sending_records,
     unchanged_batch,
 )
+from faxbatch.build.signing import Signing, may_be_sent
 from faxbatch.build.staging import Staging
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
-from faxbatch.errors import ExitCode, OutputNotWritableError, PreflightError
+from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError, PreflightError
 from faxbatch.files import naming
-from faxbatch.letters.document import format_date
+from faxbatch.letters.enclosures import render_enclosures
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed_all
+from faxbatch.letters.labels import format_date, label_text
 from faxbatch.letters.markdown import parse_body
+from faxbatch.letters.pdf import RasterImage
+from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, country_line
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import sheet_files
 from faxbatch.numbers.verification import VerificationSheet, load_verification
-from faxbatch.printshop.ticket import JOB_JSON, JOB_TEXT, write_job_json, write_job_text
+from faxbatch.printshop.ticket import (
+    FAX_FIELDS,
+    JOB_JSON,
+    JOB_TEXT,
+    write_job_json,
+    write_job_text,
+)
 from faxbatch.printshop.volumes import (
     VolumeSet,
 )
@@ -99,7 +110,7 @@ SHEET_LIMIT = 2_000
 #: rejected recipients a result keeps for the command line to list (all are in the manifests)
 SHOWN_REJECTED = 200
 #: campaign fields no document depends on (recipients are keyed one by one)
-_NOT_PRINTED = ("recipients", "lines", "source", "recipients_file")
+_NOT_PRINTED = ("recipients", "lines", "source", "recipients_file", "signatories")
 
 
 @dataclass(frozen=True)
@@ -163,7 +174,7 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
 
 def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
     """The ``campaign`` part of the manifest."""
-    return {
+    summary: dict[str, Any] = {
         "title": campaign.title,
         "reference": campaign.reference or None,
         "date": day.isoformat(),
@@ -174,6 +185,11 @@ def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
         "gateway": campaign.gateway,
         **sending_summary(campaign),
     }
+    if campaign.enclosures:  # the PDFs after every letter, as built
+        summary["enclosures"] = [
+            {"file": e.name, "pages": e.pages, "sha256": e.sha256} for e in campaign.enclosures
+        ]
+    return summary
 
 
 def build_batch(
@@ -188,7 +204,8 @@ def build_batch(
     check_campaign_text(campaign)
     sheet = options.verification or load_verification(campaign)
     jobs = capped_jobs(options.jobs)
-    result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
+    warnings = [*campaign_warnings(campaign), *sheet.warnings]
+    result = BuildResult(out=Path(options.out), warnings=list(warnings))
     with _terminate_as_interrupt(), Staging(Path(options.out)) as staging:
         check_sending_records(staging)
         args = (campaign, options, staging, sheet, progress or NullProgress())
@@ -200,7 +217,7 @@ def build_batch(
                 # the previous batch's cache changed while this build read it: build again
                 # without it rather than trust any of it
                 staging.reset()
-                result = BuildResult(out=Path(options.out), warnings=list(sheet.warnings))
+                result = BuildResult(out=Path(options.out), warnings=list(warnings))
                 build = _Build(*args, result, jobs, use_cache=False)
                 build.run()
             keep_sending_records(staging)
@@ -279,9 +296,16 @@ class _Build:
         self.owners = NumberOwners()
         self.chars: set[str] = set()
         self.count = 0
+        self.posts = False  # whether a recipient asks for a letter by post
         self.window_ends: list[dt.datetime] = []  # when the batch's sending windows close
         self.failures: list[str] = []  # what the print-shop checks found (the first hundred)
         self.failure_count = 0
+        #: each ready fax's number and window by its id, for the print folder's job ticket
+        self.fax_dialling: dict[str, dict[str, Any]] = {}
+        #: the signatories, as pass 1 found them (see build.signing)
+        self.signing = Signing(campaign)
+        #: (id, organization) of the recipients a letter may name as "also sent to"
+        self.others: list[tuple[str, str]] = []
 
     def run(self) -> None:
         fingerprint = self._fingerprint()
@@ -369,9 +393,18 @@ class _Build:
                     self._remember_readings(plan)
                 for reading in plan.fax_readings:
                     self.owners.add(plan.recipient.id, reading)
+                self.posts = self.posts or "post" in plan.recipient.channels
                 self.chars |= plan_characters(plan)
+                self.chars.update(country_line(plan.recipient, self.campaign.sender.country))
+                if self.campaign.letter.also_sent_to and may_be_sent(plan):
+                    recipient = plan.recipient
+                    self.others.append(
+                        (recipient.id, recipient.organization or recipient.display_name)
+                    )
                 pickle.dump(plan, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 self.count += 1
+        self.signing.read(self.chars)
+        self.result.warnings.extend(self.signing.warnings())
 
     def _remember_readings(self, plan: RecipientPlan) -> None:
         from faxbatch.build.plan import readings_key
@@ -391,34 +424,65 @@ class _Build:
                 yield plan
 
     def _fonts(self, previous: PreviousBuild | None) -> dict[Style, EmbeddedFont]:
-        chars = self.chars | LAYOUT_CHARACTERS | set(LABELS) | set(format_date(self.day))
+        chars = self.chars | LAYOUT_CHARACTERS | set(LABELS)
+        for language in self.campaign.languages:  # the labels and the date of every letter
+            signing = self.signing.mode is not None or self._prints_copies()
+            chars |= set(label_text(language, signing)) | set(format_date(self.day, language))
         chars -= {"\n", "\r", "\t"}
         fonts, subsets = embed_all(dict.fromkeys(Style, chars), previous)
         for key, data in subsets.items():
             self.cache.font(key, data)
         return fonts
 
+    def _prints_copies(self) -> bool:
+        """Whether letters print "cc:" or "also sent to" (their labels go into the fonts)."""
+        return bool(self.campaign.copies_to) or self.campaign.letter.also_sent_to
+
     def _make_all(self) -> None:
         """Pass 2: finish each plan, make its documents, stream volumes and manifests."""
         campaign, result = self.campaign, self.result
+        if self.posts:
+            _check_return_line(campaign)
         previous = PreviousBuild(self.previous) if self.previous else None
         if previous is not None and not previous.usable:
             self.cache_unreadable = True
         volumes: dict[str, Volumes] = {}
         try:
             fonts = self._fonts(previous)
+            enclosures = render_enclosures(campaign)
             batch_key = input_key(
                 code_fingerprint(),
                 [font.base_font for font in fonts.values()],
                 # what the letters print: where the campaign's files lie is no part of it
                 {k: v for k, v in vars(campaign).items() if k not in _NOT_PRINTED},
                 self.day,
+                # the enclosures' pages as drawn: their bytes and the PDFium that drew them
+                [(page.image.key, page.x, page.y, page.w, page.h) for page in enclosures],
             )
             body = tuple(parse_body(campaign.letter.body))
-            shared = Shared(campaign, body, self.day, fonts, self.folder, self.previous, batch_key)
+            bodies = {
+                language: tuple(parse_body(translation.letter.body))
+                for language, translation in campaign.translations.items()
+            }
+            shared = Shared(
+                campaign,
+                body,
+                self.day,
+                fonts,
+                self.folder,
+                self.previous,
+                batch_key,
+                bodies,
+                enclosures,
+                annex=self.signing.annex,
+                annex_key=self.signing.annex_key,
+                others=tuple(self.others),
+            )
             spill = self.folder / CACHE_FOLDER
             volumes = {
-                channel: Volumes(channel, self._volume_set(channel, fonts), previous, spill)
+                channel: Volumes(
+                    channel, self._volume_set(channel, fonts, shared.images), previous, spill
+                )
                 for channel in ("fax", "post")
             }
             try:
@@ -441,6 +505,8 @@ class _Build:
         warnings = [w for v in volumes.values() for w in v.warnings]
         if records:
             title = campaign.title
+            sender = campaign.sender
+            contact = {"name": sender.name, "phone": sender.phone, "email": sender.email}
             for name, write in ((JOB_JSON, write_job_json), (JOB_TEXT, write_job_text)):
                 path = self.staging.path(name)
                 with naming(path), path.open("w", encoding="utf-8", newline="\n") as out:
@@ -450,6 +516,8 @@ class _Build:
                         lambda c: volumes[c].placements(),
                         title=title,
                         warnings=warnings,
+                        contact=contact,
+                        faxes=self.fax_dialling,
                     )
         for volume_set in volumes.values():
             volume_set.forget()
@@ -458,7 +526,10 @@ class _Build:
         result.warnings.extend(warnings)
 
     def _volume_set(
-        self, channel: str, fonts: dict[Style, EmbeddedFont]
+        self,
+        channel: str,
+        fonts: dict[Style, EmbeddedFont],
+        images: dict[str, RasterImage] | None = None,
     ) -> Callable[[], VolumeSet]:
         campaign = self.campaign
         printing = campaign.printing
@@ -479,6 +550,7 @@ class _Build:
                 envelope=envelope.envelope if envelope else None,
                 din5008=envelope.din5008 if envelope else None,
                 keep_placements=False,  # Volumes writes them down
+                images=images,
             )
 
         return make
@@ -488,10 +560,13 @@ class _Build:
         for folder in ("faxes", "post"):
             (self.folder / folder).mkdir(exist_ok=True)
         checks = NumberChecks(campaign, self.owners, self.sheet, self.now)
-        finished = (checks.finish(plan) for plan in self._spilled())
+        finished: Iterator[RecipientPlan] = (checks.finish(plan) for plan in self._spilled())
+        if self.signing.per_signer:  # a letter from each signer to each recipient
+            finished = self.signing.letters(finished)
         small = self.count <= SHEET_LIMIT
         sheet_plans: list[RecipientPlan] = []  # only while the batch is small enough for a sheet
         summary = campaign_summary(campaign, self.day)
+        summary.update(self.signing.summary())
         # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
         exports = ExportWriter(self.folder, summary)
         made_all = make_all(shared, finished, self.jobs)
@@ -502,18 +577,18 @@ class _Build:
                 contextlib.closing(made_all),
             ):
                 self.progress.start(self.count, "documents")
-                last: RecipientPlan | None = None
+                last: str | None = None
                 for made in made_all:
                     self.remade += made.remade
                     entry = self._entry(made, volumes)
                     manifest.add(entry)
                     with naming(self.folder / "gateways"):
                         exports.add(entry)
-                    if made.plan is not last:  # a recipient's first document
-                        last = made.plan
+                    if made.plan.base_id != last:  # a recipient's first document
+                        last = made.plan.base_id
                         self._note_windows(made.plan)
-                        if small:
-                            sheet_plans.append(made.plan)
+                        if small:  # the sheet has a row per recipient, not per signer
+                            sheet_plans.append(self.signing.recipient_plan(made.plan))
                         self.progress.advance()
         except BaseException:
             with contextlib.suppress(OSError):
@@ -557,6 +632,8 @@ class _Build:
             self.cache.document(
                 cache_id, made.key, name, made.sha256, made.contents, where, made.cached
             )
+            if channel == "fax":
+                self.fax_dialling[plan.recipient.id] = {key: entry.get(key) for key in FAX_FIELDS}
             result.ready += 1
             result.channels[channel] = result.channels.get(channel, 0) + 1
             result.pages += placed.pages
@@ -582,4 +659,20 @@ def _bookmark(plan: RecipientPlan) -> str:
     name = recipient.display_name
     if recipient.organization and recipient.organization != name:
         name = f"{name}, {recipient.organization}"
+    if plan.signer is not None:
+        name = f"{name} ({plan.signer.display_name})"
     return f"{recipient.id}: {name}"
+
+
+def _check_return_line(campaign: Campaign) -> None:
+    """One campaign error, not a rejection per letter, when no return line fits the window."""
+    try:
+        check_return_line(campaign, envelope_of(campaign))
+    except AddressDoesNotFit as exc:
+        field = "sender.return_line" if campaign.sender.return_line else "sender"
+        raise CampaignError(
+            str(exc),
+            source=str(campaign.source),
+            line=campaign.lines.get(field),
+            field="sender.return_line",
+        ) from None

@@ -14,12 +14,22 @@ from dataclasses import dataclass, field, replace
 
 from faxbatch.campaign.loader import iter_recipients
 from faxbatch.campaign.model import Campaign, Recipient
-from faxbatch.errors import CampaignError
+from faxbatch.campaign.signers import Signer
+from faxbatch.errors import CampaignError, sentences
 from faxbatch.letters.direction import explicit_controls
 from faxbatch.letters.fonts import describe_char, typeface
+from faxbatch.letters.labels import CATALOG_LANGUAGES, has_catalog
 from faxbatch.letters.shaping import is_arabic_letter
 from faxbatch.numbers import verification
-from faxbatch.numbers.reading import Kind, NumberOwners, NumberReading, Verdict, best, read_numbers
+from faxbatch.numbers.reading import (
+    Kind,
+    NumberOwners,
+    NumberReading,
+    Verdict,
+    area_code_from,
+    best,
+    read_numbers,
+)
 from faxbatch.numbers.verification import Verification, VerificationSheet
 from faxbatch.numbers.windows import WindowFinder, WindowResult, format_utc
 
@@ -42,6 +52,15 @@ class RecipientPlan:
     #: what the verification sheet says, and the next sending window, by E.164 number
     verifications: dict[str, Verification] = field(default_factory=dict)
     windows: dict[str, WindowResult] = field(default_factory=dict)
+    #: with ``signatories`` per signer: whose letter this is; ``recipient.id`` is then the
+    #: document's id, ``<recipient id>--<signer id>``, and ``recipient_id`` the recipient's own
+    signer: Signer | None = None
+    recipient_id: str = ""
+
+    @property
+    def base_id(self) -> str:
+        """The recipient's own id (the document's id without its signer)."""
+        return self.recipient_id or self.recipient.id
 
     def verification_of(self, reading: NumberReading | None) -> Verification | None:
         """What volunteers found for one of the recipient's numbers."""
@@ -74,7 +93,11 @@ class RecipientPlan:
             "recipient_id": r.id,
             "recipient_name": r.display_name,
             "organization": r.organization or None,
+            "signer_id": self.signer.id if self.signer else None,
+            "signer_name": self.signer.display_name if self.signer else None,
             "channel": channel or r.channels[0],
+            "language": r.language or None,
+            "languages": list(r.languages) or ([r.language] if r.language else None),
             "status": "ready" if made else "rejected",
             "problems": problems,
             "fax_raw": r.fax or None,
@@ -91,6 +114,8 @@ class RecipientPlan:
             "dial_string": None,
             "phone_raw": r.phone or None,
             "phone_e164": self.phone.e164 if self.phone else None,
+            # the recipients file's own columns (case_number, email): this recipient's cells
+            "fields": dict(r.fields) or None,
         }
         fields.update(_verification_fields(self.verification_of(shown)))
         fields.update(_window_fields(self.window_of(self.fax)))
@@ -159,11 +184,32 @@ def campaign_texts(campaign: Campaign) -> Iterator[tuple[str, str]]:
     for i, line in enumerate(letter.signature):
         yield f"letter.signature[{i}]", line
     yield "cover.comments", campaign.cover.comments
+    for language, translation in campaign.translations.items():
+        path = f"translations.{language}"
+        for name in ("subject", "greeting", "body", "closing"):
+            yield f"{path}.{name}", getattr(translation.letter, name)
+        for i, line in enumerate(translation.letter.signature):
+            yield f"{path}.signature[{i}]", line
+        yield f"{path}.cover.comments", translation.cover_comments
+
+
+def campaign_warnings(campaign: Campaign) -> list[str]:
+    """What the campaign's reading noticed, and languages printed with English labels."""
+    found = list(campaign.warnings)
+    for language in campaign.languages:
+        if not has_catalog(language):
+            found.append(
+                f"faxbatch has no labels in '{language}': the cover sheets and page footers of "
+                f"letters in '{language}' are labelled in English (labels exist for "
+                f"{', '.join(CATALOG_LANGUAGES)})."
+            )
+    return found
 
 
 def recipient_texts(recipient: Recipient) -> Iterator[tuple[str, str]]:
     """(field path, text) of what one recipient adds to its letter."""
-    for name in ("id", "name", "title", "organization", "fax", "phone"):
+    for name in ("id", "name", "title", "organization", "fax", "phone", "greeting",
+                 "cover_comments"):  # fmt: skip
         yield recipient.field(name), getattr(recipient, name)
     for i, line in enumerate(recipient.address):
         yield recipient.field(f"address[{i}]"), line
@@ -262,9 +308,18 @@ def read_recipient(
     plan = RecipientPlan(recipient)
     plan.problems.extend(recipient.problems)
     plan.problems.extend(_text_problems(recipient))
-    plan.fax_readings = _read(campaign, recipient, recipient.fax, "fax", known)
-    plan.phone_readings = _read(campaign, recipient, recipient.phone, "phone", known)
+    fax = _read(campaign, recipient, recipient.fax, "fax", known)
+    phone = _read(campaign, recipient, recipient.phone, "phone", known)
+    every = (*fax, *phone)
+    plan.fax_readings = tuple(_with_area_hint(reading, every) for reading in fax)
+    plan.phone_readings = tuple(_with_area_hint(reading, every) for reading in phone)
     return plan
+
+
+def _with_area_hint(reading: NumberReading, every: tuple[NumberReading, ...]) -> NumberReading:
+    """A number without its area code, with the code of the recipient's other number if any."""
+    hint = area_code_from(reading, [other for other in every if other is not reading])
+    return replace(reading, reasons=(*reading.reasons, hint)) if hint else reading
 
 
 class NumberChecks:
@@ -337,7 +392,7 @@ def _check_numbers(
             plan.verifications[reading.e164] = found
         if not reading.usable or not reading.e164:
             return reading
-        window = finder.find(reading.time_zones, reading.region)
+        window = finder.find(reading.time_zones, reading.region, plan.recipient.office_hours)
         plan.windows[reading.e164] = window
         if not window.notes:
             return reading
@@ -370,7 +425,9 @@ def _choose_documents(plan: RecipientPlan) -> None:
                 "No postal address is given; add 'address' lines to send this letter by post."
             )
         elif plan.fax_problem:
-            plan.fax_problem += " There is no postal address to send it by post instead."
+            plan.fax_problem = sentences(
+                [plan.fax_problem, "There is no postal address to send it by post instead"]
+            )
     plan.documents = tuple(documents)
 
 
@@ -379,9 +436,11 @@ def _no_fax_reason(plan: RecipientPlan) -> str:
         return "No fax number is given; add one under 'fax' to send this letter."
     reasons: list[str] = []
     for reading in plan.fax_readings:
-        why = " ".join(reading.reasons) or f"it is {reading.verdict}"
-        reasons.append(f"'{reading.raw}': {why}")
-    listed = "; ".join(reasons) or f"'{plan.recipient.fax}' holds no number"
+        why = sentences(reading.reasons) or f"It is {reading.verdict}."
+        quoted = f"'{reading.written or reading.raw}'"
+        # a reason that names the number already ("'7.71727E+10' is a number a spreadsheet ...")
+        reasons.append(why if why.startswith(quoted) else f"{quoted}: {why}")
+    listed = " ".join(reasons) or f"'{plan.recipient.fax}' holds no number."
     return f"No usable fax number: {listed}"
 
 

@@ -25,9 +25,9 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -35,14 +35,17 @@ from typing import TypeVar
 from faxbatch import __version__
 from faxbatch.build.cache import CachedDocument, PreviousBuild
 from faxbatch.build.plan import RecipientPlan
-from faxbatch.campaign.model import Campaign
+from faxbatch.campaign.model import Campaign, Recipient
+from faxbatch.campaign.signers import Signer
 from faxbatch.files import naming
 from faxbatch.letters.document import DoesNotFit, FaxTarget, fax_document
+from faxbatch.letters.enclosures import EnclosurePage
 from faxbatch.letters.envelopes import EnvelopeSpec, envelope_spec
 from faxbatch.letters.fonts import EmbeddedFont, Style
 from faxbatch.letters.layout import Page, Paragraph
-from faxbatch.letters.pdf import PageContent, PdfWriter, render_page
+from faxbatch.letters.pdf import PageContent, PdfWriter, RasterImage, render_page
 from faxbatch.letters.postal import postal_document
+from faxbatch.letters.signatories import LetterExtras, as_signer
 from faxbatch.printshop.preflight import PageRules, check_layout
 
 T = TypeVar("T")
@@ -60,6 +63,42 @@ class Shared:
     folder: Path  # the staging folder
     previous: Path | None  # the batch folder being replaced, for its cache
     batch_key: str  # what all documents share: code, fonts, campaign texts, date
+    #: the body of each translation, by language (``body`` is the first language's)
+    bodies: dict[str, tuple[Paragraph, ...]] = field(default_factory=dict)
+    #: the pages of the campaign's enclosures, drawn once for the batch
+    enclosures: tuple[EnclosurePage, ...] = ()
+
+    @property
+    def images(self) -> dict[str, RasterImage]:
+        """The images the documents draw, by key (the enclosures' pages)."""
+        return {page.image.key: page.image for page in self.enclosures}
+
+    #: the signers of the annex (``signatories`` mode annex), and a hash of them
+    annex: tuple[Signer, ...] = ()
+    annex_key: str = ""
+    #: (recipient id, organization) of the recipients a letter may say it was also sent to
+    others: tuple[tuple[str, str], ...] = ()
+
+    def extras_for(self, plan: RecipientPlan) -> LetterExtras | None:
+        """The annex and the "also sent to" list of one recipient's letter (None: neither)."""
+        if not self.annex and not self.campaign.letter.also_sent_to:
+            return None
+        own = plan.recipient.organization or plan.recipient.display_name
+        others = tuple(
+            dict.fromkeys(name for rid, name in self.others if rid != plan.base_id and name != own)
+        )
+        return LetterExtras(self.annex, others).for_recipient(plan.recipient)
+
+    def for_recipient(self, recipient: Recipient) -> list[tuple[Campaign, tuple[Paragraph, ...]]]:
+        """The campaign in each of the recipient's languages, and the letter's body in it."""
+        campaign = self.campaign
+        found = []
+        for language in campaign.languages_of(recipient):
+            if language == campaign.letter.language:
+                found.append((campaign, self.body))
+            else:
+                found.append((campaign.in_language(language), self.bodies[language]))
+        return found
 
 
 @dataclass(frozen=True)
@@ -121,11 +160,16 @@ def preflight_pages(
 
 
 def pdf_bytes(
-    contents: Sequence[PageContent], fonts: dict[Style, EmbeddedFont], title: str
+    contents: Sequence[PageContent],
+    fonts: dict[Style, EmbeddedFont],
+    title: str,
+    images: Mapping[str, RasterImage] | None = None,
 ) -> bytes:
-    """One self-contained PDF from rendered pages."""
+    """One self-contained PDF from rendered pages (``images``: those they draw, by key)."""
     buffer = io.BytesIO()
-    writer = PdfWriter(buffer, fonts, title=title, producer=f"faxbatch {__version__}")
+    writer = PdfWriter(
+        buffer, fonts, title=title, producer=f"faxbatch {__version__}", images=images
+    )
     writer.add_pages(contents)
     writer.close()
     return buffer.getvalue()
@@ -135,18 +179,36 @@ def layout_document(
     shared: Shared, plan: RecipientPlan, channel: str
 ) -> tuple[list[Page], EnvelopeSpec | None]:
     """Lay out one of a recipient's documents (a fax, or a letter for a window envelope)."""
-    campaign = shared.campaign
+    found = shared.for_recipient(plan.recipient)
+    if plan.signer is not None:  # a signer's own letter: their letterhead, "From", signature
+        signer = plan.signer
+        found = [(as_signer(other, signer), other_body) for other, other_body in found]
+    (campaign, body), *translations = found
+    extras = shared.extras_for(plan)
     if channel == "fax":
-        pages = fax_document(campaign, plan.recipient, shared.body, shared.day, fax_target(plan))
+        target = fax_target(plan)
+        pages = fax_document(
+            campaign,
+            plan.recipient,
+            body,
+            shared.day,
+            target,
+            translations,
+            extras,
+            enclosures=shared.enclosures,
+        )
         return pages, None
     spec = envelope_of(campaign)
     pages = postal_document(
         campaign,
         plan.recipient,
-        shared.body,
+        body,
         shared.day,
         spec,
         fold_marks=campaign.printing.fold_marks,
+        translations=translations,
+        extras=extras,
+        enclosures=shared.enclosures,
     )
     return pages, spec
 
@@ -158,9 +220,17 @@ def document_key(shared: Shared, plan: RecipientPlan, channel: str) -> str:
     are text and frozen dataclasses of text, so their ``repr`` is a faithful, stable spelling.
     """
     r = plan.recipient
-    shown = (r.id, r.name, r.title, r.organization, r.address, r.country)
+    language = shared.campaign.languages_of(r)
+    shown = (r.id, r.name, r.title, r.organization, r.address, r.country, language, r.greeting,
+             r.cover_comments)  # fmt: skip
     target = fax_target(plan) if channel == "fax" else None
-    text = repr((shared.batch_key, channel, shown, target))
+    extras = shared.extras_for(plan)
+    others = extras.also_sent_to if extras is not None else ()
+    annex = shared.annex_key if extras is not None and extras.signers else ""
+    if r.signers_from and annex:  # an annex of some countries only
+        annex = repr((annex, r.signers_from))
+    signed = (plan.signer, annex, others)
+    text = repr((shared.batch_key, channel, shown, target, signed))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -177,6 +247,7 @@ class Maker:
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
         self.previous = PreviousBuild(shared.previous) if shared.previous else None
+        self.images = shared.images
 
     def make(self, item: tuple[RecipientPlan, str | None]) -> Made:
         """One document: from the previous build when unchanged, else newly made."""
@@ -208,7 +279,8 @@ class Maker:
             return Made(plan, channel, [], key, problem=f"{exc}.")
         failures = preflight_pages(pages, name, campaign, spec)
         contents = [render_page(page, shared.fonts) for page in pages]
-        data = pdf_bytes(contents, shared.fonts, f"{campaign.title}: {plan.recipient.display_name}")
+        title = f"{campaign.title}: {plan.recipient.display_name}"
+        data = pdf_bytes(contents, shared.fonts, title, self.images)
         with naming(target):  # a full disk names the file it stopped
             target.write_bytes(data)
         sha256 = hashlib.sha256(data).hexdigest()

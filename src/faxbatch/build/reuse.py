@@ -288,6 +288,8 @@ def batch_fingerprint(campaign: Campaign, sheet: VerificationSheet, day: dt.date
     ]
     if campaign.recipients_file is not None:
         parts.append(_file_hash(campaign.recipients_file))
+    if campaign.signatories is not None:
+        parts.append(_file_hash(campaign.signatories.file))
     return input_key(*parts)
 
 

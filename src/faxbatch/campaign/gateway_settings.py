@@ -25,12 +25,12 @@ refused without ever being expanded.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import math
 import os
 import re
 import stat
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from faxbatch.campaign.hints import close_word
 from faxbatch.errors import CampaignError, InputUnreadableError, UsageError
 
 PASSWORD_VARIABLE = "FAXBATCH_SMTP_PASSWORD"
@@ -71,6 +72,10 @@ class EmailSettings:
     user: str = ""
     sender: str = ""
     timeout: float = 60.0
+    #: the message's subject ("" for the campaign's) and text ("" for none: the PDF is the fax);
+    #: both may use the placeholders of :data:`EMAIL_PLACEHOLDERS`
+    subject: str = ""
+    body: str = ""
 
     @property
     def port(self) -> int:
@@ -124,7 +129,12 @@ _EMAIL_KEYS: dict[str, tuple[str, type]] = {
     "user": ("user", str),
     "from": ("sender", str),
     "timeout": ("timeout", float),
+    "subject": ("subject", str),
+    "body": ("body", str),
 }
+#: what ``gateway.email.subject`` and ``.body`` may put in: the fax's recipient, its number
+#: (E.164), its pages and the campaign's subject line
+EMAIL_PLACEHOLDERS = ("id", "name", "organization", "number", "pages", "subject")
 _SECTIONS = {"hylafax": _HYLAFAX_KEYS, "email": _EMAIL_KEYS}
 #: the keys of the ``gateway:`` section that are values, not sections
 _TOP_VALUES: dict[str, tuple[str, type]] = {
@@ -294,21 +304,31 @@ def _section(
     if not isinstance(value, Mapping):
         raise _error(source, path, f"expected a mapping of keys ({', '.join(keys)})")
     out: dict[str, Any] = {}
+    problems: list[CampaignError] = []  # every key's problem at once
     for key, item in value.items():
         child = f"{path}.{key}"
         if key == "password":
-            raise _error(
-                source,
-                child,
-                "the SMTP password must not be written in a file",
-                f"remove it and set the environment variable {PASSWORD_VARIABLE} instead",
+            problems.append(
+                _error(
+                    source,
+                    child,
+                    "the SMTP password must not be written in a file",
+                    f"remove it and set the environment variable {PASSWORD_VARIABLE} instead",
+                )
             )
+            continue
         if key not in keys:
-            close = difflib.get_close_matches(str(key), list(keys), n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(keys)}"
-            raise _error(source, child, f"unknown key {shown(str(key))}", hint)
+            close = close_word(str(key), keys)
+            hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(keys)}"
+            problems.append(_error(source, child, f"unknown key {shown(str(key))}", hint))
+            continue
         name, kind = keys[key]
-        out[name] = _typed(item, kind, name, child, source)
+        try:
+            out[name] = _typed(item, kind, name, child, source)
+        except CampaignError as exc:
+            problems.append(exc)
+    if problems:
+        raise CampaignError.several(problems)
     return out
 
 
@@ -361,6 +381,12 @@ def _check_email(values: dict[str, Any], source: str | None) -> dict[str, Any]:
                     f"gateway.email.{keys[name]}",
                     f"expected {exc}, not {shown(values[name])}",
                 ) from None
+    for name in ("subject", "body"):
+        problem = _placeholder_problem(values.get(name, ""))
+        if problem:
+            known = ", ".join("{" + p + "}" for p in EMAIL_PLACEHOLDERS)
+            hint = f"known placeholders: {known}; write a literal brace as {{{{ or }}}}"
+            raise _error(source, f"gateway.email.{name}", problem, hint)
     if "smtp_host" in values:
         values["smtp_host"], values["smtp_port"] = _server_value(
             values["smtp_host"], values.get("smtp_port"), "gateway.email.smtp_host", source
@@ -387,6 +413,18 @@ def _server_value(
     return host, given if given is not None else port
 
 
+def _placeholder_problem(text: str) -> str:
+    """What is wrong with the ``{placeholders}`` of an email subject or body ("" when fine)."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        return f"braces do not match ({exc})"
+    for _literal, name, spec, conversion in parsed:
+        if name is not None and (name not in EMAIL_PLACEHOLDERS or spec or conversion):
+            return f"unknown placeholder '{{{name}}}'"
+    return ""
+
+
 def parse_gateway_section(section: Any, source: str | None = None) -> GatewaySettings:
     """Settings from a ``gateway:`` mapping (as loaded from YAML or JSON), every value checked."""
     if section is None:
@@ -395,10 +433,8 @@ def parse_gateway_section(section: Any, source: str | None = None) -> GatewaySet
         raise _error(source, "gateway", "expected a mapping with 'hylafax' and/or 'email'")
     for key in section:
         if key not in _KNOWN_TOP:
-            close = difflib.get_close_matches(str(key), list(_KNOWN_TOP), n=1, cutoff=0.5)
-            hint = (
-                f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(_KNOWN_TOP)}"
-            )
+            close = close_word(str(key), _KNOWN_TOP)
+            hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(_KNOWN_TOP)}"
             raise _error(source, f"gateway.{key}", f"unknown key {shown(str(key))}", hint)
     top: dict[str, Any] = {}
     for key, (name, kind) in _TOP_VALUES.items():

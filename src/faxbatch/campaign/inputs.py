@@ -37,8 +37,10 @@ from faxbatch.errors import CampaignError, InputUnreadableError
 __all__ = [
     "BODY",
     "CAMPAIGN",
+    "ENCLOSURE",
     "MB",
     "RECIPIENTS",
+    "SIGNERS",
     "VERIFICATION",
     "InputKind",
     "Origin",
@@ -67,6 +69,10 @@ BODY = InputKind("letter body", 1 * MB)
 #: a million rows of a few hundred bytes each
 RECIPIENTS = InputKind("recipients file", 200 * MB)
 VERIFICATION = InputKind("verification sheet", 200 * MB)
+#: a PDF appended to every letter (``enclosures:``): a statement of a few pages, not a brochure
+ENCLOSURE = InputKind("enclosure", 20 * MB)
+#: a signatory per row, as many as recipients can be
+SIGNERS = InputKind("signers file", 200 * MB)
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the look must not block open

@@ -7,7 +7,7 @@ works on them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -85,6 +85,8 @@ class Sender:
     fax: str = ""
     email: str = ""
     country: str | None = None
+    #: the short return address above a postal letter's window (default: made from the above)
+    return_line: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,40 @@ class Letter:
     greeting: str = "Dear {name},"
     closing: str = "Sincerely,"
     signature: tuple[str, ...] = ()
+    #: the language it is written in (a code such as ``en``, ``ru``, ``kk``, ``de``): the labels
+    #: and the date of its pages follow it
+    language: str = "en"
+    #: print "This letter was also sent to: ..." with the other recipients' organizations
+    also_sent_to: bool = False
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The letter in another language (``translations:``), and its cover sheet's comments."""
+
+    letter: Letter
+    cover_comments: str = ""
+
+
+#: how signatories sign: all of them in an annex of one letter, or each a letter of their own
+SignatoriesMode = Literal["annex", "per_signer"]
+SIGNATORIES_MODES: tuple[SignatoriesMode, ...] = ("annex", "per_signer")
+
+
+@dataclass(frozen=True)
+class Signatories:
+    """The campaign's ``signatories:``: who signs, from a CSV file read row by row."""
+
+    file: Path
+    mode: SignatoriesMode = "annex"
+
+
+@dataclass(frozen=True)
+class CopyTo:
+    """Someone who gets a copy of every letter (``copies_to:``): the organizers, most often."""
+
+    name: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -127,13 +163,25 @@ class OfficeHours:
     days: tuple[int, ...] = (0, 1, 2, 3, 4)  # datetime.weekday() numbers: Monday to Friday
     start: dt.time = dt.time(9)
     end: dt.time = dt.time(18)
+    #: several spans a day (a lunch break between them); empty: ``start`` to ``end``
+    spans: tuple[tuple[dt.time, dt.time], ...] = ()
+    #: whether the public holidays of the office's country (``holidays`` package) are closed
+    holidays: bool = True
+
+    @property
+    def day_spans(self) -> tuple[tuple[dt.time, dt.time], ...]:
+        """The spans of one office day, in order."""
+        return self.spans or ((self.start, self.end),)
 
     def describe(self) -> str:
-        """``Mon–Fri 09:00–18:00``, for people."""
+        """``Mon–Fri 09:00–18:00``, for people (``Sun–Thu 09:00–13:00, 14:00–18:00``)."""
         names = [WEEKDAYS[day].capitalize() for day in self.days]
         consecutive = list(self.days) == list(range(self.days[0], self.days[-1] + 1))
+        if self.days == (0, 1, 2, 3, 6):
+            names, consecutive = ["Sun", "Mon", "Tue", "Wed", "Thu"], True
         days = f"{names[0]}–{names[-1]}" if consecutive and len(names) > 2 else ", ".join(names)
-        return f"{days} {self.start:%H:%M}–{self.end:%H:%M}"
+        spans = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in self.day_spans)
+        return f"{days} {spans}" + ("" if self.holidays else " (holidays too)")
 
 
 @dataclass(frozen=True)
@@ -159,6 +207,20 @@ class Recipient:
     source: str | None = None
     #: what is wrong with the entry itself (a row of a recipients file that cannot be used)
     problems: tuple[str, ...] = ()
+    #: the office's own hours (``office_hours`` on the recipient); None: the campaign's
+    office_hours: OfficeHours | None = None
+    #: the recipients file's own columns (``case_number``) and this recipient's cells of them
+    fields: tuple[tuple[str, str], ...] = ()
+    #: the language of this recipient's letter and cover (empty: the campaign's first language)
+    language: str = ""
+    #: with ``languages: [en, ru]``: the letter in each, one after the other (``language`` is the
+    #: first, the cover sheet's)
+    languages: tuple[str, ...] = ()
+    #: the letter's greeting and the cover's comments for this recipient alone (empty: the letter's)
+    greeting: str = ""
+    cover_comments: str = ""
+    #: with ``signatories`` per signer: only the letters of signers in these countries (ISO codes)
+    signers_from: tuple[str, ...] = ()
 
     @property
     def field_path(self) -> str:
@@ -179,14 +241,33 @@ class Recipient:
         return self.name or self.organization
 
     def placeholder_values(self) -> dict[str, str]:
-        """Values for ``{placeholders}`` in letter texts."""
-        return {
+        """Values for ``{placeholders}`` in letter texts (the recipients file's own columns too)."""
+        return dict(self.fields) | {
             "id": self.id,
             "name": self.display_name,
             "title": self.title,
             "organization": self.organization,
             "country": self.country or "",
         }
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A PDF appended to every letter (``enclosures:``), as checked when the campaign was read.
+
+    ``name`` is the path as written (relative to the campaign file); ``sha256`` the digest of the
+    bytes checked, so that a file changed before the build is noticed (and rebuilds the letters).
+    """
+
+    name: str
+    sha256: str
+    #: each page's width and height in points
+    sizes: tuple[tuple[float, float], ...]
+
+    @property
+    def pages(self) -> int:
+        """How many pages the enclosure adds to every letter."""
+        return len(self.sizes)
 
 
 @dataclass(frozen=True)
@@ -220,6 +301,39 @@ class Campaign:
     input_folders: tuple[Path, ...] = ()
     #: the line of each field path, for messages about values found valid here but wrong later
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    #: the letter in other languages, by language code (the first language is ``letter``'s)
+    translations: dict[str, Translation] = field(default_factory=dict)
+    #: what reading the campaign noticed without stopping (a translation missing a field, ...)
+    warnings: tuple[str, ...] = ()
+    #: PDFs whose pages follow every letter, fax and post (``enclosures:``)
+    enclosures: tuple[Enclosure, ...] = ()
+    #: who signs the letter (``signatories:``; None: the sender alone)
+    signatories: Signatories | None = None
+    #: who gets a copy of every letter: listed on the cover and in the letter's "cc:" block
+    copies_to: tuple[CopyTo, ...] = ()
+    #: the recipients file's own columns (not recipient keys): every recipient's ``fields``
+    fields: tuple[str, ...] = ()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language the campaign's letter is written in, the first one first."""
+        return (self.letter.language, *self.translations)
+
+    def language_of(self, recipient: Recipient) -> str:
+        """The language of the recipient's letter (the first, when it gets several)."""
+        return recipient.language or self.letter.language
+
+    def languages_of(self, recipient: Recipient) -> tuple[str, ...]:
+        """Every language the recipient's letter comes in, the cover sheet's first."""
+        return recipient.languages or (self.language_of(recipient),)
+
+    def in_language(self, language: str) -> Campaign:
+        """The campaign with its letter and cover comments in ``language`` (one it has)."""
+        if language == self.letter.language:
+            return self
+        translation = self.translations[language]
+        cover = replace(self.cover, comments=translation.cover_comments)
+        return replace(self, letter=translation.letter, cover=cover)
 
     def where(self, field_path: str) -> str:
         """``file:line: field`` for a field path, as far as it is known."""

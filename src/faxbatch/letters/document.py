@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from faxbatch.campaign.model import Campaign, Recipient
+from faxbatch.letters import labels
+from faxbatch.letters.enclosures import EnclosurePage, enclosure_pages
 from faxbatch.letters.fonts import Style, typeface
 from faxbatch.letters.layout import (
     MM,
@@ -23,11 +25,18 @@ from faxbatch.letters.layout import (
     Span,
     TextRun,
     flow,
+    line_count,
     line_width,
     single_line,
     text_runs,
 )
 from faxbatch.letters.markdown import fill, fill_blocks
+from faxbatch.letters.signatories import (
+    LetterExtras,
+    annex_pages,
+    closing_blocks,
+    signature_lines,
+)
 
 BODY = 12.0
 SMALL = 11.0  # letterhead details: still readable after a 200 dpi fax
@@ -38,11 +47,6 @@ COVER_VALUE = 15.0
 
 class DoesNotFit(Exception):
     """A page's content does not fit where it must (a cover sheet on one page)."""
-
-
-def format_date(day: dt.date) -> str:
-    """``10 May 2012``: unambiguous in every country, unlike 05/10/2012."""
-    return f"{day.day} {day:%B %Y}"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ def letterhead(campaign: Campaign, contact_separator: str = " · ") -> list[Bloc
     line break as the separator).
     """
     sender = campaign.sender
+    words = labels.labels(campaign.letter.language)
     blocks: list[Block] = []
     head = sender.organization or sender.name
     blocks.append(Paragraph((Span(head, Style.BOLD),), size=15.0, space_after=2.0))
@@ -69,8 +74,8 @@ def letterhead(campaign: Campaign, contact_separator: str = " · ") -> list[Bloc
     contact = contact_separator.join(
         part
         for part in (
-            f"Phone {sender.phone}" if sender.phone else "",
-            f"Fax {sender.fax}" if sender.fax else "",
+            f"{words.phone} {sender.phone}" if sender.phone else "",
+            f"{words.fax} {sender.fax}" if sender.fax else "",
             sender.email,
         )
         if part
@@ -88,21 +93,32 @@ def letter_blocks(
     body: Sequence[Paragraph],
     day: dt.date,
     target: FaxTarget | None,
+    extras: LetterExtras | None = None,
 ) -> list[Block]:
     """Everything of the letter, in reading order, ready to flow over pages."""
+    language = campaign.letter.language
     blocks = letterhead(campaign)
     blocks.append(Spacer(8 * MM))
-    blocks.append(Paragraph((Span(format_date(day)),), size=BODY, align="right", space_after=6.0))
+    date = labels.format_date(day, language)
+    blocks.append(Paragraph((Span(date),), size=BODY, align="right", space_after=6.0))
     address = [recipient.name, recipient.title, recipient.organization, *recipient.address]
     address = [line for line in address if line]
     if target:
-        address.append(f"By fax: {target.fax}")
+        address.append(labels.labels(language).by_fax.format(fax=target.fax))
     blocks.append(Paragraph((Span("\n".join(address)),), size=BODY, space_after=8 * MM))
-    return blocks + letter_text(campaign, recipient, body)
+    return blocks + letter_text(campaign, recipient, body, extras)
 
 
-def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragraph]) -> list[Block]:
-    """The letter from its subject on (a postal letter places its head itself)."""
+def letter_text(
+    campaign: Campaign,
+    recipient: Recipient,
+    body: Sequence[Paragraph],
+    extras: LetterExtras | None = None,
+) -> list[Block]:
+    """The letter from its subject on (a postal letter places its head itself).
+
+    ``extras``: the annex's signers (their count signs too) and the other recipients.
+    """
     letter = campaign.letter
     values = recipient.placeholder_values()
     blocks: list[Block] = []
@@ -112,18 +128,32 @@ def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragra
     )
     if campaign.reference:
         blocks.append(
-            Paragraph((Span(f"Reference: {campaign.reference}"),), size=SMALL, keep_with_next=True)
+            Paragraph(
+                (
+                    Span(
+                        labels.labels(letter.language).reference_line.format(
+                            reference=campaign.reference
+                        )
+                    ),
+                ),
+                size=SMALL,
+                keep_with_next=True,
+            )
         )
     blocks.append(Spacer(5 * MM))
-    greeting = fill(letter.greeting, values)
+    own = recipient.greeting if letter.language == (recipient.language or letter.language) else ""
+    greeting = fill(own or letter.greeting, values)
     if greeting:
         blocks.append(Paragraph((Span(greeting),), size=BODY, space_after=0.6 * BODY))
     text = fill_blocks(body, values)
-    if text:  # the closing never starts a page on its own
+    if text:  # the closing never starts a page without at least two lines of the body's end
         text[-1] = replace(text[-1], keep_with_next=True)
+        geometry = Geometry.for_size(campaign.page_size)
+        if len(text) > 1 and line_count(text[-1], geometry) < 2:
+            text[-2] = replace(text[-2], keep_with_next=True)
     blocks.extend(text)
     closing = fill(letter.closing, values)
-    signature = letter.signature or (campaign.sender.name,)
+    signature = signature_lines(campaign, extras)
     # closing and signature stay together, with room to sign by hand
     blocks.append(
         Paragraph(
@@ -135,6 +165,7 @@ def letter_text(campaign: Campaign, recipient: Recipient, body: Sequence[Paragra
         )
     )
     blocks.append(Paragraph((Span("\n".join(signature)),), size=BODY))
+    blocks.extend(closing_blocks(campaign, extras))
     return blocks
 
 
@@ -168,50 +199,57 @@ def cover_page(
     page = Page(geometry)
     sender = campaign.sender
     values = recipient.placeholder_values()
+    language = campaign.letter.language
+    words = labels.labels(language)
     top = geometry.top
-    page.items.append(TextRun(geometry.left, top - 40, "FAX", Style.BOLD, 48.0))
+    page.items.append(TextRun(geometry.left, top - 40, words.fax_title, Style.BOLD, 48.0))
     if campaign.cover.urgent:
         face = typeface()[Style.BOLD]
-        width = face.width("URGENT", 22.0) + 16
+        width = face.width(words.urgent, 22.0) + 16
         x = geometry.right - width
         page.items.append(Box(x, top - 44, width, 40, width=3.0))
-        page.items.append(TextRun(x + 8, top - 32, "URGENT", Style.BOLD, 22.0))
+        page.items.append(TextRun(x + 8, top - 32, words.urgent, Style.BOLD, 22.0))
     y = top - 60
     page.items.append(Rule(geometry.left, y, geometry.right, y, 1.5))
     y -= 8
 
-    y = _row(page, "Date", format_date(day), y, geometry)
-    y = _row(page, "Pages", f"{total_pages} (including this cover sheet)", y, geometry)
+    y = _row(page, words.date, labels.format_date(day, language), y, geometry)
+    y = _row(page, words.pages, words.pages_value.format(count=total_pages), y, geometry)
     y -= 6
     page.items.append(Rule(geometry.left, y, geometry.right, y))
     y -= 8
-    y = _row(page, "To", recipient.name or recipient.organization, y, geometry, bold=True)
+    y = _row(page, words.to, recipient.name or recipient.organization, y, geometry, bold=True)
     if recipient.title:
         y = _row(page, "", recipient.title, y, geometry)
     if recipient.organization and recipient.name:
-        y = _row(page, "Organization", recipient.organization, y, geometry)
-    y = _row(page, "Fax", target.fax if target else "", y, geometry, bold=True)
+        y = _row(page, words.organization, recipient.organization, y, geometry)
+    y = _row(page, words.fax, target.fax if target else "", y, geometry, bold=True)
     if target and target.phone:
-        y = _row(page, "Phone", target.phone, y, geometry)
+        y = _row(page, words.phone, target.phone, y, geometry)
     y -= 6
     page.items.append(Rule(geometry.left, y, geometry.right, y))
     y -= 8
-    y = _row(page, "From", sender.name, y, geometry, bold=True)
+    y = _row(page, words.sender, sender.name, y, geometry, bold=True)
     if sender.organization:
-        y = _row(page, "Organization", sender.organization, y, geometry)
-    for label, value in (("Fax", sender.fax), ("Phone", sender.phone), ("Email", sender.email)):
+        y = _row(page, words.organization, sender.organization, y, geometry)
+    contacts = ((words.fax, sender.fax), (words.phone, sender.phone), (words.email, sender.email))
+    for label, value in contacts:
         if value:
             y = _row(page, label, value, y, geometry)
+    for number, copy in enumerate(campaign.copies_to):
+        shown = f"{copy.name}, {copy.email}" if copy.name else copy.email
+        y = _row(page, words.copies_to if number == 0 else "", shown, y, geometry)
     y -= 6
     page.items.append(Rule(geometry.left, y, geometry.right, y))
     y -= 8
-    y = _row(page, "Regarding", fill(campaign.letter.subject, values), y, geometry, bold=True)
+    subject = fill(campaign.letter.subject, values)
+    y = _row(page, words.regarding, subject, y, geometry, bold=True)
     if campaign.reference:
-        y = _row(page, "Reference", campaign.reference, y, geometry)
-    comments = fill(campaign.cover.comments, values)
+        y = _row(page, words.reference, campaign.reference, y, geometry)
+    comments = fill(recipient.cover_comments or campaign.cover.comments, values)
     if comments:
         y -= 10
-        page.items.append(TextRun(geometry.left, y - COVER_LABEL, "Comments", Style.BOLD,
+        page.items.append(TextRun(geometry.left, y - COVER_LABEL, words.comments, Style.BOLD,
                                   COVER_LABEL))  # fmt: skip
         y -= COVER_LABEL * 1.6
         runs, y = text_runs((Span(comments),), geometry.left, y, geometry.frame_width, 14.0)
@@ -223,14 +261,15 @@ def cover_page(
     return page
 
 
-def add_footers(pages: Sequence[Page], left: str) -> None:
-    """Put "Page N of M" (and a short document label) at the foot of every page."""
+def add_footers(pages: Sequence[Page], left: str, language: str = "en") -> None:
+    """Put "Page N of M" (in ``language``, and a short document label) at the foot of every page."""
+    words = labels.labels(language)
     total = len(pages)
     face = typeface()[Style.REGULAR]
     label = single_line(left, Style.REGULAR, FOOTER).pieces if left else ()
     for number, page in enumerate(pages, start=1):
         geometry = page.geometry
-        text = f"Page {number} of {total}"
+        text = words.page(number, total)
         x = geometry.right - face.width(text, FOOTER)
         page.footer.append(TextRun(x, geometry.footer_baseline, text, Style.REGULAR, FOOTER))
         page.footer.extend(
@@ -246,13 +285,28 @@ def fax_document(
     body: Sequence[Paragraph],
     day: dt.date,
     target: FaxTarget,
+    translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
+    extras: LetterExtras | None = None,
+    enclosures: Sequence[EnclosurePage] = (),
 ) -> list[Page]:
-    """The whole fax for one recipient: cover sheet and letter, footers on every page."""
+    """The whole fax for one recipient: cover sheet and letter, footers on every page.
+
+    ``translations``: the same letter in other languages (the campaign in that language, and the
+    body), each from a page of its own after the first; the cover (in the first language) and
+    "Page N of M" count every page. ``extras``: the annex of signatories (after the letters, in
+    the first language) and the other recipients' organizations. ``enclosures``: the
+    enclosures' pages, after the letter and its annex.
+    """
     geometry = Geometry.for_size(campaign.page_size)
-    letter = flow(letter_blocks(campaign, recipient, body, day, target), geometry)
+    letter = flow(letter_blocks(campaign, recipient, body, day, target, extras), geometry)
+    for other, other_body in translations:
+        letter += flow(letter_blocks(other, recipient, other_body, day, target, extras), geometry)
+    if extras is not None:
+        letter += annex_pages(extras.signers, campaign.letter.language, geometry)
+    letter += enclosure_pages(enclosures, geometry)
     cover = cover_page(campaign, recipient, day, len(letter) + 1, target, geometry)
     pages = [cover, *letter]
-    add_footers(pages, footer_label(campaign, recipient))
+    add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)
     return pages
 
 

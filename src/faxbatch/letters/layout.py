@@ -97,7 +97,21 @@ class Box:
     filled: bool = False
 
 
-Item = TextRun | Rule | Box
+@dataclass(frozen=True)
+class Image:
+    """A raster image (a page of an enclosure) drawn into the box (x, y, w, h).
+
+    ``key`` names the image among the batch's (see :class:`faxbatch.letters.pdf.RasterImage`).
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+    key: str
+
+
+Item = TextRun | Rule | Box | Image
 
 
 @dataclass
@@ -588,6 +602,11 @@ class _Laid:
     keep_with_next: bool
 
 
+def line_count(block: Paragraph, geometry: Geometry) -> int:
+    """How many lines ``block`` takes in the frame of ``geometry``."""
+    return len(_lay_paragraph(block, geometry))
+
+
 def _lay(block: Block, geometry: Geometry) -> _Laid:
     if isinstance(block, Spacer):
         return _Laid((), block.height, 0.0, False)
@@ -650,6 +669,12 @@ def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = 
                 if item.keep_with_next and not at_top:
                     extra = _kept_height(laid, k)
                     if used + extra > available + 0.01:
+                        # a long paragraph is not moved whole (a fax page costs): its last
+                        # two lines go over with what it keeps with, the rest stays here
+                        wanted = remaining - 2
+                        if wanted >= 2:
+                            place(item.lines[start : start + wanted])
+                            start += wanted
                         new_page()
                         continue
                 place(item.lines[start:])

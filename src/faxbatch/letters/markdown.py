@@ -56,6 +56,10 @@ def parse_body(text: str, size: float = BODY_SIZE) -> list[Paragraph]:
     for token in tokens:
         kind = token.type
         if kind in ("bullet_list_open", "ordered_list_open"):
+            if blocks and not lists and quote_depth == 0:
+                # the paragraph that introduces a list ("We therefore ask you:") never stands
+                # alone at the foot of a page
+                blocks[-1] = replace(blocks[-1], keep_with_next=True)
             start = int(token.attrGet("start") or 1) if kind == "ordered_list_open" else 1
             lists.append(_ListState(kind == "ordered_list_open", start))
         elif kind in ("bullet_list_close", "ordered_list_close"):

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from faxbatch.letters.fonts import EmbeddedFont, Style
-from faxbatch.letters.layout import Box, Item, Page, Rule, TextRun
+from faxbatch.letters.layout import Box, Image, Item, Page, Rule, TextRun
 
 _FONT_NAMES = {
     Style.REGULAR: b"/FR",
@@ -39,6 +39,22 @@ class PageContent:
     height: float
     streams: tuple[bytes, ...]  # FlateDecode-compressed
     styles: frozenset[Style]
+    #: the keys of the raster images it draws (an enclosure's page), written once per file
+    images: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RasterImage:
+    """A black-and-white image as a PDF image XObject holds it: 1 bit a pixel, 0 is black.
+
+    ``data`` is the rows (each padded to a whole byte), Flate-compressed; ``key``, a digest of
+    it, names the image in content streams (``/Im<key>``).
+    """
+
+    key: str
+    width: int
+    height: int
+    data: bytes
 
 
 def _num(value: float) -> bytes:
@@ -46,9 +62,21 @@ def _num(value: float) -> bytes:
     return (text if text not in ("-0", "") else "0").encode("ascii")
 
 
-def _ops(items: Sequence[Item], fonts: Mapping[Style, EmbeddedFont], styles: set[Style]) -> bytes:
-    """Content-stream operators drawing ``items``."""
+def _ops(
+    items: Sequence[Item],
+    fonts: Mapping[Style, EmbeddedFont],
+    styles: set[Style],
+    images: set[str] | None = None,
+) -> bytes:
+    """Content-stream operators drawing ``items`` (the keys of images drawn go into ``images``)."""
     ops: list[bytes] = [b"0 g 0 G"]
+    for item in items:  # images first: an enclosure's page lies under our footer
+        if isinstance(item, Image):
+            ops.append(b"q %s 0 0 %s %s %s cm /Im%s Do Q"
+                       % (_num(item.w), _num(item.h), _num(item.x), _num(item.y),
+                          item.key.encode("ascii")))  # fmt: skip
+            if images is not None:
+                images.add(item.key)
     text_runs = [item for item in items if isinstance(item, TextRun)]
     if text_runs:
         ops.append(b"BT")
@@ -80,11 +108,14 @@ def _deflate(raw: bytes) -> bytes:
 def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
     """Turn a laid-out page into compressed content streams (content, then footer)."""
     styles: set[Style] = set()
-    streams = [_deflate(_ops(page.items, fonts, styles))]
+    images: set[str] = set()
+    streams = [_deflate(_ops(page.items, fonts, styles, images))]
     if page.footer:
         streams.append(zlib.compress(_ops(page.footer, fonts, styles), 6))
     geometry = page.geometry
-    return PageContent(geometry.width, geometry.height, tuple(streams), frozenset(styles))
+    return PageContent(
+        geometry.width, geometry.height, tuple(streams), frozenset(styles), frozenset(images)
+    )
 
 
 def _text_string(text: str) -> bytes:
@@ -102,9 +133,12 @@ class PdfWriter:
         *,
         title: str = "",
         producer: str = "faxbatch",
+        images: Mapping[str, RasterImage] | None = None,
     ) -> None:
         self._out = out
         self._fonts = fonts
+        self._images = images or {}
+        self._image_ids: dict[str, int] = {}
         self._title = title
         self._producer = producer
         self._offsets: dict[int, int] = {}
@@ -154,12 +188,22 @@ class PdfWriter:
             for style in sorted(content.styles)
         )
         stream_ids = b" ".join(b"%d 0 R" % self._stream_id(data) for data in content.streams)
+        resources = b"/Font << %s >> /ProcSet [/PDF /Text] " % fonts
+        if content.images:
+            xobjects = b" ".join(
+                b"/Im%s %d 0 R" % (key.encode("ascii"), self._image_id(key))
+                for key in sorted(content.images)
+            )
+            resources = b"/Font << %s >> /XObject << %s >> /ProcSet [/PDF /Text /ImageB] " % (
+                fonts,
+                xobjects,
+            )
         page_id = self._reserve()
         self._object(
             page_id,
-            b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << /Font << %s >> "
-            b"/ProcSet [/PDF /Text] >> /Contents [%s] >>"
-            % (self._pages_id, _num(content.width), _num(content.height), fonts, stream_ids),
+            b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << %s>> "
+            b"/Contents [%s] >>"
+            % (self._pages_id, _num(content.width), _num(content.height), resources, stream_ids),
         )
         self._page_ids.append(page_id)
         return len(self._page_ids) - 1
@@ -181,6 +225,24 @@ class PdfWriter:
         if len(data) > 256 and len(self._shared) < 4096:  # the letter pages that repeat
             self._shared[key] = number
         return number
+
+    def has_image(self, key: str) -> bool:
+        """Whether the image ``key`` is in the file already (an image is written once)."""
+        return key in self._image_ids
+
+    def _image_id(self, key: str) -> int:
+        """Write an image XObject at its first use; its object number."""
+        if key not in self._image_ids:
+            image = self._images[key]
+            number = self._reserve()
+            self._stream(
+                number,
+                image.data,
+                b" /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+                b"/BitsPerComponent 1" % (image.width, image.height),
+            )
+            self._image_ids[key] = number
+        return self._image_ids[key]
 
     def bookmark(self, title: str, page_index: int) -> None:
         """An outline entry (bookmark) pointing at a page."""

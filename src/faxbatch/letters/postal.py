@@ -21,12 +21,13 @@ from faxbatch.letters.document import (
     DoesNotFit,
     add_footers,
     footer_label,
-    format_date,
     letter_text,
     letterhead,
 )
+from faxbatch.letters.enclosures import EnclosurePage, enclosure_pages
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, EnvelopeSpec, mark_rules
 from faxbatch.letters.fonts import Style, typeface
+from faxbatch.letters.labels import country_name, format_date
 from faxbatch.letters.layout import (
     MM,
     Block,
@@ -45,6 +46,7 @@ from faxbatch.letters.layout import (
     unbreakable,
     wrap_lines,
 )
+from faxbatch.letters.signatories import LetterExtras, annex_pages
 
 #: address sizes, tried largest first; 10 pt is the smallest a sorting machine reads reliably
 ADDRESS_SIZES = (11.0, 10.5, 10.0)
@@ -69,8 +71,13 @@ class AddressLine:
     field: str
 
 
-def address_lines(recipient: Recipient) -> list[AddressLine]:
-    """Name, title, organization and address lines, in that order, empty ones left out."""
+def address_lines(recipient: Recipient, sender_country: str | None = None) -> list[AddressLine]:
+    """Name, title, organization and address lines, in that order, empty ones left out.
+
+    A letter posted abroad (the recipient's ``country`` is not ``sender_country``) ends with the
+    destination country in capitals, in the sending country's language, as the postal union
+    asks: from DE to KZ "KASACHSTAN", from US to KZ "KAZAKHSTAN".
+    """
     path = recipient.field_path
     lines = [
         AddressLine(recipient.name, f"{path}.name"),
@@ -78,24 +85,79 @@ def address_lines(recipient: Recipient) -> list[AddressLine]:
         AddressLine(recipient.organization, f"{path}.organization"),
         *(AddressLine(line, f"{path}.address[{n}]") for n, line in enumerate(recipient.address)),
     ]
+    country = country_line(recipient, sender_country)
+    if country:
+        lines.append(AddressLine(country, f"{path}.country"))
     return [line for line in lines if line.text]
+
+
+def country_line(recipient: Recipient, sender_country: str | None) -> str:
+    """The destination country's line of a letter posted abroad (empty for a domestic one).
+
+    In the sending country's language; in English when the bundled font cannot draw that
+    language's name (a Chinese or Japanese one, say).
+    """
+    if not (recipient.country and sender_country and recipient.country != sender_country):
+        return ""
+    name = country_name(recipient.country, sender_country).upper()
+    face = typeface()[Style.REGULAR]
+    if not all(face.has(char) or char.isspace() for char in name):
+        name = country_name(recipient.country, "US").upper()
+    return name
 
 
 def return_line_text(campaign: Campaign) -> str:
     """``Sender · Street · City``: the organization (else the name) and the address lines."""
+    return return_line_options(campaign)[0]
+
+
+def return_line_options(campaign: Campaign, domestic: bool = False) -> list[str]:
+    """The return lines to try, longest first: ``sender.return_line`` alone when it is given.
+
+    Made from the sender: the organization (else the name) and the address; then, for a letter
+    that stays in the sender's country, without its last address line when that names the
+    country; then the shorter of name and organization in place of the other.
+    """
     sender = campaign.sender
-    parts = [sender.organization or sender.name, *sender.address]
-    return RETURN_SEPARATOR.join(part.strip() for part in parts if part.strip())
+    if sender.return_line:
+        return [sender.return_line]
+    heads = [sender.organization or sender.name]
+    if sender.organization and sender.name and len(sender.name) < len(sender.organization):
+        heads.append(sender.name)
+    address = [line.strip() for line in sender.address if line.strip()]
+    addresses = [address]
+    if domestic and address and sender.country and _names_country(address[-1], sender.country):
+        addresses.append(address[:-1])
+    options = []
+    for head in heads:
+        for lines in addresses:
+            text = RETURN_SEPARATOR.join(part for part in [head.strip(), *lines] if part)
+            if text not in options:
+                options.append(text)
+    return sorted(options, key=len, reverse=True)
 
 
-def _return_line(campaign: Campaign, spec: EnvelopeSpec) -> tuple[list[Item], float]:
+def _names_country(line: str, country: str) -> bool:
+    """Whether an address line is the name (or code) of ``country``, in English or its own."""
+    names = {country, country_name(country, None), country_name(country, country)}
+    if country == "US":
+        names |= {"USA", "U.S.A.", "United States of America"}
+    return line.strip().casefold() in {name.casefold() for name in names}
+
+
+def _return_line(
+    campaign: Campaign, spec: EnvelopeSpec, domestic: bool = False
+) -> tuple[list[Item], float]:
     """The return line at the top of the window; returns its items and the y below them."""
     box = spec.text_box
     # the return line may run to the window's edge: hiding its end in an envelope that lets the
     # sheet slip sideways costs nothing, since the post office reads only the address
     room = spec.window.right - box.x
-    text = return_line_text(campaign)
-    for size in RETURN_SIZES:
+    options = [
+        (text, size) for text in return_line_options(campaign, domestic) for size in RETURN_SIZES
+    ]
+    options.sort(key=lambda option: -option[1])  # the largest size of any line first
+    for text, size in options:
         pieces = single_line(text, Style.REGULAR, size).pieces
         width = line_width(pieces, size)
         if width <= room + 0.01:
@@ -108,19 +170,27 @@ def _return_line(campaign: Campaign, spec: EnvelopeSpec) -> tuple[list[Item], fl
             ]
             items.append(Rule(box.x, rule_y, box.x + width, rule_y, 0.4))
             return items, rule_y - 0.2
+    text = return_line_options(campaign, domestic)[-1]
+    width = line_width(single_line(text, Style.REGULAR, RETURN_SIZES[-1]).pieces, RETURN_SIZES[-1])
+    advice = (
+        "shorten sender.return_line"
+        if campaign.sender.return_line
+        else "set sender.return_line to a short return address, e.g. 'Name · PO Box · City'"
+    )
     raise AddressDoesNotFit(
-        f"the sender's return line '{text}' is {width / MM:.0f} mm wide at {size:g} pt, but the "
-        f"window of the {spec.label} holds {room / MM:.0f} mm: shorten sender.organization or "
-        "sender.address"
+        f"the sender's return line '{text}' is {width / MM:.0f} mm wide at "
+        f"{RETURN_SIZES[-1]:g} pt, but the window of the {spec.label} holds {room / MM:.0f} mm: "
+        f"{advice}"
     )
 
 
 def check_return_line(campaign: Campaign, spec: EnvelopeSpec) -> None:
-    """Raise :class:`AddressDoesNotFit` when the sender's return line is too wide for the window.
+    """Raise :class:`AddressDoesNotFit` when no return line fits the window, even shortened.
 
-    Every postal letter of the campaign shares it: check it once, before building.
+    Every postal letter of the campaign shares it: check it once, before building (a domestic
+    letter may drop the sender's country, so that is the shortest there is).
     """
-    _return_line(campaign, spec)
+    _return_line(campaign, spec, domestic=True)
 
 
 def _wrap_line(text: str, width: float, size: float) -> list[tuple[str, bool]]:
@@ -143,7 +213,9 @@ def _capacity(height: float, size: float) -> int:
     return 1 + int((height - first) / leading + 1e-6)
 
 
-def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list[Item]:
+def _address_items(
+    recipient: Recipient, spec: EnvelopeSpec, top: float, sender_country: str | None = None
+) -> list[Item]:
     """The address lines, from ``top`` down, inside the text box; or AddressDoesNotFit."""
     box = spec.text_box
     face = typeface()[Style.REGULAR]
@@ -151,7 +223,13 @@ def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list
         raise AddressDoesNotFit(
             f"{recipient.field_path}.address is empty: a postal letter needs a postal address"
         )
-    lines = address_lines(recipient)
+    if len([line for line in recipient.address if line.strip()]) < 2:
+        raise AddressDoesNotFit(
+            f"{recipient.field_path}.address has a single line ('{recipient.address[0]}'): that is "
+            "not an address the post can deliver; give the street (or PO box) and the city on "
+            "lines of their own"
+        )
+    lines = address_lines(recipient, sender_country)
     problem = ""
     for size in ADDRESS_SIZES:
         too_wide = [
@@ -196,8 +274,10 @@ def _address_items(recipient: Recipient, spec: EnvelopeSpec, top: float) -> list
 
 def window_items(campaign: Campaign, recipient: Recipient, spec: EnvelopeSpec) -> list[Item]:
     """The return line and the address, inside the window; or :class:`AddressDoesNotFit`."""
-    items, below = _return_line(campaign, spec)
-    return items + _address_items(recipient, spec, below - 2.5)
+    sender = campaign.sender.country
+    domestic = recipient.country is None or recipient.country == sender
+    items, below = _return_line(campaign, spec, domestic)
+    return items + _address_items(recipient, spec, below - 2.5, sender)
 
 
 def _sender_column(
@@ -205,7 +285,8 @@ def _sender_column(
 ) -> tuple[list[Item], float]:
     """Letterhead and date in a column right of the window; returns its items and its bottom."""
     blocks: list[Block] = [*letterhead(campaign, contact_separator="\n"), Spacer(6 * MM)]
-    blocks.append(Paragraph((Span(format_date(day)),), size=12.0))
+    date = format_date(day, campaign.letter.language)
+    blocks.append(Paragraph((Span(date),), size=12.0))
     items: list[Item] = []
     y = top
     for block in blocks:
@@ -226,8 +307,14 @@ def postal_document(
     spec: EnvelopeSpec,
     *,
     fold_marks: bool = True,
+    translations: Sequence[tuple[Campaign, Sequence[Paragraph]]] = (),
+    extras: LetterExtras | None = None,
+    enclosures: Sequence[EnclosurePage] = (),
 ) -> list[Page]:
     """The whole postal letter for one recipient, footers on every page.
+
+    ``translations``: the letter in other languages, each from a new page after the first;
+    ``enclosures``: the enclosures' pages, after the letter.
 
     Raises :class:`AddressDoesNotFit` (a :class:`~faxbatch.letters.document.DoesNotFit`) when the
     address or the return line cannot fit the window, and :class:`ValueError` when ``spec`` is for
@@ -247,7 +334,12 @@ def postal_document(
     )
     head.extend(column)
     first_top = min(spec.window.y, column_bottom) - BODY_GAP
-    pages = flow(letter_text(campaign, recipient, body), geometry, first_top)
+    pages = flow(letter_text(campaign, recipient, body, extras), geometry, first_top)
     pages[0].items[:0] = head
-    add_footers(pages, footer_label(campaign, recipient))
+    for other, other_body in translations:
+        pages += flow(letter_text(other, recipient, other_body, extras), geometry)
+    if extras is not None:  # the annex of signatories, after the letters
+        pages += annex_pages(extras.signers, campaign.letter.language, geometry)
+    pages += enclosure_pages(enclosures, geometry)
+    add_footers(pages, footer_label(campaign, recipient), campaign.letter.language)
     return pages

@@ -37,11 +37,13 @@ __all__ = [
     "NumberOwners",
     "NumberReading",
     "Verdict",
+    "area_code_from",
     "best",
     "flag_duplicates",
     "is_valid_region",
     "read_number",
     "read_numbers",
+    "rounded_by_spreadsheet",
     "suggest_region",
 ]
 
@@ -88,21 +90,8 @@ _UNREACHABLE = {
     "voicemail": "a voicemail number: it cannot take a fax or a call",
 }
 
-# A city code to show when a local number lacks one; other countries use phonenumbers' example.
-_EXAMPLE_AREA = {
-    "KZ": ("727", "Almaty"),
-    "RU": ("495", "Moscow"),
-    "UA": ("44", "Kyiv"),
-    "BY": ("17", "Minsk"),
-    "US": ("202", "Washington, D.C."),
-    "GB": ("20", "London"),
-    "DE": ("30", "Berlin"),
-    "FR": ("1", "Paris"),
-    "TR": ("312", "Ankara"),
-    "IN": ("11", "New Delhi"),
-    "BR": ("61", "Brasília"),
-    "JP": ("3", "Tokyo"),
-}
+_NO_AREA = "has no area code"
+_AREA_FORM = re.compile(r"^has no area code: .*\+(\d+) <city code> (\d+)$")
 
 # Country codes people write that are not ISO 3166 alpha-2.
 _REGION_MISTAKES = {"UK": "GB", "EL": "GR"}
@@ -179,6 +168,9 @@ class NumberReading:
     reasons: tuple[str, ...] = ()
     label: str | None = None
     e164: str | None = None
+    #: the number exactly as the field gives it (``++7727 2715802``; the whole field when it
+    #: holds one number), for people comparing with their source; ``raw`` is tidied
+    written: str = ""
     international: str | None = None
     national: str | None = None
     extension: str | None = None
@@ -226,6 +218,11 @@ class _Segment:
             result.append(_tidy(joined))
         return result
 
+    def span_text(self, text: str) -> str:
+        """The field's text from the segment's first digit to its last, exactly as written."""
+        spans = [span for part in self.parts for span in part]
+        return text[spans[0][0] : spans[-1][1]].strip() if spans else ""
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -234,6 +231,7 @@ class _Candidate:
     extension: str | None
     note: str | None = None
     note_warns: bool = False
+    written: str = ""  # the candidate's text in the field, before any tidying
 
 
 def _normalize(text: str) -> str:
@@ -426,9 +424,12 @@ def _candidates(text: str, recipient_region: str | None) -> list[_Candidate]:
                     full = _replace_tail(base, _digits(part))
                 note = f"completed from the number before it ({base} → {full})"
                 warns = index == 0 and segment.label_explicit
-                candidates.append(_Candidate(full, segment.label, extension, note, warns))
+                candidates.append(
+                    _Candidate(full, segment.label, extension, note, warns, written=part)
+                )
                 continue
-            candidates.append(_Candidate(part, segment.label, extension))
+            written = segment.span_text(text) if last == 0 else part
+            candidates.append(_Candidate(part, segment.label, extension, written=written))
             base = part
     return candidates
 
@@ -565,20 +566,37 @@ def _region_name(number: PhoneNumber, recipient: str | None) -> str | None:
     return None if region == phonenumbers.UNKNOWN_REGION else str(region)
 
 
-def _area_example(region: str) -> str:
+def _area_form(region: str, parsed: PhoneNumber) -> str:
+    """How to write a local number with its area code, naming no city's code (it may be any)."""
     code = phonenumbers.country_code_for_region(region)
-    if region in _EXAMPLE_AREA:
-        area, city = _EXAMPLE_AREA[region]
-        return f"e.g. +{code} {area} … for {city}"
-    example = phonenumbers.example_number_for_type(region, PhoneNumberType.FIXED_LINE)
-    if example is None:
-        return "with its full area code"
-    length = phonenumbers.length_of_geographical_area_code(example)
-    if length == 0:
-        return "with its full area code"
-    area = phonenumbers.national_significant_number(example)[:length]
-    place = _location(example)
-    return f"e.g. +{code} {area} …" + (f" for {place}" if place else "")
+    return f"+{code} <city code> {phonenumbers.national_significant_number(parsed)}"
+
+
+def area_code_from(missing: NumberReading, others: Sequence[NumberReading]) -> str | None:
+    """A sentence for a number without its area code from the same recipient's other number.
+
+    Only a valid number of the same country with a geographic area code counts (the office's
+    phone beside its fax, most often); it says which code, and where that is.
+    """
+    form = _AREA_FORM.search(missing.reasons[-1]) if missing.reasons else None
+    if missing.e164 is not None or form is None:
+        return None
+    country, subscriber = int(form[1]), form[2]
+    for other in others:
+        if not other.e164 or not other.valid:
+            continue
+        parsed = phonenumbers.parse(other.e164)
+        length = phonenumbers.length_of_geographical_area_code(parsed)
+        if length == 0 or parsed.country_code != country:
+            continue
+        area = phonenumbers.national_significant_number(parsed)[:length]
+        place = f" ({other.location})" if other.location else ""
+        shown = other.international or other.e164
+        return (
+            f"the recipient's other number, {shown}, has the area code {area}{place}: if this "
+            f"one is in the same city, it is +{parsed.country_code} {area} {subscriber}"
+        )
+    return None
 
 
 def _location(number: PhoneNumber) -> str | None:
@@ -639,7 +657,7 @@ def _why_invalid(
         parsed.country_code_source == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
     )
     if _looks_local(parsed, region, national_form, text):
-        return f"has no area code: write it with the city code, {_area_example(region)}"
+        return f"{_NO_AREA}: write it with the city code, as {_area_form(region, parsed)}"
     reason = phonenumbers.is_possible_number_with_reason(parsed)
     digits = len(phonenumbers.national_significant_number(parsed))
     usual = _usual_lengths(region)
@@ -669,6 +687,20 @@ def _usual_lengths(region: str) -> set[int]:
             if desc is not None:
                 lengths.update(n for n in desc.possible_length or () if n > 0)
     return lengths
+
+
+_ROUNDED = re.compile(r"[+\-]?\d[\d.,\s]*[eE]\+?\d+")
+
+
+def rounded_by_spreadsheet(text: str) -> str | None:
+    """What is wrong with ``7.71727E+10`` (German ``7,71727E+10``): a spreadsheet rounded it."""
+    text = text.strip()
+    if not _ROUNDED.fullmatch(text):
+        return None
+    return (
+        f"'{text}' is a number a spreadsheet rounded: its last digits are lost "
+        "(format the column as text and type the number again)"
+    )
 
 
 def _letters_reason(text: str) -> str:
@@ -893,9 +925,23 @@ def read_numbers(
     text = _normalize(raw)
     if _EMPTY_FIELD.match(text):
         return ()
-    return tuple(
+    rounded = rounded_by_spreadsheet(text)
+    if rounded:  # 7.71727E+10: a spreadsheet's rounding, its digits lost (not letters)
+        return (
+            NumberReading(
+                raw=text, verdict=Verdict.INVALID, reasons=(rounded,), written=raw.strip()
+            ),
+        )
+    candidates = _candidates(text, recipient)
+    readings = [
         _judge(c, kind=kind, recipient=recipient, sender=sender, allow_types=allowed)
-        for c in _candidates(text, recipient)
+        for c in candidates
+    ]
+    if len(readings) == 1:  # the field is the number: shown exactly, not as normalised
+        return (replace(readings[0], written=raw.strip()),)
+    return tuple(
+        replace(reading, written=candidate.written or reading.raw)
+        for reading, candidate in zip(readings, candidates, strict=True)
     )
 
 
@@ -918,9 +964,12 @@ def read_number(
     if len(readings) == 1:
         return readings[0]
     if not readings:
-        return NumberReading(raw=raw.strip(), verdict=Verdict.INVALID, reasons=("is empty",))
+        return NumberReading(
+            raw=raw.strip(), written=raw.strip(), verdict=Verdict.INVALID, reasons=("is empty",)
+        )
     return NumberReading(
         raw=raw.strip(),
+        written=raw.strip(),
         verdict=Verdict.INVALID,
         reasons=(f"holds {len(readings)} numbers; give one",),
         alternatives=tuple(r.e164 for r in readings if r.e164),

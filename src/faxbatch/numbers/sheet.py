@@ -11,7 +11,11 @@ Three files with the same rows, one per number (a recipient without a fax number
   surest way for spreadsheet users. The file is the same for the same rows and moment.
 - ``numbers.html``: one self-contained page to print on A4 or use on a phone: each usable number a
   ``tel:`` link, with place, type, time zone, the next office-hours window, verdict, reasons and
-  what volunteers found. Every campaign text is escaped.
+  what volunteers found; one card per number on a phone, a table on a wide screen. Result buttons
+  record what a volunteer found in the browser (local storage) and "Download verification.csv"
+  writes the sheet ``check`` reads; each window is also shown in the browser's own time zone. A
+  small script in the page does this (no network: the page's Content-Security-Policy forbids it);
+  every campaign text is escaped and reaches the script only as data attributes.
 
 The sheet's ``number``, ``result``, ``date``, ``by`` and ``note`` columns are those of
 ``verification.csv``: volunteers fill in the last four and save the sheet under that name.
@@ -36,7 +40,9 @@ from typing import Any
 from faxbatch import __version__
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.csvcells import csv_bytes, spreadsheet_safe
+from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.reading import NumberReading
+from faxbatch.numbers.scripts import CallScript, call_scripts
 from faxbatch.numbers.verification import Verification
 from faxbatch.numbers.windows import Window, format_utc
 
@@ -76,6 +82,8 @@ COLUMNS = (
     "window_end_local",
     "window_start_utc",
     "window_end_utc",
+    "call_script",
+    "call_script_latin",
     "verification",
     "result",
     "date",
@@ -116,7 +124,7 @@ class NumberRow:
     @property
     def raw(self) -> str:
         """The number as the campaign wrote it."""
-        return self.reading.raw if self.reading else ""
+        return (self.reading.written or self.reading.raw) if self.reading else ""
 
     @property
     def e164(self) -> str:
@@ -185,20 +193,44 @@ class NumberRow:
         }
 
 
+def _hours_of(campaign: Campaign, row: NumberRow) -> str:
+    """The office hours of the row's office (its own, else the campaign's), for people."""
+    return (row.recipient.office_hours or campaign.office_hours).describe()
+
+
+def scripts_of(campaign: Campaign, recipient: Recipient) -> tuple[CallScript, ...]:
+    """The call scripts for the recipient's office, in the language of its letter."""
+    office = recipient.organization or recipient.name
+    return call_scripts(campaign.language_of(recipient), office, recipient.display_name)
+
+
+def _script_values(scripts: Sequence[CallScript]) -> dict[str, str]:
+    """The sheet's ``call_script`` cells: each language's lines, one language a line."""
+    return {
+        "call_script": "\n".join(f"[{s.language}] {s.text}" for s in scripts),
+        "call_script_latin": "\n".join(
+            f"[{s.language}] {s.latin_text}" for s in scripts if s.latin
+        ),
+    }
+
+
 def _local(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
 def sheet_files(
-    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime
+    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
 ) -> dict[str, bytes]:
-    """The sheet's three files, by name."""
-    hours = campaign.office_hours.describe()
-    table = [row.values(hours) for row in rows]
+    """The sheet's three files, by name; ``caller`` adds the caller's times and dial strings."""
+    table = [
+        row.values(_hours_of(campaign, row))
+        | _script_values(scripts_of(campaign, row.recipient) if row.e164 else ())
+        for row in rows
+    ]
     return {
         CSV_NAME: sheet_csv(table),
         XLSX_NAME: sheet_xlsx(table, campaign.title, now),
-        HTML_NAME: sheet_html(campaign, rows, now),
+        HTML_NAME: sheet_html(campaign, rows, now, caller or Caller()),
     }
 
 
@@ -212,8 +244,18 @@ def sheet_csv(table: Sequence[dict[str, str]]) -> bytes:
 
 # -------------------------------------------------------------------------------------- XLSX
 
-_WIDTHS = {"recipient": 28, "organization": 28, "reasons": 60, "note": 30, "time_zone": 18}
-_WRAPPED_COLUMNS = frozenset({"recipient", "organization", "reasons", "note"})
+_WIDTHS = {
+    "recipient": 28,
+    "organization": 28,
+    "reasons": 60,
+    "note": 30,
+    "time_zone": 18,
+    "call_script": 50,
+    "call_script_latin": 50,
+}
+_WRAPPED_COLUMNS = frozenset(
+    {"recipient", "organization", "reasons", "note", "call_script", "call_script_latin"}
+)
 # the columns volunteers fill in: their empty cells exist, formatted as text for what is typed
 _FILL_IN_COLUMNS = frozenset({"result", "date", "by", "note"})
 # characters XML 1.0 cannot hold: openpyxl refuses the C0 controls, and writes U+FFFE, U+FFFF and
@@ -306,7 +348,7 @@ _CSS = """
 @page { size: A4; margin: 12mm 10mm; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #000;
-       margin: 1.5em; line-height: 1.35; }
+       margin: 1.5em; line-height: 1.35; overflow-wrap: break-word; }
 h1 { font-size: 15pt; margin: 0 0 .2em; }
 p.meta { margin: 0 0 1em; color: #333; }
 table { border-collapse: collapse; width: 100%; }
@@ -317,7 +359,7 @@ tbody { break-inside: avoid; page-break-inside: avoid; }
 tr.recipient th { background: #f6f6f6; font-size: 10.5pt; }
 tr.recipient .org { font-weight: normal; }
 a.tel { font-weight: bold; font-size: 11pt; white-space: nowrap; color: #003c9e; }
-.nodial { text-decoration: line-through; white-space: nowrap; }
+.nodial { text-decoration: line-through; }
 .raw, .small { color: #444; font-size: 8.5pt; }
 .verdict { font-weight: bold; text-transform: uppercase; font-size: 8.5pt; }
 .ok { color: #0a6b1f; }
@@ -325,11 +367,212 @@ a.tel { font-weight: bold; font-size: 11pt; white-space: nowrap; color: #003c9e;
 .refused, .invalid, .missing { color: #b00020; }
 .in-use { font-size: 8.5pt; font-weight: bold; }
 ul { margin: 0; padding-left: 1.1em; }
+.yours:empty { display: none; }
+.yours, .caller-time { display: block; font-weight: bold; }
+.dial { font-size: 9pt; white-space: nowrap; }
+dl.legend { display: grid; grid-template-columns: max-content 1fr; gap: .1em .8em;
+            margin: 0 0 1em; font-size: 9pt; }
+dl.legend dt { font-weight: bold; }
+dl.legend dd { margin: 0; }
+.caller { margin: 0 0 1em; }
+.caller input, td.record input { font: inherit; padding: .3em; max-width: 100%; }
+td.record .buttons { display: flex; flex-wrap: wrap; gap: .25em; margin-bottom: .25em; }
+td.record button { font: inherit; font-size: 9pt; padding: .35em .5em; border: 1px solid #777;
+                   border-radius: 4px; background: #fafafa; }
+td.record button[aria-pressed="true"] { background: #003c9e; color: #fff; border-color: #003c9e; }
+td.record input { width: 100%; }
+td.record { min-width: 13em; }
+tr.script td { background: #fbfbf4; }
+.say-head { display: block; font-weight: bold; }
+.script-lang { font-size: 8.5pt; color: #444; }
+.say { margin: .15em 0 .35em; }
+.say p { margin: 0 0 .15em; }
+.say .latin { display: block; font-style: italic; color: #444; font-size: 9pt; }
+.download { font: inherit; font-weight: bold; padding: .5em .8em; margin: 0 0 1em; }
+@media (max-width: 600px) {
+  body { margin: .6em; font-size: 11pt; overflow-wrap: anywhere; }
+  table, thead, tbody, tr, th, td { display: block; width: 100%; }
+  thead { display: none; }
+  tbody { border: 1px solid #999; border-radius: 6px; margin: 0 0 1em; overflow: hidden; }
+  th, td { border: 0; border-top: 1px solid #ddd; }
+  tr.recipient th { border-top: 0; }
+  td[data-label]::before { content: attr(data-label); display: block; font-size: 8pt;
+                           color: #555; text-transform: uppercase; }
+  a.tel { font-size: 13pt; }
+  td.record button { font-size: 11pt; padding: .6em .7em; }
+}
 @media print {
   body { margin: 0; font-size: 8.5pt; }
   a.tel { color: #000; text-decoration: none; }
+  .noprint, td.record, .record-head { display: none; }
+  tbody { border: 0; }
 }
 """
+
+
+# The page's own script: plain JavaScript, no network. Campaign text never enters it: it reads the
+# page's data attributes and writes with textContent only. What a volunteer records is kept in the
+# browser's local storage under the page's key, and "Download verification.csv" writes the sheet
+# that verification.py reads (the findings the page was made with first, then those recorded here).
+_SCRIPT = r"""
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var key = "faxbatch:" + (root.getAttribute("data-sheet") || "numbers");
+  var store = {};
+  try {
+    store = JSON.parse(window.localStorage.getItem(key) || "{}") || {};
+  } catch (e) { store = {}; }
+  if (typeof store.results !== "object" || store.results === null) { store.results = {}; }
+  function save() {
+    try {
+      window.localStorage.setItem(key, JSON.stringify(store));
+    } catch (e) { /* private browsing: kept on the page only */ }
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function today() {
+    var d = new Date();
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  function shown(iso) {
+    var options = { weekday: "short", day: "2-digit", month: "short", year: "numeric",
+                    hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    var parts = new Intl.DateTimeFormat("en-GB", options).formatToParts(new Date(iso));
+    var p = {};
+    parts.forEach(function (part) { p[part.type] = part.value; });
+    return p.weekday + " " + p.day + " " + p.month + " " + p.year + " " + p.hour + ":" + p.minute;
+  }
+  document.querySelectorAll(".yours[data-start]").forEach(function (el) {
+    var start = shown(el.getAttribute("data-start")), end = shown(el.getAttribute("data-end"));
+    var until = start.slice(0, 15) === end.slice(0, 15) ? end.slice(16) : end;
+    el.textContent = start + "\u2013" + until + " your time" + (zone ? " (" + zone + ")" : "");
+  });
+  var nameInput = document.getElementById("caller-name");
+  if (nameInput) {
+    nameInput.value = store.by || "";
+    nameInput.addEventListener("input", function () { store.by = nameInput.value; save(); });
+  }
+  function paint(cell) {
+    var number = cell.getAttribute("data-number"), entry = store.results[number];
+    cell.querySelectorAll("button[data-result]").forEach(function (button) {
+      button.setAttribute("aria-pressed",
+        entry && entry.result === button.getAttribute("data-result") ? "true" : "false");
+    });
+    var note = cell.querySelector("input.note");
+    if (note && document.activeElement !== note) { note.value = entry ? entry.note || "" : ""; }
+    var saved = cell.querySelector(".saved");
+    if (saved) {
+      saved.textContent = entry && entry.result
+        ? entry.result + " " + entry.date + (entry.by ? " by " + entry.by : "") : "";
+    }
+  }
+  document.querySelectorAll("td.record[data-number]").forEach(function (cell) {
+    var number = cell.getAttribute("data-number");
+    cell.querySelectorAll("button[data-result]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var entry = store.results[number] || { note: "" };
+        var result = button.getAttribute("data-result");
+        if (entry.result === result) {
+          delete store.results[number];
+        } else {
+          entry.result = result;
+          entry.date = today();
+          entry.by = nameInput ? nameInput.value : "";
+          store.results[number] = entry;
+        }
+        save();
+        paint(cell);
+        count();
+      });
+    });
+    var note = cell.querySelector("input.note");
+    if (note) {
+      note.addEventListener("input", function () {
+        var entry = store.results[number] || { result: "", date: "", by: "" };
+        entry.note = note.value;
+        store.results[number] = entry;
+        save();
+        paint(cell);
+      });
+    }
+    paint(cell);
+  });
+  // as csvcells.spreadsheet_safe: a cell a spreadsheet would run (=, +, -, @), turn into a
+  // number or a date, or whose leading apostrophe it would eat, is written ="text" (a longer one
+  // than Excel keeps in a formula gets an apostrophe); verification.py reads both back as the text
+  var numberLike = /^[\d\s.,:;\/()+\-']*\d[\d\s.,:;\/()+\-'eE%]*$/;
+  function safe(text) {
+    if (!(numberLike.test(text) || /^[=+\-@\t\r']/.test(text))) { return text; }
+    return text.length > 255 ? "'" + text : '="' + text.replace(/"/g, '""') + '"';
+  }
+  function cell(text) {
+    text = safe(String(text || "").replace(/\r\n|\r|\n/g, " "));
+    return /[",]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+  function csv() {
+    var lines = ["number,result,date,by,note"];
+    document.querySelectorAll("[data-found-result]").forEach(function (el) {
+      lines.push([el.getAttribute("data-number"), el.getAttribute("data-found-result"),
+                  el.getAttribute("data-found-date"), el.getAttribute("data-found-by"),
+                  el.getAttribute("data-found-note")].map(cell).join(","));
+    });
+    Object.keys(store.results).sort().forEach(function (number) {
+      var entry = store.results[number];
+      if (entry && entry.result) {
+        lines.push([number, entry.result, entry.date, entry.by, entry.note].map(cell).join(","));
+      }
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+  var counter = document.getElementById("recorded");
+  function count() {
+    if (!counter) { return; }
+    var n = Object.keys(store.results).filter(function (k) {
+      return store.results[k] && store.results[k].result;
+    }).length;
+    counter.textContent = n + " recorded in this browser";
+  }
+  count();
+  var download = document.getElementById("download");
+  if (download) {
+    download.hidden = false;
+    download.addEventListener("click", function () {
+      var blob = new Blob([csv()], { type: "text/csv;charset=utf-8" });
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = "verification.csv";
+      document.body.appendChild(link);
+      link.click();
+      document.body.removeChild(link);
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+    });
+  }
+})();
+"""
+
+#: what each result means, for the legend above the sheet
+LEGEND = (
+    (
+        "verified",
+        "a fax machine answered (the fax tone: a high beep or a whistle), or the office "
+        "confirmed the number is its fax",
+    ),
+    ("wrong", "the number belongs to someone else (a flat, another office) or does not exist"),
+    (
+        "no-fax-tone",
+        "a person or a voice menu answered, never a fax tone: a fax would not go through",
+    ),
+    ("no-answer", "no one picked up, or the line was busy; try again in the next window"),
+)
+
+
+_SAY = (
+    "under each office, two or three lines to say when someone answers, in the office's "
+    "language; the line in italics is how to read it aloud. A person who answers may switch "
+    "the fax on for you: if a fax tone follows, the number is verified"
+)
 
 
 def _e(text: object) -> str:
@@ -341,7 +584,7 @@ def _human(moment: dt.datetime) -> str:
     return f"{moment:%a %d %b %Y %H:%M}"
 
 
-def _window_cell(row: NumberRow, hours: str) -> str:
+def _window_cell(row: NumberRow, hours: str, caller: Caller) -> str:
     window = row.window
     if window is None:
         zones = list(row.time_zones)
@@ -356,6 +599,79 @@ def _window_cell(row: NumberRow, hours: str) -> str:
         f"{_e(_human(start))}–{_e(until)}<br>"
         f'<span class="small">{_e(window.time_zone)}; {_e(hours)}<br>'
         f"{_e(_human(window.start))}–{_e(utc_until)} UTC</span>"
+        f"{_caller_time(window, caller)}"
+        f'<span class="yours" data-start="{_e(_iso_utc(window.start))}" '
+        f'data-end="{_e(_iso_utc(window.end))}"></span>'
+    )
+
+
+def _caller_time(window: Window, caller: Caller) -> str:
+    """The window in the caller's zone (``--caller-tz``), printed."""
+    start, end = caller.local(window.start), caller.local(window.end)
+    if start is None or end is None:
+        return ""
+    until = f"{end:%H:%M}" if end.date() == start.date() else _human(end)
+    return (
+        f'<span class="caller-time">{_e(_human(start))}–{_e(until)} '
+        f"caller's time ({_e(caller.time_zone)})</span>"
+    )
+
+
+def _iso_utc(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _record_cell(row: NumberRow) -> str:
+    """The buttons, note and saved result of a number (filled in by the page's script)."""
+    if not row.e164:
+        return '<td class="record"></td>'
+    found = row.verification.finding if row.verification else None
+    attributes = f' data-number="{_e(row.e164)}"'
+    if found is not None:
+        attributes += (
+            f' data-found-result="{_e(found.result)}" data-found-date="{_e(found.date)}"'
+            f' data-found-by="{_e(found.by)}" data-found-note="{_e(found.note)}"'
+        )
+    buttons = "".join(
+        f'<button type="button" data-result="{result}" aria-pressed="false">{result}</button>'
+        for result, _meaning in LEGEND
+    )
+    return (
+        f'<td class="record" data-label="Your result"{attributes}>'
+        f'<div class="buttons">{buttons}</div>'
+        '<input class="note" type="text" placeholder="note (what you heard)" '
+        'aria-label="note">'
+        '<span class="saved small"></span></td>'
+    )
+
+
+def _script_row(scripts: Sequence[CallScript]) -> str:
+    """The recipient's call scripts, as a row across the table (a block of the card)."""
+    if not scripts:
+        return ""
+    parts = []
+    for script in scripts:
+        heading = f"{script.name} ({script.language})"
+        if script.instead_of:
+            heading += f": no call script in '{script.instead_of}' yet, in English"
+        lines = "".join(
+            f'<p lang="{_e(script.language)}">{_e(line)}'
+            + (
+                f'<span class="latin" lang="{_e(script.language)}-Latn">{_e(script.latin[i])}'
+                "</span>"
+                if i < len(script.latin)
+                else ""
+            )
+            + "</p>"
+            for i, line in enumerate(script.lines)
+        )
+        parts.append(
+            f'<div class="say"><span class="script-lang">{_e(heading)}</span>{lines}</div>'
+        )
+    return (
+        '<tr class="script"><td colspan="6"><span class="say-head">When they answer, say:</span>'
+        + "".join(parts)
+        + "</td></tr>"
     )
 
 
@@ -373,7 +689,7 @@ def _verification_cell(row: NumberRow) -> str:
     return text
 
 
-def _number_cell(row: NumberRow) -> str:
+def _number_cell(row: NumberRow, caller: Caller) -> str:
     if row.reading is None:
         return '<span class="missing">no fax number</span>'
     shown = row.reading.international or row.e164 or row.raw
@@ -384,6 +700,9 @@ def _number_cell(row: NumberRow) -> str:
         number = f'<span class="nodial">{_e(shown)}</span>'
     if row.reading.extension:
         number += f' <span class="small">ext. {_e(row.reading.extension)}</span>'
+    dial = caller.dial_string(row.e164) if row.usable else None
+    if dial is not None:
+        number += f'<br><span class="dial">dial from {_e(caller.country)}: {_e(dial)}</span>'
     if row.in_use:
         number += '<br><span class="in-use">the fax goes here</span>'
     return number + f'<br><span class="raw">as written: {_e(row.raw)}</span>'
@@ -407,19 +726,27 @@ def _verdict_cell(row: NumberRow) -> str:
     return f'<span class="verdict {_e(verdict)}">{_e(verdict)}</span>{listed}'
 
 
-def sheet_html(campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime) -> bytes:
+def sheet_html(
+    campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime, caller: Caller | None = None
+) -> bytes:
     """``numbers.html``: the sheet as one printable, self-contained page."""
+    caller = caller or Caller()
     hours = campaign.office_hours.describe()
     usable = sum(1 for row in rows if row.usable)
     title = f"Numbers to check: {campaign.title}"
     reference = f" · {campaign.reference}" if campaign.reference else ""
+    sheet_key = f"{campaign.source.name}:{campaign.reference or ''}"
+    legend = "".join(f"<dt>{result}</dt><dd>{_e(meaning)}</dd>" for result, meaning in LEGEND)
+    legend += f"<dt>say</dt><dd>{_e(_SAY)}</dd>"
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="en" data-sheet="{_e(sheet_key)}">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="faxbatch {_e(__version__)}">',
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
         f"<title>{_e(title)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
@@ -428,10 +755,18 @@ def sheet_html(campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime) 
         f'<p class="meta">{_e(campaign.source.name)}{_e(reference)} · checked on '
         f"{now.astimezone(dt.UTC):%Y-%m-%d} · {usable} of {len(rows)} numbers usable · "
         f"office hours {_e(hours)}, each office's own time. Call in the window; record what "
-        "you find in verification.csv beside the campaign (number, result, date, by, note).</p>",
+        "you find with the buttons (kept in this browser), then download verification.csv and "
+        "put it beside the campaign (number, result, date, by, note).</p>",
+        f'<dl class="legend">{legend}</dl>',
+        '<p class="caller noprint"><label>Your name (goes into the sheet as "by"): '
+        '<input id="caller-name" type="text" autocomplete="name"></label> '
+        '<span id="recorded" class="small"></span></p>',
+        '<p class="noprint"><button type="button" id="download" class="download" hidden>'
+        "Download verification.csv</button></p>",
         "<table>",
         "<thead><tr><th>Number</th><th>Place, type</th><th>Next window (office time)</th>"
-        "<th>Verdict, reasons</th><th>Verification</th></tr></thead>",
+        '<th>Verdict, reasons</th><th>Verification</th><th class="record-head">Your result</th>'
+        "</tr></thead>",
     ]
     by_recipient: dict[str, list[NumberRow]] = {}
     for row in rows:
@@ -442,21 +777,27 @@ def sheet_html(campaign: Campaign, rows: Sequence[NumberRow], now: dt.datetime) 
         country = recipient.country or campaign.default_country or ""
         out.append(f'<tbody id="{_e(recipient.id)}">')
         out.append(
-            f'<tr class="recipient"><th colspan="5">{_e(recipient.display_name)}'
+            f'<tr class="recipient"><th colspan="6">{_e(recipient.display_name)}'
             + (f' <span class="org">— {_e(organization)}</span>' if organization else "")
             + f' <span class="small">({_e(recipient.id)}{", " + _e(country) if country else ""})'
             "</span></th></tr>"
         )
+        if any(row.e164 for row in recipient_rows):
+            out.append(_script_row(scripts_of(campaign, recipient)))
         for row in recipient_rows:
             out.append(
                 f'<tr class="number {_e(row.channel)}">'
-                f"<td><b>{_e(row.channel)}</b><br>{_number_cell(row)}</td>"
-                f"<td>{_place_cell(row)}</td>"
-                f"<td>{_window_cell(row, hours) if row.reading else ''}</td>"
-                f"<td>{_verdict_cell(row)}</td>"
-                f"<td>{_verification_cell(row) if row.reading else ''}</td>"
+                f'<td data-label="Number"><b>{_e(row.channel)}</b><br>'
+                f"{_number_cell(row, caller)}</td>"
+                f'<td data-label="Place, type">{_place_cell(row)}</td>'
+                f'<td data-label="Next window">'
+                f"{_window_cell(row, _hours_of(campaign, row), caller) if row.reading else ''}</td>"
+                f'<td data-label="Verdict, reasons">{_verdict_cell(row)}</td>'
+                f'<td data-label="Verification">'
+                f"{_verification_cell(row) if row.reading else ''}</td>"
+                f"{_record_cell(row)}"
                 "</tr>"
             )
         out.append("</tbody>")
-    out += ["</table>", "</body>", "</html>", ""]
+    out += ["</table>", f"<script>{_SCRIPT}</script>", "</body>", "</html>", ""]
     return "\n".join(out).encode("utf-8")

@@ -24,16 +24,23 @@ import datetime as dt
 import difflib
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from faxbatch.campaign.csvread import decoded_lines, read_rows
+from faxbatch.campaign.hints import close_word
 from faxbatch.campaign.inputs import VERIFICATION, Origin, folders_of, open_input
 from faxbatch.campaign.loader import iter_recipients
 from faxbatch.campaign.model import Campaign
 from faxbatch.errors import InputUnreadableError
-from faxbatch.numbers.reading import Kind, NumberReading, Verdict, read_number
+from faxbatch.numbers.reading import (
+    Kind,
+    NumberReading,
+    Verdict,
+    read_number,
+    rounded_by_spreadsheet,
+)
 
 __all__ = [
     "COLUMNS",
@@ -46,6 +53,7 @@ __all__ = [
     "load_verification",
     "parse_verification",
     "sheet_path",
+    "unmatched",
     "unwrap_cell",
 ]
 
@@ -151,8 +159,8 @@ def unwrap_cell(text: str) -> str:
     """
     text = text.strip()
     match = _WRAPPED.match(text)
-    if match:
-        text = match[1].replace('""', '"')
+    if match:  # exactly the text (an apostrophe it starts with is its own)
+        return match[1].replace('""', '"').strip()
     return text.lstrip("'").strip()
 
 
@@ -219,9 +227,9 @@ def _parse(
     if missing:
         hints = []
         for name in missing:
-            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+            close = close_word(name, columns)
             if close:
-                hints.append(f"'{close[0]}' should be '{name}'")
+                hints.append(f"'{close}' should be '{name}'")
         raise InputUnreadableError(
             f"{source}:{header_line}: the verification sheet has no "
             f"{', '.join(repr(m) for m in missing)} column",
@@ -267,12 +275,9 @@ def _finding(
     date = _date(date_text)
     if date is None:
         return f"'{date_text}' is not a date (write it as YYYY-MM-DD)", None
-    if re.fullmatch(r"[\d.,]+[eE][+-]?\d+", number):
-        return (
-            f"'{number}' is a number a spreadsheet rounded "
-            "(format the column as text and type the number again)",
-            None,
-        )
+    rounded = rounded_by_spreadsheet(number)
+    if rounded:
+        return rounded, None
     reading = _e164(number, regions, sender_region)
     if reading.e164 is None:
         why = "; ".join(reading.reasons) or "not a phone number"
@@ -286,6 +291,56 @@ def _finding(
         note=cells.get("note", ""),
         line=line,
     )
+
+
+#: a sheet's number this many digits away from a campaign number (a typo) is named as the nearest
+_NEAR_DIGITS = 2
+
+
+def unmatched(sheet: VerificationSheet, numbers: Mapping[str, str]) -> list[str]:
+    """A warning for each row whose number is none of the campaign's.
+
+    ``numbers`` holds the campaign's numbers (E.164) and whose each is (``the fax of court``). A
+    number one or two digits away from one of them (a digit typed wrong, missed, doubled or two
+    swapped) is named as what the row may have meant.
+    """
+    warnings: list[str] = []
+    for finding in sheet.findings:
+        if finding.e164 in numbers:
+            continue
+        near = _nearest(finding.e164, numbers)
+        meant = f"; did you mean {near}, {numbers[near]}?" if near else ""
+        warnings.append(
+            f"{sheet.source}:{finding.line}: '{finding.number}' ({finding.e164}) is none of the "
+            f"campaign's numbers{meant} (the row counts for no recipient)"
+        )
+    return warnings
+
+
+def _nearest(e164: str, numbers: Iterable[str]) -> str | None:
+    """The campaign number fewest digits away from ``e164``, if it is close enough."""
+    found: tuple[int, str] | None = None
+    for number in sorted(numbers):
+        distance = _digit_distance(e164.lstrip("+"), number.lstrip("+"))
+        if distance <= _NEAR_DIGITS and (found is None or distance < found[0]):
+            found = (distance, number)
+    return found[1] if found else None
+
+
+def _digit_distance(a: str, b: str) -> int:
+    """Edits from one digit string to the other: a digit changed, added, dropped, or two swapped."""
+    if abs(len(a) - len(b)) > _NEAR_DIGITS:
+        return _NEAR_DIGITS + 1
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def judge(

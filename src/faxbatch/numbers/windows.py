@@ -136,21 +136,42 @@ def _known(names: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(known), tuple(unknown)
 
 
+@functools.cache
+def public_holidays(country: str, year: int) -> frozenset[dt.date]:
+    """The public holidays of a country (ISO code) in a year, from the ``holidays`` package.
+
+    A country the package does not know has none.
+    """
+    import holidays
+
+    try:
+        return frozenset(holidays.country_holidays(country, years=year))
+    except NotImplementedError:
+        return frozenset()
+
+
 def _office_intervals(
-    hours: OfficeHours, tz: ZoneInfo, now: dt.datetime, days: int
+    hours: OfficeHours, tz: ZoneInfo, now: dt.datetime, days: int, country: str | None = None
 ) -> list[Interval]:
-    """Office hours in one zone as UTC intervals, from the day before ``now`` on."""
+    """Office hours in one zone as UTC intervals, from the day before ``now`` on.
+
+    Days off are skipped: weekdays not in ``hours.days`` and, unless ``hours.holidays`` is false,
+    the public holidays of ``country``; a day with several spans gives several intervals.
+    """
     today = now.astimezone(tz).date()
     intervals: list[Interval] = []
     for offset in range(-1, days + 1):
         day = today + dt.timedelta(days=offset)
         if day.weekday() not in hours.days:
             continue
-        # local wall-clock times: zoneinfo applies the offset in force that day (DST included)
-        start = dt.datetime.combine(day, hours.start, tzinfo=tz).astimezone(_UTC)
-        end = dt.datetime.combine(day, hours.end, tzinfo=tz).astimezone(_UTC)
-        if end > start:
-            intervals.append((start, end))
+        if hours.holidays and country and day in public_holidays(country, day.year):
+            continue
+        for span_start, span_end in hours.day_spans:
+            # local wall-clock times: zoneinfo applies the offset in force that day (DST included)
+            start = dt.datetime.combine(day, span_start, tzinfo=tz).astimezone(_UTC)
+            end = dt.datetime.combine(day, span_end, tzinfo=tz).astimezone(_UTC)
+            if end > start:
+                intervals.append((start, end))
     return intervals
 
 
@@ -184,19 +205,25 @@ class WindowFinder:
         self.hours = hours
         self.now = now if now.tzinfo is not None else now.replace(tzinfo=_UTC)
         self.horizon_days = horizon_days
-        self._cache: dict[tuple[str, ...], WindowResult] = {}
+        self._cache: dict[tuple[str | OfficeHours, ...], WindowResult] = {}
 
-    def find(self, time_zones: Sequence[str], region: str | None = None) -> WindowResult:
+    def find(
+        self, time_zones: Sequence[str], region: str | None = None, hours: OfficeHours | None = None
+    ) -> WindowResult:
         """The next window that is office hours in every one of ``time_zones``.
 
-        ``region``, the number's country, picks the zone local times are shown in.
+        ``region``, the number's country, picks the zone local times are shown in and the public
+        holidays skipped; ``hours``, an office's own hours, replace the campaign's.
         """
-        key = (*time_zones, "@", region or "")
+        hours = hours or self.hours
+        key: tuple[str | OfficeHours, ...] = (*time_zones, "@", region or "", hours)
         if key not in self._cache:
-            self._cache[key] = self._find(tuple(time_zones), region)
+            self._cache[key] = self._find(tuple(time_zones), region, hours)
         return self._cache[key]
 
-    def _find(self, time_zones: tuple[str, ...], region: str | None) -> WindowResult:
+    def _find(
+        self, time_zones: tuple[str, ...], region: str | None, hours: OfficeHours
+    ) -> WindowResult:
         known, unknown = _known(_home_first(time_zones, region))
         notes: list[str] = []
         if unknown:
@@ -208,7 +235,7 @@ class WindowFinder:
         # zones that keep the same hours (London, Jersey, Guernsey) count as one
         distinct: dict[tuple[Interval, ...], str] = {}
         for name in known:
-            intervals = _office_intervals(self.hours, zone(name), self.now, self.horizon_days)
+            intervals = _office_intervals(hours, zone(name), self.now, self.horizon_days, region)
             distinct.setdefault(tuple(intervals), name)
             common = intervals if common is None else _intersect(common, intervals)
         upcoming = [interval for interval in common or () if interval[1] > self.now]
@@ -218,12 +245,12 @@ class WindowFinder:
                 notes.append(f"rings in {zones}: the window is office hours in all of them")
             else:
                 notes.append(
-                    f"rings in {zones} whose office hours ({self.hours.describe()}) never "
+                    f"rings in {zones} whose office hours ({hours.describe()}) never "
                     "overlap: no sending window; choose the hour by hand"
                 )
         if not upcoming:
             if len(distinct) == 1:
-                notes.append(f"no office hours ({self.hours.describe()}) in the coming weeks")
+                notes.append(f"no office hours ({hours.describe()}) in the coming weeks")
             return WindowResult(None, known, tuple(notes))
         start, end = upcoming[0]
         return WindowResult(Window(start, end, known[0]), known, tuple(notes))

@@ -7,12 +7,14 @@ words, naming the file, the page and what is wrong:
 - every font is embedded (``FontFile``, ``FontFile2`` or ``FontFile3``, descendant fonts included);
 - nothing is drawn within the printable margin (5 mm) of any page, nor in the fax header zone
   (the top 12 mm, where the sending station prints its header line) of a fax;
+- no image on a fax page has greys or colours (an enclosure's pages are black-and-white images);
 - every postal letter's first page holds its return line and address inside the envelope's window,
   and nothing that touches the window sticks out of it;
 - pad pages are truly blank (no content operators);
 - every content stream decompresses whole and parses into PDF operators (a damaged stream is a
   failure, never a page read as blank), and every page a document owns draws text: the same text,
-  at the same places, as the same page of the document's own PDF;
+  at the same places, as the same page of the document's own PDF (and the same images: an
+  enclosure's page that shows another page is caught);
 - the job ticket (``print/job.json``) matches the files: volumes present, no others, bytes,
   sha256, pages, pad pages, sheets, documents, bookmarks, page ranges and totals; and the
   manifest's checksums and page ranges agree.
@@ -58,7 +60,16 @@ from pypdf.generic import (
 
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
 from faxbatch.letters.fonts import Style, typeface
-from faxbatch.letters.layout import FAX_HEADER_ZONE, MM, PAGE_SIZES, Box, Page, Rule, TextRun
+from faxbatch.letters.layout import (
+    FAX_HEADER_ZONE,
+    MM,
+    PAGE_SIZES,
+    Box,
+    Image,
+    Page,
+    Rule,
+    TextRun,
+)
 from faxbatch.printshop.ticket import JOB_JSON, SCHEMA_VERSION
 
 #: office printers leave this much of every edge unprinted
@@ -116,7 +127,10 @@ class Mark:
     y0: float
     x1: float
     y1: float
+    #: a text's characters; an image's digest (of its data as stored), to compare pages by
     text: str = ""
+    #: an image of black and white pixels only (1 bit per pixel, or a stencil mask)
+    bilevel: bool = True
 
     def describe(self) -> str:
         """``text 'Page 1 of 2'``, ``a line`` or ``an image``, for messages."""
@@ -380,7 +394,8 @@ class _Interpreter:
         if not isinstance(target, StreamObject):
             return
         if target.get("/Subtype") == "/Image":
-            self.marks.append(_mark("image", self.state.ctm, 0, 0, 1, 1))
+            mark = _mark("image", self.state.ctm, 0, 0, 1, 1, _image_digest(target))
+            self.marks.append(replace(mark, bilevel=_bilevel(target)))
         elif target.get("/Subtype") == "/Form" and self.depth < 8:
             matrix = tuple(_numbers(target.get("/Matrix"))) or _IDENTITY
             resources = _resolve(target.get("/Resources")) or DictionaryObject()
@@ -389,6 +404,21 @@ class _Interpreter:
             self.run(target, resources, matrix)  # type: ignore[arg-type]
             self.depth -= 1
             self.state, self.stack = saved, saved_stack
+
+
+def _image_digest(image: StreamObject) -> str:
+    """A short digest of an image's data as stored (the same image, the same digest)."""
+    raw = getattr(image, "_data", b"")
+    return hashlib.sha256(raw if isinstance(raw, bytes) else b"").hexdigest()[:16]
+
+
+def _bilevel(image: StreamObject) -> bool:
+    """Whether an image draws black and white only (no greys, no colours)."""
+    if _resolve(image.get("/ImageMask")) is True:
+        return True
+    space = _resolve(image.get("/ColorSpace"))
+    bits = _resolve(image.get("/BitsPerComponent"))
+    return bits == 1 and (space is None or str(space) in ("/DeviceGray", "/CalGray", "/G"))
 
 
 # A content stream's tokens, for the plain streams most PDFs (faxbatch's among them) are made of:
@@ -704,10 +734,18 @@ def _check_page(
     if rules.text is not None and not texts and not problems:
         failures.append(f"{where}: the page draws no text, but {rules.text}")
     failures.extend(_check_marks(marks, width, height, rules, where, margin))
-    return failures, _text_digest(texts)
+    images = [mark for mark in marks if mark.kind == "image"]
+    if rules.fax and any(not mark.bilevel for mark in images):
+        failures.append(
+            f"{where}: an image has greys or colours; a fax is black on white (faxbatch draws "
+            "enclosures as black-and-white images)"
+        )
+    # an enclosure's page is told apart by its image: what it shows, and where
+    return failures, _text_digest([*texts, *images])
 
 
 def _text_digest(texts: Sequence[Mark]) -> str:
+    """A digest of the texts (and images) a page draws and where: pages compare by it."""
     digest = hashlib.sha256()
     for mark in texts:
         digest.update(
@@ -730,6 +768,8 @@ def layout_marks(page: Page) -> list[Mark]:
             marks.append(Mark("path", x0, y0, x1, y1))
         elif isinstance(item, Box):
             marks.append(Mark("path", item.x, item.y, item.x + item.w, item.y + item.h))
+        elif isinstance(item, Image):  # an enclosure's page: black and white by construction
+            marks.append(Mark("image", item.x, item.y, item.x + item.w, item.y + item.h))
     return marks
 
 
@@ -850,6 +890,8 @@ class _Batch:
     volume_pages: dict[tuple[str, int], str] = field(default_factory=dict)
     #: the text digest of every page of each document's own PDF, by file
     document_pages: dict[str, list[str]] = field(default_factory=dict)
+    #: the folder is a batch's ``print/`` folder alone: ``print/x.pdf`` is ``x.pdf`` in it
+    alone: bool = False
 
     def __post_init__(self) -> None:
         self.root = self.folder.resolve()
@@ -869,6 +911,11 @@ class _Batch:
         if not isinstance(relative, str) or not relative or "\0" in relative:
             self.refuse(relative, f"{relative!r} ({source}) is not a file name inside the batch")
             return None
+        if self.alone:
+            if not relative.startswith(PRINT_FOLDER):
+                self.refuse(relative, f"{relative} ({source}) is not in the print folder")
+                return None
+            relative = relative[len(PRINT_FOLDER) :]
         if Path(relative).is_absolute():
             self.refuse(
                 relative,
@@ -1170,12 +1217,24 @@ def _compare_documents(batch: _Batch, manifest: Mapping[str, Any]) -> None:
                 )
 
 
+#: where a batch keeps its volumes and job ticket (the folder a print shop receives)
+PRINT_FOLDER = "print/"
+
+
+def is_print_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a batch's print folder on its own (its ``job.json``, no manifest)."""
+    return (folder / "job.json").is_file() and not (folder / "manifest.json").exists()
+
+
 def run_preflight(
     folder: Path, *, page_size: str | None = None, margin: float = PRINTABLE_MARGIN
 ) -> list[str]:
     """Check a built batch folder; returns the failures in words (none: ready for the print shop).
 
-    ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job ticket's.
+    ``folder`` may also be the batch's ``print/`` folder alone (copied anywhere): then its volumes
+    are checked against its ``job.json`` only (files, bytes, sha256, pages, fonts, zones, address
+    windows). ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job
+    ticket's.
     """
     # pypdf logs what it repairs in a damaged file; the failures list says it in words instead
     logger = logging.getLogger("pypdf")
@@ -1188,7 +1247,7 @@ def run_preflight(
 
 
 def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> list[str]:
-    batch = _Batch(Path(folder), margin)
+    batch = _Batch(Path(folder), margin, alone=is_print_folder(Path(folder)))
     ticket = _load_json(batch, JOB_JSON, required=True) or {}
     manifest = _load_json(batch, "manifest.json", required=False) or {}
     if ticket and ticket.get("schema_version") != SCHEMA_VERSION:
@@ -1215,14 +1274,16 @@ def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> lis
     for volume in volumes:
         inside = [d for d in documents if d.get("volume") == volume.get("file")]
         _check_volume(batch, volume, inside, str(size))
-    for path in sorted((batch.folder / "print").glob("*.pdf")):
+    print_folder = batch.folder if batch.alone else batch.folder / "print"
+    for path in sorted(print_folder.glob("*.pdf")):
         if f"print/{path.name}" not in listed:
             batch.fail(f"print/{path.name}: not listed in {JOB_JSON}")
     if ticket:
         _check_ticket_totals(batch, ticket)
         if manifest:
             _check_manifest(batch, manifest, ticket)
-    _single_files(batch, str(size), ticket)
+    if not batch.alone:  # the documents' own files are not in the print folder
+        _single_files(batch, str(size), ticket)
     if manifest:
         _compare_documents(batch, manifest)
     if len(batch.failures) > MAX_FAILURES:

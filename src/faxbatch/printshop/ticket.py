@@ -2,7 +2,9 @@
 
 ``print/job.json`` (machine-readable, with ``schema_version``) and ``print/job.txt`` (for
 people): per volume its file, documents, pages, sheets, page size, duplex, envelope and how to fold,
-bytes and sha256; totals per channel and overall; every document with its volume and page range.
+bytes and sha256; totals per channel and overall; every document with its volume and page range,
+and for a fax the number to dial and its sending window. The print folder stands alone: the job's
+contact and what to do with a page that fails are in it, and nothing refers to a file outside it.
 Pure functions from the volume records to bytes: the caller writes them.
 """
 
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from faxbatch.letters.envelopes import envelope_spec
@@ -19,6 +22,23 @@ from faxbatch.printshop.volumes import Placement, VolumeRecord
 SCHEMA_VERSION = 1
 JOB_JSON = "print/job.json"
 JOB_TEXT = "print/job.txt"
+
+#: what a fax service does when a page does not go through
+ON_FAILED_PAGE = (
+    "When a fax fails part-way, send that document again whole (from its first page) to the "
+    "same number, inside its sending window. When it fails three times, or the line answers "
+    "with a voice, stop and tell the contact; never send it to another number."
+)
+#: a fax document's dialling fields, as the manifest has them (``fax_e164`` ...)
+FAX_FIELDS = (
+    "fax_e164",
+    "fax_national",
+    "window_start_local",
+    "window_end_local",
+    "window_time_zone",
+    "window_start_utc",
+    "window_end_utc",
+)
 
 
 def _fold(volume: VolumeRecord) -> str | None:
@@ -62,8 +82,8 @@ def _volume_entry(v: VolumeRecord) -> dict[str, Any]:
     }
 
 
-def _document_entry(p: Placement) -> dict[str, Any]:
-    return {
+def _document_entry(p: Placement, faxes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "id": p.doc_id,
         "title": p.title,
         "channel": p.channel,
@@ -72,6 +92,17 @@ def _document_entry(p: Placement) -> dict[str, Any]:
         "last_page": p.last_page,
         "pages": p.pages,
     }
+    if p.channel == "fax":
+        fax = faxes.get(p.doc_id, {})
+        entry["dial"] = {"e164": fax.get("fax_e164"), "national": fax.get("fax_national")}
+        entry["window"] = {
+            "start_local": fax.get("window_start_local"),
+            "end_local": fax.get("window_end_local"),
+            "time_zone": fax.get("window_time_zone"),
+            "start_utc": fax.get("window_start_utc"),
+            "end_utc": fax.get("window_end_utc"),
+        }
+    return entry
 
 
 def _channels(volumes: Sequence[VolumeRecord]) -> list[str]:
@@ -89,12 +120,20 @@ def write_job_json(
     *,
     title: str = "",
     warnings: Sequence[str] = (),
+    contact: Mapping[str, str] | None = None,
+    faxes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
-    """``print/job.json``, written a document at a time (the same text as :func:`job_json`)."""
+    """``print/job.json``, written a document at a time (the same text as :func:`job_json`).
+
+    ``contact``: whom to ask (``name``, ``phone``, ``email``); ``faxes``: each fax document's
+    :data:`FAX_FIELDS` by its id.
+    """
     channels = _channels(volumes)
     head = {
         "schema_version": SCHEMA_VERSION,
         "title": title or None,
+        "contact": _contact(contact),
+        "on_failed_page": ON_FAILED_PAGE if "fax" in channels else None,
         "volumes": [_volume_entry(v) for v in volumes],
         "totals": {
             **_totals(volumes),
@@ -106,7 +145,9 @@ def write_job_json(
     count = 0
     for channel in channels:
         for placement in placements_of(channel):
-            entry = json.dumps(_document_entry(placement), indent=2, ensure_ascii=False)
+            entry = json.dumps(
+                _document_entry(placement, faxes or {}), indent=2, ensure_ascii=False
+            )
             out.write(("," if count else "") + "\n    " + entry.replace("\n", "\n    "))
             count += 1
     out.write("\n  ]" if count else "]")
@@ -120,11 +161,26 @@ def job_json(
     *,
     title: str = "",
     warnings: Sequence[str] = (),
+    contact: Mapping[str, str] | None = None,
+    faxes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> bytes:
     """``print/job.json``: UTF-8, indented, deterministic."""
     buffer = io.StringIO()
-    write_job_json(buffer, volumes, _by_channel(placements), title=title, warnings=warnings)
+    write_job_json(
+        buffer,
+        volumes,
+        _by_channel(placements),
+        title=title,
+        warnings=warnings,
+        contact=contact,
+        faxes=faxes,
+    )
     return buffer.getvalue().encode("utf-8")
+
+
+def _contact(contact: Mapping[str, str] | None) -> dict[str, str | None]:
+    given = contact or {}
+    return {key: given.get(key) or None for key in ("name", "phone", "email")}
 
 
 def _by_channel(placements: Sequence[Placement]) -> PlacementSource:
@@ -142,9 +198,14 @@ def write_job_text(
     *,
     title: str = "",
     warnings: Sequence[str] = (),
+    contact: Mapping[str, str] | None = None,
+    faxes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """``print/job.txt``, written a document at a time (the same text as :func:`job_text`)."""
     out.write(f"Job ticket: {title}\n\n" if title else "Job ticket\n\n")
+    who = [value for value in _contact(contact).values() if value]
+    if who:
+        out.write(f"Questions: {', '.join(who)}\n\n")
     if not volumes:
         out.write("Nothing to print: no volume was made.\n")
     for channel in _channels(volumes):
@@ -156,6 +217,8 @@ def write_job_text(
             while pending is not None and pending.volume == v.file:
                 pages = f"{pending.first_page:>{width}}–{pending.last_page:<{width}}"
                 out.write(f"    pages {pages}  {pending.title}\n")
+                if channel == "fax":
+                    out.write(_dial_line(_document_entry(pending, faxes or {}), width))
                 pending = next(placements, None)
             out.write("\n")
     lines: list[str] = []
@@ -168,6 +231,8 @@ def write_job_text(
         if len(channels) > 1:
             lines.append(f"  {'all:':6}{_totals_line(_totals(volumes))}")
         lines.append("")
+    if "fax" in _channels(volumes):
+        lines += ["If a fax fails", *_wrapped(ON_FAILED_PAGE), ""]
     if warnings:
         lines.append("Warnings")
         lines += [f"  - {warning}" for warning in warnings]
@@ -181,16 +246,53 @@ def job_text(
     *,
     title: str = "",
     warnings: Sequence[str] = (),
+    contact: Mapping[str, str] | None = None,
+    faxes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> bytes:
     """``print/job.txt``: the same ticket, for the people at the print shop."""
     buffer = io.StringIO()
-    write_job_text(buffer, volumes, _by_channel(placements), title=title, warnings=warnings)
+    write_job_text(
+        buffer,
+        volumes,
+        _by_channel(placements),
+        title=title,
+        warnings=warnings,
+        contact=contact,
+        faxes=faxes,
+    )
     return buffer.getvalue().encode("utf-8")
+
+
+def _clock(stamp: object) -> str:
+    """``09:00`` from ``2012-05-10T09:00:00+06:00`` (what a person dials by)."""
+    text = str(stamp or "")
+    return text[11:16] if len(text) >= 16 else text
+
+
+def _dial_line(entry: Mapping[str, Any], width: int) -> str:
+    dial, window = entry["dial"], entry["window"]
+    indent = " " * (4 + 6 + 2 * width + 1 + 2)
+    if not dial["e164"]:
+        return f"{indent}no number to dial: do not send\n"
+    line = f"{indent}dial {dial['e164']}"
+    if dial["national"]:
+        line += f" (in the country: {dial['national']})"
+    if window["start_local"]:
+        line += (
+            f"; send {str(window['start_local'])[:10]} {_clock(window['start_local'])}–"
+            f"{_clock(window['end_local'])} {window['time_zone'] or ''}".rstrip()
+            + f" ({_clock(window['start_utc'])}–{_clock(window['end_utc'])} UTC)"
+        )
+    return line + "\n"
+
+
+def _wrapped(text: str, width: int = 96) -> list[str]:
+    return textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="  ")
 
 
 def _volume_lines(v: VolumeRecord) -> list[str]:
     if v.channel == "fax":
-        use = "faxes: send each document to its own number (see manifest.csv)"
+        use = "faxes: send each document to its own number (listed under it)"
     else:
         use = "letters: print, fold, put in window envelopes and post"
     sides = (

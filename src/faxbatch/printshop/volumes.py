@@ -24,7 +24,7 @@ from typing import BinaryIO, Literal
 from faxbatch.files import naming
 from faxbatch.letters.fonts import EmbeddedFont, Style
 from faxbatch.letters.layout import PAGE_SIZES
-from faxbatch.letters.pdf import PageContent, PdfWriter
+from faxbatch.letters.pdf import PageContent, PdfWriter, RasterImage
 
 Channel = Literal["fax", "post"]
 
@@ -83,6 +83,7 @@ class VolumeRecord:
 _PAGE_OBJECT = 260  # page dictionary, font references, xref row
 _STREAM_OBJECT = 90  # stream dictionary, "stream"/"endstream", xref row
 _FONT_OBJECTS = 1600  # Type0, CIDFont, descriptor, two stream dictionaries, xref rows
+_IMAGE_OBJECT = 260  # image dictionary, "stream"/"endstream", xref row, resource entries
 _BOOKMARK = 200  # outline item dictionary and xref row, without its title
 _PAGE_TREE_ENTRY = 12  # "NNNNNN 0 R " in /Kids
 _FIXED = 1200  # header, page tree, outline root, catalog, info, xref head, trailer (no text)
@@ -123,6 +124,7 @@ class VolumeSet:
         envelope: str | None = None,
         din5008: str | None = None,
         keep_placements: bool = True,
+        images: Mapping[str, RasterImage] | None = None,
     ) -> None:
         if page_size not in PAGE_SIZES:
             raise ValueError(f"unknown page size {page_size!r}; use A4 or Letter")
@@ -131,6 +133,8 @@ class VolumeSet:
         self.folder = Path(folder)
         self.prefix = prefix
         self.fonts = fonts
+        #: the images documents draw (enclosures' pages), each written once per volume
+        self.images = images or {}
         self.page_size = page_size
         self.duplex = duplex
         self.max_pages = max_pages
@@ -269,7 +273,11 @@ class VolumeSet:
         pad = 0
         if volume and self.duplex and volume.writer.page_count % 2 == 1:
             pad = _PAGE_OBJECT + _PAGE_TREE_ENTRY + len(BLANK_STREAM) + _STREAM_OBJECT
-        return written + tail + pad + self._document_cost(title, contents) + self._font_cost(styles)
+        images = {key for content in contents for key in content.images}
+        images = {key for key in images if volume is None or not volume.writer.has_image(key)}
+        image_cost = sum(len(self.images[key].data) + _IMAGE_OBJECT for key in images)
+        fonts = self._font_cost(styles)
+        return written + tail + pad + self._document_cost(title, contents) + fonts + image_cost
 
     def _fits(self, volume: _Volume, title: str, contents: Sequence[PageContent]) -> bool:
         pages = volume.writer.page_count
@@ -292,7 +300,9 @@ class VolumeSet:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("wb")
         title = f"{self.title}, volume {number}" if self.title else f"volume {number}"
-        writer = PdfWriter(handle, self.fonts, title=title, producer=self.producer)
+        writer = PdfWriter(
+            handle, self.fonts, title=title, producer=self.producer, images=self.images
+        )
         self._current = _Volume(path, relative, number, writer, handle)
         self._current.tail_estimate = self._fixed_cost()
         return self._current

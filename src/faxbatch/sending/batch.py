@@ -68,6 +68,8 @@ class Fax:
     verified_on: str | None = None
     number_type: str | None = None
     time_zone: str | None = None
+    language: str = ""  # of the letter (empty for a batch built before languages)
+    languages: tuple[str, ...] = ()  # every language of a letter sent in several
 
     @property
     def digits(self) -> str:
@@ -274,6 +276,8 @@ def fax_of(doc: Any, campaign: Mapping[str, Any], where: str) -> Fax | None:
         verified_on=_text_or_none(doc.get("fax_verified_on")),
         number_type=_text_or_none(doc.get("fax_type")),
         time_zone=_text_or_none(zone),
+        language=str(doc.get("language") or ""),
+        languages=tuple(str(x) for x in doc.get("languages") or () if isinstance(x, str)),
     )
 
 

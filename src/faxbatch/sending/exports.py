@@ -69,6 +69,8 @@ def job_record(fax: Fax, subject: str) -> dict[str, Any]:
         "file": fax.file,
         "sha256": fax.sha256,
         "pages": fax.pages,
+        "language": fax.language or None,
+        "languages": list(fax.languages) or None,
         "window_start_utc": format_utc(fax.window_start),
         "window_end_utc": format_utc(fax.window_end),
         "subject": subject,

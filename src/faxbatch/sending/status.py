@@ -16,7 +16,7 @@ from typing import Any
 
 from faxbatch.campaign.gateway_settings import parse_gateway_section
 from faxbatch.csvcells import csv_bytes
-from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError
+from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError, sentences
 from faxbatch.files import write_atomic
 from faxbatch.sending.batch import MANIFEST_NAME, Batch, load_batch
 from faxbatch.sending.journal import (
@@ -245,7 +245,7 @@ def report(
             row.update(
                 state="never sent",
                 outcome="never sent",
-                last_error=" ".join(str(p) for p in problems) or None,
+                last_error=sentences([str(p) for p in problems]) or None,
             )
         rows.append(row)
     return rows

@@ -110,19 +110,35 @@ def build_message(fax: Fax, pdf: bytes, settings: EmailSettings, regarding: str)
     Every header value is made safe here, so that the message is complete before the journal
     records the intent to send it.
     """
+    values = placeholder_values(fax, regarding)
+    subject = header_text(settings.subject.format_map(values)) if settings.subject else ""
     msg = EmailMessage()
     msg["From"] = check_address(settings.from_address)
     msg["To"] = address(fax, settings)
-    msg["Subject"] = header_text(regarding) or header_text(f"Fax for {fax.label}")
+    msg["Subject"] = subject or header_text(regarding) or header_text(f"Fax for {fax.label}")
     msg["Date"] = formatdate(localtime=False)
     msg["X-Faxbatch-Key"] = header_text(fax.key)
     msg["X-Mailer"] = f"faxbatch {__version__}"
-    msg.set_content(
-        f"Fax for {fax.label}, {fax.international}: {fax.pages} page(s), attached as PDF.\n"
-    )
+    # no text part unless the campaign asks for one: many gateways fax a text as an extra page
+    body = settings.body.format_map(values).strip()
+    if body:
+        msg.set_content(body + "\n")
     name = header_text(Path(fax.file).name) or "fax.pdf"
     msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=name)
     return msg
+
+
+def placeholder_values(fax: Fax, regarding: str) -> dict[str, str]:
+    """What ``gateway.email.subject`` and ``.body`` may put in (see ``EMAIL_PLACEHOLDERS``)."""
+    values = {
+        "id": fax.recipient_id,
+        "name": fax.recipient_name,
+        "organization": fax.organization,
+        "number": fax.e164,
+        "pages": str(fax.pages),
+        "subject": regarding,
+    }
+    return values
 
 
 def tag_message(msg: EmailMessage, tag: str, settings: EmailSettings) -> str:

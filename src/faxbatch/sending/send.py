@@ -748,6 +748,8 @@ def progress_of(result: SendResult, journal: Journal) -> Progress:
             wakes.append(item.fax.window_start)
         elif item.action in (EXPIRED, REFUSED, GIVEN_UP) or row is None:
             progress.given_up += 1  # row None: an earlier version went, a person decides
+        elif row.gateway == "email" and row.state == SUBMITTED:
+            progress.done += 1  # the gateway took it: there is nothing more to follow
         elif row.state in WAITING or row.state == NOT_SUBMITTED:
             progress.waiting += 1
         elif row.state == FAILED:

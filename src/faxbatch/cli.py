@@ -29,8 +29,11 @@ from faxbatch.errors import (
 from faxbatch.progress import for_stream
 
 if TYPE_CHECKING:  # the stages are imported by the command that needs them: --help stays fast
+    import datetime as dt
+
     from faxbatch.build.check import CheckResult
     from faxbatch.build.pipeline import BuildResult
+    from faxbatch.sending.send import Progress, SendRequest, WatchEvent
 
 
 class _Parser(argparse.ArgumentParser):
@@ -216,9 +219,11 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
     send = commands.add_parser(
         "send",
         help="hand a built batch to a fax gateway (HylaFAX or email-to-fax)",
-        description="Show what would be sent; with --yes, hand each ready fax to the gateway. "
-        "A journal (DIR/journal.sqlite) keeps any fax from being sent twice, also after a crash; "
-        "an interrupted send continues where it stopped.",
+        description="Show what would be sent (and which queued jobs became wrong); with --yes, "
+        "cancel those and hand each ready fax to the gateway. The campaign's journal (beside the "
+        "campaign file) keeps any fax from being sent twice, from any batch folder, by any "
+        "gateway, also after a crash; an interrupted send continues where it stopped. Failures "
+        "that can pass are tried again on the next send; --watch keeps sending as windows open.",
         epilog="Exit codes: 0 done, 2 usage, 3 invalid gateway settings, 4 batch unreadable, "
         "8 a fax was not (or may not have been) handed over. The SMTP password is read only "
         "from the environment variable FAXBATCH_SMTP_PASSWORD.",
@@ -231,7 +236,20 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
         help="HylaFAX (its sendfax client) or an email-to-fax gateway (SMTP)",
     )
     send.add_argument("--yes", action="store_true", help="send (without it: show the plan only)")
-    send.add_argument("--resend", metavar="ID", help="send this recipient's fax again, on purpose")
+    send.add_argument(
+        "--resend",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="send this recipient's fax again, on purpose (repeatable; 'all-failed': every "
+        "fax whose last attempt failed)",
+    )
+    send.add_argument(
+        "--watch",
+        action="store_true",
+        help="with --yes: keep running, hand each fax over as its window opens, follow and retry "
+        "until everything is done, failed for good or past the deadline (Ctrl-C stops)",
+    )
     send.add_argument("--host", help="the HylaFAX or SMTP server (default: localhost)")
     send.add_argument("--port", type=int, help="its port (HylaFAX 4559, SMTP 587 or 25)")
     send.add_argument(
@@ -255,7 +273,9 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
         "status",
         help="ask the gateway what became of each fax; write DIR/report.csv",
         description="Refresh each sent fax's state (HylaFAX: from faxstat) and write the "
-        "transmission report DIR/report.csv.",
+        "transmission report DIR/report.csv (one row per fax document; postal letters counted "
+        "apart).",
+        epilog="Exit codes: 0 done, 4 batch unreadable, 8 a fax failed for good.",
     )
     status.add_argument("dir", type=Path, help="the batch folder")
 
@@ -275,15 +295,19 @@ def _run_gateway_command(args: argparse.Namespace) -> int:
         for warning in found.warnings:
             print(f"faxbatch: warning: {warning}", file=sys.stderr)
         print("\n".join(status_lines(found)))
-        return ExitCode.OK
+        return found.exit_code
     names = ("host", "port", "domain", "user", "sender", "starttls", "tries", "dials")
     request = SendRequest(
         gateway=args.gateway,
         confirm=args.yes,
-        resend=args.resend,
+        resend=tuple(args.resend),
         settings_file=args.campaign,
         overrides={name: getattr(args, name) for name in names},
     )
+    if args.watch:
+        if not args.yes:
+            raise UsageError("--watch sends: give --yes with it (without both, see the plan)")
+        return _watch(args.dir, request)
     result = send_batch(
         args.dir,
         request,
@@ -298,6 +322,36 @@ def _run_gateway_command(args: argparse.Namespace) -> int:
         return ExitCode.OK
     print("\n".join(summary_lines(result)))
     return result.exit_code
+
+
+def _watch(folder: Path, request: SendRequest) -> int:
+    """``send --watch``: a progress line on a terminal, else a log line per event."""
+    from faxbatch.sending.send import watch_batch
+
+    terminal = sys.stderr.isatty()
+
+    def log(event: WatchEvent) -> None:
+        stamp = event.moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if terminal:
+            print("\r\033[K", end="", file=sys.stderr)
+        print(f"{stamp} {event.text}", flush=True)
+
+    def progress(state: Progress, now: dt.datetime) -> None:
+        if terminal:
+            print("\r\033[K" + state.line(now), end="", file=sys.stderr, flush=True)
+        else:
+            print(state.line(now), flush=True)
+
+    result = watch_batch(folder, request, on_event=log, on_progress=progress)
+    if terminal:
+        print(file=sys.stderr)
+    state = result.progress
+    print(
+        f"Watch ended after {result.rounds} round(s): {state.done} done, {state.given_up} not "
+        "going (failed for good, past the deadline or refused)."
+    )
+    print(f"Journal: {result.last.journal}")
+    return int(result.exit_code)
 
 
 def _report_build(result: BuildResult) -> None:

@@ -78,6 +78,12 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def journal_file(batch: Path) -> Path:
+    """The campaign journal a batch's manifest names (beside the campaign file)."""
+    manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
+    return Path(manifest["campaign"]["journal"])
+
+
 def run_cli(*args: str | Path) -> int:
     """``faxbatch ARGS`` in this process; the exit code."""
     return main([str(arg) for arg in args])
@@ -334,13 +340,16 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_on_loopback() -> Iterator[SmtpServer]:
-    """A plain SMTP server (aiosmtpd; no TLS, no login) on a free loopback port, while it lasts."""
+def smtp_on_loopback(handler: Collector | None = None) -> Iterator[SmtpServer]:
+    """A plain SMTP server (aiosmtpd; no TLS, no login) on a free loopback port, while it lasts.
+
+    ``handler`` may answer as a real server would in a given case (a 451, a 550).
+    """
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
         unavailable("aiosmtpd is not installed (pip install -e '.[test]')")
-    handler = Collector()
+    handler = handler or Collector()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

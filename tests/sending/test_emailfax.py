@@ -20,7 +20,15 @@ from pypdf import PdfReader
 from faxbatch.errors import ExitCode
 from faxbatch.sending.batch import load_batch
 
-from .conftest import Collector, SmtpServer, faxbatch_process, free_port, run_cli, unavailable
+from .conftest import (
+    Collector,
+    SmtpServer,
+    faxbatch_process,
+    free_port,
+    journal_file,
+    run_cli,
+    unavailable,
+)
 
 DOMAIN = "fax.example.net"
 
@@ -43,7 +51,7 @@ def _attachment(received: Any) -> tuple[str, bytes]:
 
 
 def _states(batch: Path) -> list[tuple[str, str]]:
-    db = sqlite3.connect(batch / "journal.sqlite")
+    db = sqlite3.connect(journal_file(batch))
     try:
         return list(db.execute("SELECT recipient_id, state FROM submissions ORDER BY id"))
     finally:
@@ -56,7 +64,7 @@ def test_each_fax_is_one_message_with_its_pdf(
     batch = build(windows=False)
     assert run_cli(*_email_args(batch, smtp_server)) == 0
     assert smtp_server.messages == []  # the plan only
-    assert not (batch / "journal.sqlite").exists()
+    assert not (journal_file(batch)).exists()
 
     assert run_cli(*_email_args(batch, smtp_server, "--yes")) == 0
     faxes = load_batch(batch).faxes

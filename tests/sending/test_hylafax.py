@@ -22,7 +22,7 @@ from faxbatch.sending.batch import load_batch
 from faxbatch.sending.gateways import hylafax
 from faxbatch.sending.journal import job_tag
 
-from .conftest import SPOOL, Queue, faxbatch_process, free_port, run_cli
+from .conftest import SPOOL, Queue, faxbatch_process, free_port, journal_file, run_cli
 
 
 def _send(batch: Path, server: str, *more: str) -> int:
@@ -41,7 +41,7 @@ def _spooled_sha256(job_id: str) -> str | None:
 
 
 def _journal(batch: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(batch / "journal.sqlite")
+    db = sqlite3.connect(journal_file(batch))
     db.row_factory = sqlite3.Row
     try:
         return list(db.execute("SELECT * FROM submissions ORDER BY id"))
@@ -67,7 +67,7 @@ def test_plan_without_yes_sends_nothing(
     assert "+77272715802" in out and "+77172745524" in out
     assert "Run again with --yes" in out
     assert queue.jobs(batch) == []
-    assert not (batch / "journal.sqlite").exists()
+    assert not (journal_file(batch)).exists()
 
 
 def test_send_queues_every_ready_fax_once(build: Callable[..., Path], queue: Queue) -> None:
@@ -80,7 +80,8 @@ def test_send_queues_every_ready_fax_once(build: Callable[..., Path], queue: Que
     assert sorted(job.tag for job in jobs) == sorted(faxes)  # one job per ready fax, no other
     for job in jobs:
         fax = faxes[job.tag]
-        assert job.number == fax.dial_string
+        assert job.number == fax.e164  # canonical: the server's dial rules make the dial string
+        assert fax.dial_string != fax.e164  # what people read in the manifest stays as it was
         assert job.state == "queued"
         spooled = _spooled_sha256(job.job_id)
         if spooled is not None:  # the very file of the manifest went to the server
@@ -95,9 +96,10 @@ def test_send_queues_every_ready_fax_once(build: Callable[..., Path], queue: Que
     assert len(queue.jobs(batch)) == 2
     assert len(_journal(batch)) == 2
     # and so does a run after the journal was lost: the jobs are found by their tags
-    (batch / "journal.sqlite").unlink()
-    for extra in ("journal.sqlite-wal", "journal.sqlite-shm"):
-        (batch / extra).unlink(missing_ok=True)
+    journal = journal_file(batch)
+    journal.unlink()
+    for extra in ("-wal", "-shm"):
+        journal.with_name(journal.name + extra).unlink(missing_ok=True)
     assert _send(batch, queue.server, "--yes") == 0
     assert len(queue.jobs(batch)) == 2
     assert {row["job_id"] for row in _journal(batch)} == {job.job_id for job in jobs}
@@ -159,13 +161,18 @@ def test_status_and_report_follow_the_queue(build: Callable[..., Path], queue: Q
 
     assert report["ministry"]["state"] == "never sent"
 
-    # the court's job is removed on the server: status says so
+    # the court's job is removed on the server by someone: status says so, and that it failed
+    # for good (a job removed by hand is not tried again by itself)
     queue.remove([jobs[faxes["court"].key].job_id])
-    assert run_cli("status", batch) == 0
+    assert run_cli("status", batch) == ExitCode.SEND_FAILED
     report = _report(batch)
     assert report["court"]["state"] == "failed"
+    assert report["court"]["outcome"] == "failed for good"
+    assert report["court"]["failure"] == "permanent"
     assert "aborted" in report["court"]["last_error"].lower()
     assert report["admin"]["state"] == "queued"
+    assert report["admin"]["outcome"] == "waiting"
+    assert report["admin"]["channel"] == "fax"
 
 
 def test_resend_sends_one_fax_again_on_purpose(build: Callable[..., Path], queue: Queue) -> None:
@@ -237,7 +244,7 @@ def test_unreachable_server_is_a_send_error(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "HylaFAX" in err
-    assert not (batch / "journal.sqlite").exists() or _journal(batch) == []
+    assert not (journal_file(batch)).exists() or _journal(batch) == []
 
 
 def test_missing_batch_is_unreadable_input(tmp_path: Path) -> None:

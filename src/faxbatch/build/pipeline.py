@@ -96,6 +96,7 @@ from faxbatch.printshop.volumes import (
 )
 from faxbatch.progress import NullProgress, Progress
 from faxbatch.sending.exports import ExportWriter
+from faxbatch.sending.journal import sending_summary
 
 #: every label and word the layout itself prints, so the font subsets always hold them
 LABELS = (
@@ -179,6 +180,7 @@ def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
         "sender": campaign.sender.organization or campaign.sender.name,
         "faxbatch_version": __version__,
         "gateway": campaign.gateway,
+        **sending_summary(campaign),
     }
     if campaign.enclosures:  # the PDFs after every letter, as built
         summary["enclosures"] = [

@@ -105,6 +105,11 @@ class GatewaySettings:
 
     hylafax: HylafaxSettings = field(default_factory=HylafaxSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    #: ``gateway.journal``: the campaign's journal, a path inside the campaign's folder ("" for
+    #: ``<campaign>.journal.sqlite`` beside the campaign file)
+    journal: str = ""
+    #: ``gateway.max_attempts``: how often a fax whose failure can pass is handed over in all
+    max_attempts: int = 3
 
 
 # key in the file -> attribute of the settings class, with the type it takes
@@ -131,6 +136,12 @@ _EMAIL_KEYS: dict[str, tuple[str, type]] = {
 #: (E.164), its pages and the campaign's subject line
 EMAIL_PLACEHOLDERS = ("id", "name", "organization", "number", "pages", "subject")
 _SECTIONS = {"hylafax": _HYLAFAX_KEYS, "email": _EMAIL_KEYS}
+#: the keys of the ``gateway:`` section that are values, not sections
+_TOP_VALUES: dict[str, tuple[str, type]] = {
+    "journal": ("journal", str),
+    "max_attempts": ("max_attempts", int),
+}
+_KNOWN_TOP = (*_SECTIONS, *_TOP_VALUES)
 _RESOLUTIONS = ("fine", "standard")
 #: the command-line option of each override, for messages
 _OPTION_NAMES = {"domain": "--email-domain", "user": "--smtp-user", "sender": "--from"}
@@ -141,6 +152,7 @@ _LIMITS: dict[str, float] = {
     "tries": 999,
     "dials": 999,
     "timeout": 3600.0,
+    "max_attempts": 99,
 }
 #: a settings file bigger than this is not a campaign file
 MAX_SETTINGS_FILE_BYTES = 64 << 20
@@ -420,10 +432,16 @@ def parse_gateway_section(section: Any, source: str | None = None) -> GatewaySet
     if not isinstance(section, Mapping):
         raise _error(source, "gateway", "expected a mapping with 'hylafax' and/or 'email'")
     for key in section:
-        if key not in _SECTIONS:
-            close = close_word(str(key), _SECTIONS)
-            hint = f"did you mean '{close}'?" if close else "known keys: hylafax, email"
+        if key not in _KNOWN_TOP:
+            close = close_word(str(key), _KNOWN_TOP)
+            hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(_KNOWN_TOP)}"
             raise _error(source, f"gateway.{key}", f"unknown key {shown(str(key))}", hint)
+    top: dict[str, Any] = {}
+    for key, (name, kind) in _TOP_VALUES.items():
+        if section.get(key) is not None:
+            top[name] = _typed(section[key], kind, name, f"gateway.{key}", source)
+    if top.get("journal"):
+        top["journal"] = _journal_setting(top["journal"], source)
     hylafax_values = _section(section.get("hylafax"), "gateway.hylafax", _HYLAFAX_KEYS, source)
     if "host" in hylafax_values:
         host, port = _server_value(
@@ -442,7 +460,28 @@ def parse_gateway_section(section: Any, source: str | None = None) -> GatewaySet
         )
     email_values = _section(section.get("email"), "gateway.email", _EMAIL_KEYS, source)
     email = EmailSettings(**_check_email(email_values, source))
-    return GatewaySettings(hylafax=hylafax, email=email)
+    return GatewaySettings(hylafax=hylafax, email=email, **top)
+
+
+JOURNAL_EXPECTED = (
+    "a file name or a relative path inside the campaign's folder, ending in .sqlite "
+    "(no absolute path, no '..'), such as records/kz.journal.sqlite"
+)
+
+
+def _journal_setting(text: str, source: str | None) -> str:
+    """``gateway.journal``: a relative path inside the campaign's folder, ending in ``.sqlite``."""
+    parts = text.replace("\\", "/").split("/")
+    if (
+        text.startswith(("/", "~"))
+        or "\\" in text
+        or ".." in parts
+        or not text.endswith(".sqlite")
+        or not text.isprintable()
+        or len(text) > 255
+    ):
+        raise _error(source, "gateway.journal", f"expected {JOURNAL_EXPECTED}, not {shown(text)}")
+    return text
 
 
 # -- from YAML nodes: plain values only ------------------------------------------------------
@@ -518,7 +557,8 @@ def gateway_from_node(node: yaml.Node, source: str) -> dict[str, Any] | None:
         _check_tag(value_node, source, path)
         keys = _SECTIONS.get(name)
         if isinstance(value_node, yaml.ScalarNode):
-            section[name] = _scalar(value_node, None, source, path)
+            kind = _TOP_VALUES[name][1] if name in _TOP_VALUES else None
+            section[name] = _scalar(value_node, kind, source, path)
         elif isinstance(value_node, yaml.MappingNode) and keys is not None:
             section[name] = _settings_from_node(value_node, keys, source, path)
         elif keys is None:
@@ -676,8 +716,10 @@ def with_overrides(settings: GatewaySettings, **options: Any) -> GatewaySettings
             email[name] = value
         else:  # pragma: no cover - a programming error
             raise TypeError(f"unknown gateway option {name}")
-    return GatewaySettings(
-        hylafax=replace(settings.hylafax, **hylafax), email=replace(settings.email, **email)
+    return replace(
+        settings,
+        hylafax=replace(settings.hylafax, **hylafax),
+        email=replace(settings.email, **email),
     )
 
 

@@ -78,7 +78,7 @@ _TOP_KEYS = (
     "signatories",
     "copies_to",
 )
-_CAMPAIGN_KEYS = ("title", "reference", "date")
+_CAMPAIGN_KEYS = ("title", "reference", "date", "deadline")
 _SENDER_KEYS = (
     "name",
     "organization",
@@ -576,8 +576,8 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
             return fallback
         return r.collect(fallback, read, r, node)
 
-    no_head: tuple[str, str, dt.date | None] = ("", "", None)
-    title, reference, date = section("campaign", _read_head, no_head)
+    no_head: tuple[str, str, dt.date | None, dt.date | dt.datetime | None] = ("", "", None, None)
+    title, reference, date, deadline = section("campaign", _read_head, no_head)
     sender = section("sender", _read_sender, Sender(name=""))
     no_keys: dict[str, yaml.Node] = {}
     defaults = section("defaults", lambda r, n: r.mapping(n, "defaults", _DEFAULTS_KEYS), no_keys)
@@ -644,6 +644,7 @@ def _read_campaign(r: _Reader, root: yaml.Node) -> Campaign:
         title=title,
         reference=reference,
         date=date,
+        deadline=deadline,
         sender=sender,
         default_country=default_country,
         page_size=page_size,
@@ -688,13 +689,16 @@ def _read_enclosure(r: _Reader, name: str, origin: Origin) -> EnclosureFacts:
     return check_enclosure(data, origin, name)
 
 
-def _read_head(r: _Reader, node: yaml.Node) -> tuple[str, str, dt.date | None]:
-    """``campaign:``: the title, the reference and the date."""
+def _read_head(
+    r: _Reader, node: yaml.Node
+) -> tuple[str, str, dt.date | None, dt.date | dt.datetime | None]:
+    """``campaign:``: the title, the reference, the date and the deadline."""
     head = r.mapping(node, "campaign", _CAMPAIGN_KEYS, required=("title",))
     return (
         r.text(head["title"], "campaign.title"),
         r.text(head.get("reference"), "campaign.reference"),
         r.date(head.get("date"), "campaign.date"),
+        r.collect(None, _read_deadline, r, head.get("deadline")),
     )
 
 
@@ -867,6 +871,27 @@ def _read_print(r: _Reader, node: yaml.Node, page_size: PageSize) -> PrintSettin
             defaults.max_bytes_per_volume,
         ),
     )
+
+
+def _read_deadline(r: _Reader, node: yaml.Node | None) -> dt.date | dt.datetime | None:
+    """``campaign.deadline``: a date, or a date-time with its zone (no fax is sent after it)."""
+    text = r.text(node, "campaign.deadline")
+    if node is None or not text:
+        return None
+    hint = "write a date (2012-05-14) or a date-time with its zone (2012-05-14T18:00+06:00)"
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise r.error(
+            node, "campaign.deadline", f"'{text}' is not a date or date-time", hint
+        ) from None
+    if moment.tzinfo is None:
+        raise r.error(
+            node, "campaign.deadline", f"'{text}' has no time zone", hint + " or Z for UTC"
+        )
+    return moment
 
 
 def _read_gateway(r: _Reader, node: yaml.Node) -> dict[str, Any]:

@@ -284,6 +284,9 @@ class Campaign:
     #: more recipients, in a CSV file read row by row (see ``campaign.iter_recipients``)
     recipients_file: Path | None = None
     date: dt.date | None = None
+    #: ``campaign.deadline``: no fax is handed over after it (a date: the end of that day where
+    #: the recipient is; a date-time has its zone)
+    deadline: dt.date | dt.datetime | None = None
     default_country: str | None = None
     page_size: PageSize = "A4"
     cover: Cover = field(default_factory=Cover)

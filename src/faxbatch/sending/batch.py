@@ -17,12 +17,14 @@ gateway, the journal and a HylaFAX job tag can all recognise a fax that was hand
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
 import stat
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -57,6 +59,15 @@ class Fax:
     key: str
     window_start: dt.datetime | None = None
     window_end: dt.datetime | None = None
+    #: the campaign's deadline for this fax (a date alone: the end of that day where it goes)
+    deadline: dt.datetime | None = None
+    #: what the build found about the number, for the plan
+    verdict: str = "ok"
+    reasons: tuple[str, ...] = ()
+    verification: str | None = None
+    verified_on: str | None = None
+    number_type: str | None = None
+    time_zone: str | None = None
     language: str = ""  # of the letter (empty for a batch built before languages)
     languages: tuple[str, ...] = ()  # every language of a letter sent in several
 
@@ -96,6 +107,16 @@ class Batch:
     def regarding(self) -> str:
         """What the faxes are about: reference and title."""
         return regarding(self.campaign)
+
+    @property
+    def fax_documents(self) -> list[dict[str, Any]]:
+        """The documents for the fax channel (postal letters aside), sendable or not."""
+        return [doc for doc in self.documents if doc.get("channel", "fax") == "fax"]
+
+    @property
+    def post_documents(self) -> list[dict[str, Any]]:
+        """The postal letters: never faxed, counted apart."""
+        return [doc for doc in self.documents if doc.get("channel", "fax") == "post"]
 
     def fax(self, recipient_id: str) -> Fax | None:
         """The sendable fax of one recipient, if there is one."""
@@ -167,6 +188,35 @@ def format_utc(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def deadline_of(campaign: Mapping[str, Any], time_zone: Any, where: str) -> dt.datetime | None:
+    """The moment after which a fax is not handed over, in UTC; None without a deadline.
+
+    ``campaign.deadline`` is a date-time with its zone, or a date: the end of that day in the
+    recipient's time zone (its office hours' zone), else in UTC.
+    """
+    value = campaign.get("deadline")
+    if value is None or value == "":
+        return None
+    text = str(value)
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            zone: dt.tzinfo = dt.UTC
+            if isinstance(time_zone, str) and time_zone:
+                with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
+                    zone = zoneinfo.ZoneInfo(time_zone)
+            moment = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        else:
+            moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputUnreadableError(
+            f"{where}: the deadline {text[:40]!r} is not a date or date-time", hint=_BUILD_AGAIN
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
 def faxes_of(manifest: Mapping[str, Any]) -> tuple[Fax, ...]:
     """The sendable faxes of a manifest, in campaign order."""
     campaign = manifest.get("campaign")
@@ -204,6 +254,8 @@ def fax_of(doc: Any, campaign: Mapping[str, Any], where: str) -> Fax | None:
     file = str(doc["file"])
     check_relative(file, f"{where} ('{recipient_id}').file")
     pages = doc.get("pages")
+    reasons = doc.get("fax_reasons")
+    zone = doc.get("window_time_zone")
     return Fax(
         recipient_id=recipient_id,
         recipient_name=str(doc.get("recipient_name") or doc.get("recipient_id")),
@@ -217,9 +269,20 @@ def fax_of(doc: Any, campaign: Mapping[str, Any], where: str) -> Fax | None:
         key=idempotency_key(campaign, doc),
         window_start=start,
         window_end=end,
+        deadline=deadline_of(campaign, zone, f"{MANIFEST_NAME}: campaign.deadline"),
+        verdict=str(doc.get("fax_verdict")),
+        reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
+        verification=_text_or_none(doc.get("fax_verification")),
+        verified_on=_text_or_none(doc.get("fax_verified_on")),
+        number_type=_text_or_none(doc.get("fax_type")),
+        time_zone=_text_or_none(zone),
         language=str(doc.get("language") or ""),
         languages=tuple(str(x) for x in doc.get("languages") or () if isinstance(x, str)),
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def load_batch(root: Path) -> Batch:

@@ -31,6 +31,7 @@ from faxbatch.sending.gateways.hylafax import (
     ceil_minute,
     floor_minute,
     job_options,
+    last_moment,
     sanitize,
 )
 from faxbatch.sending.journal import job_tag
@@ -111,7 +112,8 @@ def _sendfax_line(fax: Fax, options: list[str], window: list[str]) -> str:
     # a file name starting with "-" would be read as an option
     file = f"./{fax.file}" if fax.file.startswith("-") else fax.file
     words = ["sendfax", "-h", '"$server"']
-    words += [_word(word) for word in [*options, *window, "-d", fax.dial_string, file]]
+    # the canonical number: the server's own dial rules turn it into what its modems dial
+    words += [_word(word) for word in [*options, *window, "-d", fax.e164, file]]
     return " ".join(words) + " || " + _failed(fax)
 
 
@@ -121,8 +123,10 @@ def _fax_block(fax: Fax, options: list[str]) -> list[str]:
     if fax.window_start or fax.window_end:
         window = f"window {format_utc(fax.window_start) or 'now'} to "
         window += format_utc(fax.window_end) or "(default kill time)"
+    if fax.deadline is not None:
+        window += f", deadline {format_utc(fax.deadline)}"
     lines = [_comment(f"{comment}, {fax.pages} page(s), {window}")]
-    end = floor_minute(fax.window_end) if fax.window_end else None
+    end = last_moment(fax)
     start = ceil_minute(fax.window_start) if fax.window_start else None
     kill = ["-k", at_time(end)] if end else []
     if end is None and start is None:
@@ -130,7 +134,12 @@ def _fax_block(fax: Fax, options: list[str]) -> list[str]:
     indent = "    "
     branches: list[tuple[str, list[str]]] = []
     if end is not None:
-        closed = f"{fax.recipient_id}: its window closed at {format_utc(end)}; not queued"
+        closed_window = fax.window_end is not None and end == floor_minute(fax.window_end)
+        what = "its window closed" if closed_window else "the campaign's deadline passed"
+        closed = f"{fax.recipient_id}: {what} at {format_utc(end)}; not queued"
+        if start is not None and start >= end:
+            never = f"{fax.recipient_id}: its window opens after the deadline; not queued"
+            return [*lines, _printf(never), _failed(fax)]
         branches.append((f'[ "$now" -ge {int(end.timestamp())} ]', [_printf(closed), _failed(fax)]))
     if start is not None:
         later = _sendfax_line(fax, options, ["-a", at_time(start), *kill])

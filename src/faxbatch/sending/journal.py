@@ -1,19 +1,29 @@
-"""The journal of a batch, ``DIR/journal.sqlite``: what was handed to which gateway, and when.
+"""The journal of a campaign: what was handed to which gateway, from which batch folder, and when.
+
+One journal per campaign, beside the campaign file (``<campaign>.journal.sqlite``, or the path
+``gateway.journal`` names inside the campaign's folder). Every batch folder built from the campaign
+and every gateway share it: a document (its idempotency key) handed over once is not handed over
+again, from any folder, by any gateway, unless it is resent on purpose or its failure can pass
+(busy, no answer: tried again, at most ``gateway.max_attempts`` times). The manifest records where
+the journal is (``campaign.journal``); a journal an older faxbatch kept in a batch folder
+(``DIR/journal.sqlite``) is merged into it on first use and left as ``DIR/journal.merged.sqlite``.
 
 One row per attempt to hand over a document (``submissions``): the first send is attempt 1, each
-``--resend`` one more. The row is written *before* the gateway is asked (state ``intent``) and
-updated after, each step in its own committed transaction (SQLite in WAL mode, synchronous FULL).
-So a crash between the gateway taking a fax and the journal saying so leaves an ``intent`` row that
-the next run reconciles instead of sending the fax again.
+retry or ``--resend`` one more. The row is written *before* the gateway is asked (state
+``intent``) and updated after, each step in its own committed transaction (SQLite in WAL mode,
+synchronous FULL). So a crash between the gateway taking a fax and the journal saying so leaves an
+``intent`` row that the next run reconciles instead of sending the fax again.
 
-States: ``intent`` (about to be handed over), ``not_submitted`` (the gateway did not take it; the
-next ``send`` tries again), ``submitted`` (taken; for HylaFAX then ``queued``, ``sending``,
-``done``, ``failed`` or ``unknown`` as ``status`` finds it), ``uncertain`` (may have been taken;
-only ``--resend`` sends it again).
+States: ``intent`` (about to be handed over), ``not_submitted`` (the gateway was not reached or
+did not take it; the next ``send`` tries again), ``submitted`` (taken; for HylaFAX then
+``queued``, ``sending``, ``done``, ``failed`` or ``unknown`` as ``status`` finds it), ``failed``
+(with ``failure`` ``transient``, tried again, or ``permanent``, not), ``cancelled`` (removed from
+the HylaFAX queue by ``send``, with the reason), ``uncertain`` (may have been taken; only
+``--resend`` sends it again).
 
-The journal and its companions (``-wal``, ``-shm``, ``-journal``) and the lock beside the folder are
-never followed when they are symbolic links (nor used when they are not regular files): a planted
-link would make ``send`` write its record of what was sent somewhere else.
+The journal and its companions (``-wal``, ``-shm``, ``-journal``) and the lock beside it are never
+followed when they are symbolic links (nor used when they are not regular files): a planted link
+would make ``send`` write its record of what was sent somewhere else.
 """
 
 from __future__ import annotations
@@ -22,18 +32,25 @@ import contextlib
 import datetime as dt
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from faxbatch.campaign.gateway_settings import parse_gateway_section
+from faxbatch.campaign.model import Campaign
 from faxbatch.errors import InputUnreadableError, OutputNotWritableError, SendError
 from faxbatch.files import lock_path, release_lock, take_lock
 
+#: the journal an older faxbatch kept in each batch folder (merged into the campaign's)
 JOURNAL_NAME = "journal.sqlite"
-SCHEMA_VERSION = 1
+#: what that journal is renamed to once merged
+MERGED_NAME = "journal.merged.sqlite"
+#: the campaign journal's name beside the campaign file: ``<stem>.journal.sqlite``
+JOURNAL_SUFFIX = ".journal.sqlite"
+SCHEMA_VERSION = 2
 #: the files SQLite keeps beside the journal
 COMPANIONS = ("-wal", "-shm", "-journal")
 
@@ -41,10 +58,21 @@ INTENT = "intent"
 NOT_SUBMITTED = "not_submitted"
 SUBMITTED = "submitted"
 UNCERTAIN = "uncertain"
+QUEUED = "queued"
+SENDING = "sending"
+DONE = "done"
+FAILED = "failed"
+UNKNOWN = "unknown"
+CANCELLED = "cancelled"
+#: what a failure is: it may pass (busy, no answer, SMTP 4xx) or it will not
+TRANSIENT = "transient"
+PERMANENT = "permanent"
 #: states of a job the gateway has (or may have): never hand the document over again by itself
-HANDED_OVER = frozenset({SUBMITTED, "queued", "sending", "done", "failed", "unknown", UNCERTAIN})
+HANDED_OVER = frozenset({SUBMITTED, QUEUED, SENDING, DONE, UNKNOWN, UNCERTAIN})
+#: states in which a HylaFAX job may still be in the queue (and can be cancelled)
+WAITING = frozenset({SUBMITTED, QUEUED, SENDING})
 #: states that no later look at the gateway changes
-FINAL = frozenset({"done", "failed", NOT_SUBMITTED, UNCERTAIN})
+FINAL = frozenset({DONE, FAILED, NOT_SUBMITTED, UNCERTAIN, CANCELLED})
 
 _SCHEMA = (
     """
@@ -74,6 +102,23 @@ CREATE TABLE IF NOT EXISTS submissions (
 )""",
     "CREATE INDEX IF NOT EXISTS submissions_by_recipient ON submissions (recipient_id)",
 )
+#: version 1 (a batch folder's journal) to 2 (the campaign's): the batch folder of each attempt,
+#: what kind of failure it met, and which folder journals were merged in
+_SCHEMA_2 = (
+    "ALTER TABLE submissions ADD COLUMN batch TEXT",
+    "ALTER TABLE submissions ADD COLUMN failure TEXT",
+    """
+CREATE TABLE IF NOT EXISTS merged (
+    path      TEXT NOT NULL,
+    merged_at TEXT NOT NULL,
+    rows      INTEGER NOT NULL
+)""",
+)
+_COLUMNS = (
+    "recipient_id", "idempotency_key", "attempt", "gateway", "server", "job_tag", "destination",
+    "number", "file", "sha256", "pages", "state", "job_id", "intent_at", "submitted_at",
+    "updated_at", "tries", "dials", "pages_sent", "last_error",
+)  # fmt: skip
 
 
 #: where the time comes from (tests pass a fixed clock)
@@ -114,11 +159,88 @@ class Submission:
     dials: int | None
     pages_sent: int | None
     last_error: str | None
+    batch: str | None = None
+    failure: str | None = None
 
     @property
     def handed_over(self) -> bool:
         """Whether the gateway has, or may have, this fax."""
         return self.state in HANDED_OVER
+
+    @property
+    def counts(self) -> bool:
+        """Whether this attempt counts against ``max_attempts`` (the gateway saw it)."""
+        return self.state not in (NOT_SUBMITTED, CANCELLED, INTENT)
+
+
+def journal_path(campaign_file: Path, setting: str = "") -> Path:
+    """Where a campaign's journal is: ``gateway.journal`` inside its folder, else beside it."""
+    source = Path(campaign_file).absolute()
+    if setting:
+        return source.parent / setting
+    return source.parent / (source.stem + JOURNAL_SUFFIX)
+
+
+def sending_summary(campaign: Campaign) -> dict[str, Any]:
+    """What ``send`` needs of the campaign, for the manifest's ``campaign`` part.
+
+    The campaign file and its journal (absolute paths), the deadline, and the countries that read
+    the numbers of ``verification.csv`` when ``send`` reads it again.
+    """
+    settings = parse_gateway_section(campaign.gateway, source=str(campaign.source))
+    deadline = campaign.deadline.isoformat() if campaign.deadline is not None else None
+    return {
+        "campaign_file": str(Path(campaign.source).absolute()),
+        "journal": str(journal_path(campaign.source, settings.journal)),
+        "deadline": deadline,
+        "default_country": campaign.default_country,
+        "sender_country": campaign.sender.country or None,
+        "verification_max_age_days": campaign.verification_max_age_days,
+    }
+
+
+def locate_journal(campaign: Mapping[str, Any], where: str) -> Path:
+    """The campaign journal a manifest names, checked: a ``.sqlite`` file in the campaign's folder.
+
+    The manifest is untrusted: the campaign file it names must be a regular file, and the
+    journal must lie in that file's folder or below it (after symbolic links), so a tampered
+    manifest cannot make ``send`` write its journal elsewhere.
+    """
+    name, source = campaign.get("journal"), campaign.get("campaign_file")
+    if not isinstance(name, str) or not isinstance(source, str) or not name or not source:
+        raise InputUnreadableError(
+            f"{where} does not say where its campaign's journal is (built by an older faxbatch)",
+            hint="build the batch again: the journal it kept in the folder is merged into the "
+            "campaign's on the next send",
+        )
+    journal, campaign_file = Path(name), Path(source)
+    if not journal.is_absolute() or not campaign_file.is_absolute() or "\x00" in name + source:
+        raise InputUnreadableError(f"{where}: campaign.journal and campaign_file must be absolute")
+    if not journal.name.endswith(".sqlite") or ".." in journal.parts:
+        raise InputUnreadableError(
+            f"{where}: the journal {name!r} is not a .sqlite file", hint="build the batch again"
+        )
+    try:
+        is_file = stat.S_ISREG(campaign_file.stat().st_mode)
+        folder = campaign_file.parent.resolve(strict=True)
+    except OSError:
+        is_file = False
+    if not is_file:
+        raise InputUnreadableError(
+            f"{where}: the campaign file {source} is not there, and its journal is kept beside it",
+            hint="put the campaign (and its journal) back where the batch was built from, or "
+            "build the batch again from where the campaign is now",
+        )
+    parent = journal.parent
+    try:
+        parent.resolve().relative_to(folder)
+    except ValueError:
+        raise InputUnreadableError(
+            f"{where}: the journal {name} is outside the campaign's folder {folder}; "
+            "faxbatch keeps it there only",
+            hint="set gateway.journal to a path inside the campaign's folder and build again",
+        ) from None
+    return journal
 
 
 def job_tag(key: str, attempt: int) -> str:
@@ -127,108 +249,108 @@ def job_tag(key: str, attempt: int) -> str:
 
 
 class Journal:
-    """The journal of one batch folder; use as a context manager.
+    """The journal of one campaign; use as a context manager.
 
-    Opening it also takes the exclusive lock that ``faxbatch build`` takes beside the folder, so
-    that two ``send`` or ``status`` runs never interleave and no build replaces the folder (and
-    its journal) while faxes are handed over.
+    ``path`` is the campaign's journal (see :func:`locate_journal`). Opening it takes its lock (a
+    second ``send`` or ``status`` on the same campaign, from any batch folder, is refused while
+    one runs, a ``send --watch`` included) and, with ``batch``, the exclusive lock that
+    ``faxbatch build`` takes beside that folder, so that no build replaces the folder while its
+    faxes are handed over. A journal an older faxbatch left in ``batch`` is merged in.
     """
 
-    def __init__(self, root: Path, *, create: bool = True) -> None:
-        self.root = Path(root)
-        self.path = self.root / JOURNAL_NAME
+    def __init__(self, path: Path, *, batch: Path | None = None, create: bool = True) -> None:
+        self.path = Path(path)
+        self.batch = Path(batch) if batch is not None else None
         self.create = create
         self._db: sqlite3.Connection | None = None
-        self._lock: int | None = None
+        self._locks: list[int] = []
+        #: rows merged from the batch folder's old journal when it was opened
+        self.merged = 0
+
+    @property
+    def legacy(self) -> Path | None:
+        """The journal an older faxbatch kept in the batch folder."""
+        return self.batch / JOURNAL_NAME if self.batch is not None else None
 
     # -- opening ------------------------------------------------------------------------------
     def __enter__(self) -> Journal:
-        self._take_lock()
         try:
-            exists = self._check_files()
-            if not self.create and not exists:
+            self._take_locks()
+            exists = _check_files(self.path)
+            legacy = self.legacy is not None and _check_files(self.legacy)
+            if not self.create and not exists and not legacy:
                 return self  # nothing was ever sent; read as empty, write nothing
             self._db = self._connect()
+            if legacy and self.legacy is not None:
+                self._merge(self.legacy)
         except BaseException:
             self.close()
             raise
         return self
 
-    def _take_lock(self) -> None:
+    def _take_locks(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._locks.append(
+            take_lock(
+                lock_path(self.path),
+                SendError(
+                    f"another faxbatch send or status is working on this campaign's journal "
+                    f"{self.path} (a 'send --watch' may be running)",
+                    hint="wait for it to finish (or stop the watch with Ctrl-C), then run this "
+                    "again",
+                ),
+            )
+        )
+        if self.batch is None:
+            return
         # the lock ``faxbatch build`` takes beside the folder (outputs.Staging), taken the same
-        # way: no build may replace the folder, journal and all, while faxes are handed over. A
-        # parent we may not write: the manifest itself is locked instead
-        self._lock = take_lock(
-            lock_path(self.root),
-            SendError(
-                f"another faxbatch run (build, send or status) is working on {self.root}",
-                hint="wait for it to finish, then run this again",
-            ),
-            fallback=self.root / "manifest.json",
+        # way: no build may replace the folder while its faxes are handed over. A parent we may
+        # not write: the manifest itself is locked instead
+        self._locks.append(
+            take_lock(
+                lock_path(self.batch),
+                SendError(
+                    f"another faxbatch run (build, send or status) is working on {self.batch}",
+                    hint="wait for it to finish, then run this again",
+                ),
+                fallback=self.batch / "manifest.json",
+            )
         )
 
-    def _check_files(self) -> bool:
-        """Refuse a journal (or companion) that is a link or not a file; True if the journal is."""
-        exists = False
-        for path in (self.path, *(self.path.with_name(JOURNAL_NAME + end) for end in COMPANIONS)):
-            try:
-                mode = path.lstat().st_mode
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise InputUnreadableError(f"cannot read {path} ({exc.strerror or exc})") from None
-            if stat.S_ISLNK(mode):
-                raise InputUnreadableError(
-                    f"{path} is a symbolic link: faxbatch never follows it (the journal would be "
-                    "read and written elsewhere)",
-                    hint="remove the link; if it leads to this batch's real journal, move that "
-                    "file here in its place",
-                )
-            if not stat.S_ISREG(mode):
-                raise InputUnreadableError(
-                    f"{path} is not a regular file", hint="move it away; faxbatch writes it itself"
-                )
-            exists = exists or path == self.path
-        return exists
-
     def _connect(self) -> sqlite3.Connection:
+        return _connect(self.path)
+
+    def _merge(self, legacy: Path) -> None:
+        """Take the rows of a batch folder's old journal in (each attempt once, by its job tag)."""
+        old = _connect(legacy, upgrade=False)
         try:
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            rows = [dict(row) for row in old.execute("SELECT * FROM submissions ORDER BY id")]
         except sqlite3.Error as exc:
-            raise OutputNotWritableError(f"cannot open the journal {self.path} ({exc})") from None
-        try:
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise InputUnreadableError(
-                    f"{self.path} was written by a newer faxbatch (journal version {version})",
-                    hint="use that faxbatch version for this batch",
+            raise InputUnreadableError(f"cannot read the old journal {legacy} ({exc})") from None
+        finally:
+            old.close()
+        db = self._writable()
+        added = 0
+        with self._transaction(db):
+            for row in rows:
+                values = [row.get(name) for name in _COLUMNS]
+                cursor = db.execute(
+                    f"INSERT OR IGNORE INTO submissions ({', '.join(_COLUMNS)}, batch)"
+                    f" VALUES ({', '.join('?' * len(_COLUMNS))}, ?)",
+                    (*values, str(legacy.parent.absolute())),
                 )
-            if version < SCHEMA_VERSION:
-                with self._transaction(db):
-                    for statement in _SCHEMA:
-                        db.execute(statement)
-                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.OperationalError as exc:  # a read-only folder or file, a full disk
-            db.close()
-            raise OutputNotWritableError(
-                f"cannot open the journal {self.path} for writing ({exc})",
-                hint="faxbatch send and status record what they find there: make the batch "
-                "folder writable",
-            ) from None
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            raise InputUnreadableError(
-                f"{self.path} is not a readable journal ({exc})",
-                hint="do not delete it: it is the record of what was sent; "
-                "restore it from a backup if you have one",
-            ) from None
-        except BaseException:
-            db.close()
-            raise
-        return db
+                added += cursor.rowcount
+            stamp = _stamp(now_utc())
+            db.execute(
+                "INSERT INTO merged (path, merged_at, rows) VALUES (?, ?, ?)",
+                (str(legacy.absolute()), stamp, added),
+            )
+        # merged and committed: the old journal is kept for people, under a name no run reads
+        for end in COMPANIONS:
+            with contextlib.suppress(FileNotFoundError):
+                legacy.with_name(JOURNAL_NAME + end).unlink()
+        legacy.replace(legacy.with_name(MERGED_NAME))
+        self.merged = added
 
     @contextmanager
     def _transaction(self, db: sqlite3.Connection) -> Iterator[None]:
@@ -254,17 +376,17 @@ class Journal:
     def _not_written(self, exc: sqlite3.Error) -> OutputNotWritableError:
         return OutputNotWritableError(
             f"cannot write the journal {self.path} ({exc})",
-            hint="make the batch folder writable (and give the disk room), then run this again",
+            hint="make the campaign's folder writable (and give the disk room), then run this "
+            "again",
         )
 
     def close(self) -> None:
-        """Close the database and release the lock."""
+        """Close the database and release the locks."""
         if self._db is not None:
             self._db.close()
             self._db = None
-        if self._lock is not None:
-            release_lock(self._lock)
-            self._lock = None
+        while self._locks:
+            release_lock(self._locks.pop())
 
     def __exit__(
         self,
@@ -296,6 +418,13 @@ class Journal:
         """The latest attempt for each recipient (whatever the document's version)."""
         return {row.recipient_id: row for row in self._rows()}
 
+    def history(self) -> dict[str, list[Submission]]:
+        """Every attempt of each document, oldest first, by idempotency key."""
+        found: dict[str, list[Submission]] = {}
+        for row in self._rows():
+            found.setdefault(row.idempotency_key, []).append(row)
+        return found
+
     def in_state(self, state: str) -> list[Submission]:
         """The attempts in one state."""
         return self._rows("WHERE state = ?", (state,))
@@ -326,9 +455,11 @@ class Journal:
         sha256: str,
         pages: int,
         now: dt.datetime,
+        batch: Path | None = None,
     ) -> Submission:
         """Record, durably, that a document is about to be handed over; returns the attempt."""
         db = self._writable()
+        folder = str(Path(batch).absolute()) if batch is not None else None
         with self._transaction(db):
             row = db.execute(
                 "SELECT COALESCE(MAX(attempt), 0) FROM submissions WHERE idempotency_key = ?",
@@ -338,10 +469,10 @@ class Journal:
             stamp = _stamp(now)
             cursor = db.execute(
                 "INSERT INTO submissions (recipient_id, idempotency_key, attempt, gateway, server,"
-                " job_tag, destination, number, file, sha256, pages, state, intent_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " job_tag, destination, number, file, sha256, pages, state, intent_at, updated_at,"
+                " batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (recipient_id, key, attempt, gateway, server, job_tag(key, attempt), destination,
-                 number, file, sha256, pages, INTENT, stamp, stamp),
+                 number, file, sha256, pages, INTENT, stamp, stamp, folder),
             )  # fmt: skip
             submission_id = cursor.lastrowid
         assert submission_id is not None
@@ -359,6 +490,7 @@ class Journal:
         dials: int | None = None,
         pages_sent: int | None = None,
         last_error: str | None = None,
+        failure: str | None = None,
     ) -> Submission:
         """Record a new state of an attempt (None keeps a value as it is)."""
         db = self._writable()
@@ -369,9 +501,83 @@ class Journal:
                 " job_id = COALESCE(?, job_id),"
                 " submitted_at = CASE WHEN ? THEN COALESCE(submitted_at, ?) ELSE submitted_at END,"
                 " tries = COALESCE(?, tries), dials = COALESCE(?, dials),"
-                " pages_sent = COALESCE(?, pages_sent), last_error = COALESCE(?, last_error)"
+                " pages_sent = COALESCE(?, pages_sent), last_error = COALESCE(?, last_error),"
+                " failure = COALESCE(?, failure)"
                 " WHERE id = ?",
                 (state, stamp, job_id, submitted, stamp, tries, dials, pages_sent, last_error,
-                 submission.id),
+                 failure, submission.id),
             )  # fmt: skip
         return self.get(submission.id)
+
+
+def _check_files(path: Path) -> bool:
+    """Refuse a journal (or companion) that is a link or not a file; True if the journal is."""
+    exists = False
+    for one in (path, *(path.with_name(path.name + end) for end in COMPANIONS)):
+        try:
+            mode = one.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputUnreadableError(f"cannot read {one} ({exc.strerror or exc})") from None
+        if stat.S_ISLNK(mode):
+            raise InputUnreadableError(
+                f"{one} is a symbolic link: faxbatch never follows it (the journal would be "
+                "read and written elsewhere)",
+                hint="remove the link; if it leads to the real journal, move that file here in "
+                "its place",
+            )
+        if not stat.S_ISREG(mode):
+            raise InputUnreadableError(
+                f"{one} is not a regular file", hint="move it away; faxbatch writes it itself"
+            )
+        exists = exists or one == path
+    return exists
+
+
+def _connect(path: Path, *, upgrade: bool = True) -> sqlite3.Connection:
+    """The journal at ``path``, opened (and made or brought to the current version)."""
+    try:
+        db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+    except sqlite3.Error as exc:
+        raise OutputNotWritableError(f"cannot open the journal {path} ({exc})") from None
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise InputUnreadableError(
+                f"{path} was written by a newer faxbatch (journal version {version})",
+                hint="use that faxbatch version for this campaign",
+            )
+        if version < SCHEMA_VERSION and (upgrade or version == 0):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if version < 1:
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+                for statement in _SCHEMA_2:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+    except sqlite3.OperationalError as exc:  # a read-only folder or file, a full disk
+        db.close()
+        raise OutputNotWritableError(
+            f"cannot open the journal {path} for writing ({exc})",
+            hint="faxbatch send and status record what they find there: make its folder writable",
+        ) from None
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise InputUnreadableError(
+            f"{path} is not a readable journal ({exc})",
+            hint="do not delete it: it is the record of what was sent; "
+            "restore it from a backup if you have one",
+        ) from None
+    except BaseException:
+        db.close()
+        raise
+    return db

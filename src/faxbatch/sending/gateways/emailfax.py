@@ -40,7 +40,20 @@ from faxbatch.sending.batch import Fax
 
 
 class EmailRefused(SendError):
-    """The SMTP server answered that it does not take this message: it was not sent."""
+    """The SMTP server answered that it does not take this message: it was not sent.
+
+    ``code`` is its reply code: 4xx means it may take it later (tried again on the next send),
+    5xx that it will not.
+    """
+
+    def __init__(self, message: str, code: int = 0, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+    @property
+    def transient(self) -> bool:
+        """Whether the refusal may pass (a 4xx reply)."""
+        return 400 <= self.code < 500
 
 
 class EmailUncertain(SendError):
@@ -53,6 +66,12 @@ class EmailNotSent(SendError):
 
 def _said(code: int, reply: bytes) -> str:
     return f"{code} {reply.decode('ascii', 'replace')}"
+
+
+def _refused(exc: smtplib.SMTPResponseException) -> str:
+    reply = exc.smtp_error
+    text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"the SMTP server refused the message: {exc.smtp_code} {' '.join(text.split())}"
 
 
 #: a header line faxbatch writes is never longer than this (the rest of a long title is cut)
@@ -260,29 +279,32 @@ class SmtpSession:
             if code != 250:
                 self._reset(smtp)
                 raise EmailRefused(
-                    f"the SMTP server refused the sender {sender}: {_said(code, reply)}"
+                    f"the SMTP server refused the sender {sender}: {_said(code, reply)}", code
                 )
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
                 self._reset(smtp)
                 raise EmailRefused(
-                    f"the SMTP server refused the recipient {recipient}: {_said(code, reply)}"
+                    f"the SMTP server refused the recipient {recipient}: {_said(code, reply)}",
+                    code,
                 )
         except smtplib.SMTPResponseException as exc:
-            raise EmailRefused(f"the SMTP server refused the message: {exc}") from None
+            raise EmailRefused(_refused(exc), exc.smtp_code) from None
         except OSError as exc:  # no data was sent: the server cannot deliver anything
             self.close()
             raise EmailNotSent(
                 f"the SMTP session broke before the message was sent ({type(exc).__name__}: {exc})"
             ) from None
         try:
-            smtp.data(data)
+            code, reply = smtp.data(data)
         except smtplib.SMTPResponseException as exc:  # an answer: the server did not take it
-            raise EmailRefused(f"the SMTP server refused the message: {exc}") from None
+            raise EmailRefused(_refused(exc), exc.smtp_code) from None
         except OSError as exc:  # a dropped connection or a timeout, mid-transaction
             raise EmailUncertain(
                 f"the SMTP session broke while sending ({type(exc).__name__}: {exc})"
             ) from None
+        if code != 250:  # smtplib returns the answer to the data itself, without raising
+            raise EmailRefused(f"the SMTP server refused the message: {_said(code, reply)}", code)
 
     @staticmethod
     def _reset(smtp: smtplib.SMTP) -> None:

@@ -1,4 +1,7 @@
-"""HylaFAX through its own clients: ``sendfax`` to queue a job, ``faxstat`` to read the queues.
+"""HylaFAX through its own clients: ``sendfax`` queues, ``faxstat`` reads, ``faxrm`` removes.
+
+The number is given to sendfax in its canonical form, ``-d +<E.164>``: the server turns it into
+what its modems dial with its own dial rules (the sender's country is not the server's).
 
 Every job is tagged (``sendfax -i``) with the fax's job tag, which ``faxstat`` reports back (JobFmt
 ``%J``): that is how a job is found again after a crash. Times given to sendfax (``-a`` time to
@@ -109,18 +112,34 @@ def floor_minute(moment: dt.datetime) -> dt.datetime:
     return dt.datetime.fromtimestamp(math.floor(seconds / 60) * 60, tz=dt.UTC)
 
 
-def window_options(fax: Fax, now: dt.datetime) -> list[str] | None:
-    """``-a``/``-k`` for a fax's sending window, seen at ``now``; None when the window is over.
+#: HylaFAX kills a job this long after it was queued unless told otherwise (sendfax -k)
+DEFAULT_KILL = dt.timedelta(hours=3)
 
-    Without a window: no options (send now, HylaFAX's default kill time of three hours).
+
+def last_moment(fax: Fax) -> dt.datetime | None:
+    """The moment a fax may no longer be sent: its window's end or the deadline, the earlier."""
+    ends = [moment for moment in (fax.window_end, fax.deadline) if moment is not None]
+    return floor_minute(min(ends)) if ends else None
+
+
+def window_options(fax: Fax, now: dt.datetime) -> list[str] | None:
+    """``-a``/``-k`` for a fax's sending window and deadline, seen at ``now``; None when over.
+
+    The kill time is the window's end, or the campaign's deadline when that is earlier (without
+    a window: when it is earlier than HylaFAX's own three hours). Without either: no options
+    (send now, HylaFAX's default kill time).
     """
     options: list[str] = []
-    if fax.window_end is not None and floor_minute(fax.window_end) <= now:
+    end = last_moment(fax)
+    if end is not None and end <= now:
         return None
-    if fax.window_start is not None and fax.window_start > now:
-        options += ["-a", at_time(ceil_minute(fax.window_start))]
-    if fax.window_end is not None:
-        options += ["-k", at_time(floor_minute(fax.window_end))]
+    start = ceil_minute(fax.window_start) if fax.window_start is not None else None
+    if start is not None and end is not None and start >= end:
+        return None  # it would open after the deadline
+    if fax.window_start is not None and fax.window_start > now and start is not None:
+        options += ["-a", at_time(start)]
+    if end is not None and (fax.window_end is not None or end < now + DEFAULT_KILL):
+        options += ["-k", at_time(end)]
     return options
 
 
@@ -169,7 +188,7 @@ def sendfax_command(
         *job_options(fax, settings, regarding, page_size, tag),
         *window,
         "-d",
-        fax.dial_string,
+        fax.e164,
         str(pdf),
     ]
 
@@ -277,6 +296,45 @@ def check_scheduler(server: str) -> None:
             said,
             hint="start faxq on the server",
         )
+
+
+def remove(server: str, job_id: str) -> tuple[bool, str]:
+    """Take one job out of the server's queue with ``faxrm``; whether it went, and what faxrm said.
+
+    faxrm exits 0 even when it could not remove the job, so its words decide ("Job N removed").
+    A job already finished is not removed (and not taken from the done queue either): faxrm is
+    only run for a job found waiting in the send queue.
+    """
+    if not job_id.isdigit():
+        return False, f"{job_id!r} is not a HylaFAX job id"
+    code, out, err = _run([client("faxrm"), "-h", server, job_id], dict(os.environ, TZ="UTC"))
+    said = " ".join((out + " " + err).split())
+    return code == 0 and f"Job {job_id} removed" in said, said
+
+
+#: words of a HylaFAX job's status that mean trying again cannot help
+_PERMANENT = (
+    "invalid dial",
+    "unable to convert dial string",
+    "voice",
+    "answered by a person",
+    "data connection established",
+    "blacklisted",
+    "aborted by request",
+    "no fax capability",
+    "remote has no t.4 receiver",
+)
+
+
+def failure_of(job: QueueJob) -> str:
+    """``permanent`` when a failed job's status says trying again cannot help, else ``transient``.
+
+    Busy, no answer, no carrier, no dial tone, a kill time that expired, too many tries or dials
+    and transmission errors can pass; an invalid number, a voice (a person) answering, a job
+    someone removed from the queue (faxrm: "Job aborted by request") do not.
+    """
+    status = job.status.lower()
+    return "permanent" if any(words in status for words in _PERMANENT) else "transient"
 
 
 def jobs(server: str) -> list[QueueJob]:

@@ -81,7 +81,7 @@ def unavailable(reason: str) -> None:
 def journal_file(batch: Path) -> Path:
     """The campaign journal a batch's manifest names (beside the campaign file)."""
     manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
-    return Path(manifest["campaign"]["journal"])
+    return (batch / manifest["campaign"]["journal"]).resolve()  # relative to the batch folder
 
 
 def run_cli(*args: str | Path) -> int:

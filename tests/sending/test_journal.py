@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -181,18 +182,25 @@ def test_a_journal_outside_the_campaign_folder_is_refused(
 ) -> None:
     batch = build()
     campaign = {"campaign_file": str(tmp_path / "batch.yaml")}
-    inside = locate_journal({**campaign, "journal": str(tmp_path / "x.journal.sqlite")}, "m")
+    inside = locate_journal({**campaign, "journal": str(tmp_path / "x.journal.sqlite")}, "m", batch)
     assert inside == tmp_path / "x.journal.sqlite"
-    for journal in ("/tmp/elsewhere.sqlite", str(tmp_path.parent / "j.sqlite"), "rel.sqlite"):
+    # as a build writes them: relative to the batch folder
+    relative = {
+        "campaign_file": os.path.relpath(tmp_path / "batch.yaml", batch),
+        "journal": os.path.relpath(tmp_path / "x.journal.sqlite", batch),
+    }
+    assert locate_journal(relative, "m", batch).resolve() == (tmp_path / "x.journal.sqlite")
+    escaping = os.path.relpath(tmp_path.parent / "r.sqlite", batch)
+    for journal in ("/tmp/elsewhere.sqlite", str(tmp_path.parent / "j.sqlite"), escaping):
         with pytest.raises(InputUnreadableError):
-            locate_journal({**campaign, "journal": journal}, "m")
+            locate_journal({**campaign, "journal": journal}, "m", batch)
     with pytest.raises(InputUnreadableError, match=r"not a \.sqlite"):
-        locate_journal({**campaign, "journal": str(tmp_path / "journal.txt")}, "m")
+        locate_journal({**campaign, "journal": str(tmp_path / "journal.txt")}, "m", batch)
     (tmp_path / "out").symlink_to("/tmp")
     with pytest.raises(InputUnreadableError, match="outside the campaign"):
-        locate_journal({**campaign, "journal": str(tmp_path / "out" / "j.sqlite")}, "m")
+        locate_journal({**campaign, "journal": str(tmp_path / "out" / "j.sqlite")}, "m", batch)
     with pytest.raises(InputUnreadableError, match="older faxbatch"):
-        locate_journal({}, "m")
+        locate_journal({}, "m", batch)
     # gateway.journal names a file inside the campaign's folder; a path out is a campaign error
     text = (tmp_path / "batch.yaml").read_text("utf-8")
     (tmp_path / "batch.yaml").write_text(text + "gateway: {journal: ../out.sqlite}\n", "utf-8")

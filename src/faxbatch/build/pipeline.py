@@ -169,7 +169,7 @@ def letter_date(campaign: Campaign, options: BuildOptions) -> dt.date:
     return dt.date.today()
 
 
-def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
+def campaign_summary(campaign: Campaign, day: dt.date, out: Path) -> dict[str, Any]:
     """The ``campaign`` part of the manifest."""
     summary: dict[str, Any] = {
         "title": campaign.title,
@@ -180,7 +180,7 @@ def campaign_summary(campaign: Campaign, day: dt.date) -> dict[str, Any]:
         "sender": campaign.sender.organization or campaign.sender.name,
         "faxbatch_version": __version__,
         "gateway": campaign.gateway,
-        **sending_summary(campaign),
+        **sending_summary(campaign, out),
     }
     if campaign.enclosures:  # the PDFs after every letter, as built
         summary["enclosures"] = [
@@ -562,7 +562,7 @@ class _Build:
             finished = self.signing.letters(finished)
         # the volunteers' number sheet, as `check` writes it, a recipient at a time
         numbers = SheetWriter(self.folder, campaign, self.now)
-        summary = campaign_summary(campaign, self.day)
+        summary = campaign_summary(campaign, self.day, self.staging.out)
         summary.update(self.signing.summary())
         # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
         exports = ExportWriter(self.folder, summary)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Mapping
@@ -181,17 +182,20 @@ def journal_path(campaign_file: Path, setting: str = "") -> Path:
     return source.parent / (source.stem + JOURNAL_SUFFIX)
 
 
-def sending_summary(campaign: Campaign) -> dict[str, Any]:
+def sending_summary(campaign: Campaign, root: Path) -> dict[str, Any]:
     """What ``send`` needs of the campaign, for the manifest's ``campaign`` part.
 
-    The campaign file and its journal (absolute paths), the deadline, and the countries that read
-    the numbers of ``verification.csv`` when ``send`` reads it again.
+    The campaign file and its journal, relative to the batch folder ``root`` (so that the same
+    campaign built into two folders side by side gives the same manifest), the deadline, and the
+    countries that read the numbers of ``verification.csv`` when ``send`` reads it again.
     """
     settings = parse_gateway_section(campaign.gateway, source=str(campaign.source))
     deadline = campaign.deadline.isoformat() if campaign.deadline is not None else None
+    base = Path(root).absolute()
+    journal = journal_path(campaign.source, settings.journal)
     return {
-        "campaign_file": str(Path(campaign.source).absolute()),
-        "journal": str(journal_path(campaign.source, settings.journal)),
+        "campaign_file": os.path.relpath(Path(campaign.source).absolute(), base),
+        "journal": os.path.relpath(journal, base),
         "deadline": deadline,
         "default_country": campaign.default_country,
         "sender_country": campaign.sender.country or None,
@@ -199,7 +203,15 @@ def sending_summary(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def locate_journal(campaign: Mapping[str, Any], where: str) -> Path:
+def campaign_file_of(campaign: Mapping[str, Any], root: Path) -> Path | None:
+    """The campaign file a manifest names (relative to the batch folder ``root``), if any."""
+    source = campaign.get("campaign_file")
+    if not isinstance(source, str) or not source or "\x00" in source:
+        return None
+    return Path(root).absolute() / source
+
+
+def locate_journal(campaign: Mapping[str, Any], where: str, root: Path) -> Path:
     """The campaign journal a manifest names, checked: a ``.sqlite`` file in the campaign's folder.
 
     The manifest is untrusted: the campaign file it names must be a regular file, and the
@@ -213,10 +225,11 @@ def locate_journal(campaign: Mapping[str, Any], where: str) -> Path:
             hint="build the batch again: the journal it kept in the folder is merged into the "
             "campaign's on the next send",
         )
-    journal, campaign_file = Path(name), Path(source)
-    if not journal.is_absolute() or not campaign_file.is_absolute() or "\x00" in name + source:
-        raise InputUnreadableError(f"{where}: campaign.journal and campaign_file must be absolute")
-    if not journal.name.endswith(".sqlite") or ".." in journal.parts:
+    if "\x00" in name + source:
+        raise InputUnreadableError(f"{where}: campaign.journal and campaign_file are not paths")
+    base = Path(root).absolute()
+    journal, campaign_file = base / name, base / source  # absolute ones stay as they are
+    if not journal.name.endswith(".sqlite"):
         raise InputUnreadableError(
             f"{where}: the journal {name!r} is not a .sqlite file", hint="build the batch again"
         )

@@ -7,12 +7,11 @@ read), refuses such a fax and cancels its queued HylaFAX job.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from faxbatch.campaign.inputs import VERIFICATION, Origin, allowed_folders, open_input
 from faxbatch.errors import InputUnreadableError
 from faxbatch.numbers.verification import FILE_NAME, Finding, VerificationSheet, parse_verification
 from faxbatch.sending.batch import Batch
+from faxbatch.sending.journal import campaign_file_of
 
 #: what a volunteer may find that makes a fax number unusable
 REFUSING = ("wrong", "no-fax-tone")
@@ -24,10 +23,10 @@ def sheet_of(batch: Batch) -> VerificationSheet:
     :class:`InputUnreadableError` when it exists but cannot be read: better stop than dial a
     number volunteers may have found wrong.
     """
-    source = batch.campaign.get("campaign_file")
-    if not isinstance(source, str) or not source:
+    campaign_file = campaign_file_of(batch.campaign, batch.root)
+    if campaign_file is None:
         return VerificationSheet()
-    campaign_file = Path(source)
+    source = str(campaign_file)
     path = campaign_file.parent / FILE_NAME
     if not path.is_symlink() and not path.exists():
         return VerificationSheet()

@@ -224,7 +224,7 @@ def _describe(sub: Submission) -> str:
 
 def journal_of(batch: Batch) -> Path:
     """The campaign journal of a batch, as its manifest names it (checked)."""
-    return locate_journal(batch.campaign, f"{batch.root / MANIFEST_NAME}")
+    return locate_journal(batch.campaign, f"{batch.root / MANIFEST_NAME}", batch.root)
 
 
 # -- planning ---------------------------------------------------------------------------------

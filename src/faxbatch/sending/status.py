@@ -119,7 +119,7 @@ def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
     batch = load_batch(root)
     path = batch.root / REPORT_NAME
     _check_report_path(path)
-    journal_path = locate_journal(batch.campaign, str(batch.root / MANIFEST_NAME))
+    journal_path = locate_journal(batch.campaign, str(batch.root / MANIFEST_NAME), batch.root)
     warnings: list[str] = []
     with Journal(journal_path, batch=batch.root, create=False) as journal:
         rows = journal.all()

@@ -121,7 +121,8 @@ def open_lock_file(path: Path, fallback: Path | None = None) -> int:
         if fallback is None:
             raise OutputNotWritableError(
                 f"cannot create the lock file {path} ({exc.strerror or exc})",
-                hint="choose another folder with --out, or fix the permissions of its parent",
+                hint=f"faxbatch must be able to write in {path.parent}: fix its permissions "
+                "(a build may also be given another folder with --out)",
             ) from None
         try:
             fd = os.open(fallback, os.O_RDONLY | NOFOLLOW | NONBLOCK)

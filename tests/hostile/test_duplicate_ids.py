@@ -86,7 +86,7 @@ def test_ids_are_unique_across_the_list_and_the_file(sandbox: Sandbox) -> None:
     )
     assert "offices.csv:8: id 'court-2' is already used on line 7" in rejected["+7 7172 74 55 29"]
     # every ready fax has a file of its own, and the script sends each file to its own number
-    ready = {d["file"]: d["dial_string"] for d in documents if d["status"] == "ready"}
+    ready = {d["file"]: d["fax_e164"] for d in documents if d["status"] == "ready"}  # +E.164
     assert len(ready) == 7
     script = (sandbox.campaign_dir / "dup/gateways/hylafax.sh").read_text("utf-8")
     pairs = sendfax_pairs(script)

@@ -18,7 +18,7 @@ from faxbatch.errors import CampaignError, UsageError
 from faxbatch.sending.batch import load_batch
 from tests.conftest import BASIC
 from tests.hostile.conftest import Sandbox, snapshot
-from tests.sending.conftest import SmtpServer, open_windows, smtp_on_loopback
+from tests.sending.conftest import SmtpServer, journal_file, open_windows, smtp_on_loopback
 
 DOMAIN = "fax.example.net"
 HOSTILE_DOMAINS = [
@@ -102,7 +102,7 @@ def test_a_hostile_domain_is_refused_and_nothing_is_delivered(
         assert code == 2 and "--email-domain" in err, err
     assert smtp.messages == []
     assert snapshot(sandbox.out) == before
-    assert not (sandbox.out / "journal.sqlite").exists()
+    assert not journal_file(sandbox.out).exists()
 
 
 def test_a_hostile_sender_or_user_is_refused(sandbox: Sandbox, smtp: SmtpServer) -> None:

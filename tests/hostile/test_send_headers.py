@@ -23,6 +23,7 @@ from tests.hostile.conftest import Sandbox
 from tests.sending.conftest import (
     HYLAFAX_SERVER,
     SmtpServer,
+    journal_file,
     open_windows,
     smtp_on_loopback,
     unavailable,
@@ -50,7 +51,7 @@ def _email(sandbox: Sandbox, smtp: SmtpServer) -> tuple[str | Path, ...]:
 
 
 def _states(batch: Path) -> list[tuple[str, str]]:
-    db = sqlite3.connect(batch / "journal.sqlite")
+    db = sqlite3.connect(journal_file(batch))
     try:
         return list(db.execute("SELECT recipient_id, state FROM submissions ORDER BY id"))
     finally:
@@ -93,7 +94,7 @@ def test_a_title_with_line_breaks_is_queued_on_hylafax(sandbox: Sandbox) -> None
         run = sandbox.run(*args)
         assert run.returncode == 0 and "already handed over" in run.stdout, run.stderr
     finally:
-        db = sqlite3.connect(sandbox.out / "journal.sqlite")
+        db = sqlite3.connect(journal_file(sandbox.out))
         jobs = [row[0] for row in db.execute("SELECT job_id FROM submissions") if row[0]]
         db.close()
         if jobs:

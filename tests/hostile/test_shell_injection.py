@@ -24,7 +24,7 @@ from faxbatch.sending.exports import HYLAFAX_SCRIPT, write_exports
 from faxbatch.sending.gateways import hylafax
 from tests.conftest import BASIC
 from tests.hostile.conftest import Sandbox, snapshot
-from tests.sending.conftest import HYLAFAX_SERVER, open_windows, unavailable
+from tests.sending.conftest import HYLAFAX_SERVER, journal_file, open_windows, unavailable
 
 HOSTILE_HOSTS = [
     'x}}"; touch pwned; : "',
@@ -134,7 +134,7 @@ def test_a_hostile_host_on_the_command_line_is_refused(sandbox: Sandbox) -> None
             assert run.returncode == 2, run.stderr
             assert "--host" in run.stderr
     assert snapshot(sandbox.out) == before
-    assert not (sandbox.out / "journal.sqlite").exists()
+    assert not journal_file(sandbox.out).exists()  # nothing was even begun
     _no_pwned(sandbox)
 
 
@@ -199,7 +199,7 @@ def test_the_script_of_a_hostile_campaign_is_clean_and_runs_nothing(sandbox: San
         file = argv[-1]
         assert file in (fax.file, f"./{fax.file}")
         assert (sandbox.out / file).is_file()  # the script runs in DIR
-        assert argv[-3:-1] == ["-d", fax.dial_string]
+        assert argv[-3:-1] == ["-d", fax.e164]  # canonical: HylaFAX dials by its own rules
     _no_pwned(sandbox)
 
 
@@ -222,7 +222,7 @@ def test_send_hands_sendfax_its_arguments_without_a_shell(sandbox: Sandbox) -> N
         run = sandbox.run(*args, env=env)
         assert run.returncode == 0, run.stderr
     finally:
-        db = sqlite3.connect(sandbox.out / "journal.sqlite")
+        db = sqlite3.connect(journal_file(sandbox.out))
         job_ids = [row[0] for row in db.execute("SELECT job_id FROM submissions") if row[0]]
         db.close()
         if job_ids:

@@ -17,7 +17,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.hostile.conftest import Sandbox
-from tests.sending.conftest import HYLAFAX_SERVER, SmtpServer, open_windows, smtp_on_loopback
+from tests.sending.conftest import (
+    HYLAFAX_SERVER,
+    SmtpServer,
+    journal_file,
+    open_windows,
+    smtp_on_loopback,
+)
 
 
 @pytest.fixture
@@ -85,5 +91,5 @@ def test_send_refuses_a_file_outside_the_batch(
         assert run.returncode == 4, run.stderr
         assert "court" in run.stderr and file in run.stderr, run.stderr
     assert smtp.messages == []
-    assert not (sandbox.out / "journal.sqlite").exists()  # no intent, nothing handed over
+    assert not journal_file(sandbox.out).exists()  # no intent, nothing handed over
     sandbox.assert_canary_kept()

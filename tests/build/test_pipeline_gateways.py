@@ -27,7 +27,8 @@ def test_build_writes_the_exports_and_the_gateway_settings(
     manifest = json.loads((tmp_path / "out/manifest.json").read_text())
     assert manifest["campaign"]["gateway"]["hylafax"]["host"] == "fax.example.org"
     script = (tmp_path / "out/gateways/hylafax.sh").read_text()
-    assert "-d '011 7 7272 71 58 02' faxes/court.pdf" in script
+    assert "-d +77272715802 faxes/court.pdf" in script  # canonical: the server's dial rules apply
+    assert "011 7 7272" not in script
     assert "-t 5" in script
     lines = (tmp_path / "out/gateways/jobs.jsonl").read_text().splitlines()
     jobs = [json.loads(line) for line in lines]

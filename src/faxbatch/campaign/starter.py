@@ -26,6 +26,7 @@ campaign:
   title: Drop the charges             # required: the campaign's name, on every cover sheet
   reference: CAMPAIGN-1               # printed on the cover, the letter and every footer
   # date: 2026-01-31                  # the letter's date (YYYY-MM-DD); default: today
+  # deadline: 2026-02-06T18:00+05:00  # no fax is handed over after it (a date, or with its zone)
 
 sender:                               # who sends the letters (on every cover sheet)
   name: Campaign Secretary            # required

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -82,6 +83,16 @@ def journal_file(batch: Path) -> Path:
     """The campaign journal a batch's manifest names (beside the campaign file)."""
     manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
     return (batch / manifest["campaign"]["journal"]).resolve()  # relative to the batch folder
+
+
+def journal_rows(batch: Path) -> list[sqlite3.Row]:
+    """Every row of the campaign journal's submissions, oldest first."""
+    db = sqlite3.connect(journal_file(batch))
+    db.row_factory = sqlite3.Row
+    try:
+        return list(db.execute("SELECT * FROM submissions ORDER BY id"))
+    finally:
+        db.close()
 
 
 def run_cli(*args: str | Path) -> int:

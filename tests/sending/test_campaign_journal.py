@@ -17,7 +17,15 @@ from faxbatch.sending.batch import load_batch
 from faxbatch.sending.gateways import hylafax
 from faxbatch.sending.journal import FAILED, TRANSIENT, Journal, job_tag
 
-from .conftest import Collector, Queue, SmtpServer, journal_file, run_cli, smtp_on_loopback
+from .conftest import (
+    Collector,
+    Queue,
+    SmtpServer,
+    journal_file,
+    journal_rows,
+    run_cli,
+    smtp_on_loopback,
+)
 
 DOMAIN = "fax.example.net"
 
@@ -34,15 +42,6 @@ def _email(batch: Path, smtp: SmtpServer, *more: str) -> int:
     )  # fmt: skip
 
 
-def _rows(batch: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(journal_file(batch))
-    db.row_factory = sqlite3.Row
-    try:
-        return list(db.execute("SELECT * FROM submissions ORDER BY id"))
-    finally:
-        db.close()
-
-
 def _report(batch: Path) -> dict[str, dict[str, str]]:
     text = (batch / "report.csv").read_bytes().decode("utf-8-sig")
     return {row["recipient_id"]: row for row in csv.DictReader(text.splitlines())}
@@ -51,7 +50,7 @@ def _report(batch: Path) -> dict[str, dict[str, str]]:
 def _waiting(queue: Queue, batch: Path) -> dict[str, hylafax.QueueJob]:
     """The batch's jobs in the send queue (faxstat -s), by tag."""
     keys = {fax.key for fax in load_batch(batch).faxes} | {
-        row["idempotency_key"] for row in _rows(batch)
+        row["idempotency_key"] for row in journal_rows(batch)
     }
     return {
         job.tag: job
@@ -82,12 +81,12 @@ def test_a_queued_job_whose_number_was_found_wrong_is_cancelled(
     out = capsys.readouterr().out
     assert court.key not in _waiting(queue, batch)  # gone from faxstat -s
     assert len(_waiting(queue, batch)) == 1  # the admin's job stays
-    rows = {row["recipient_id"]: row for row in _rows(batch)}
+    rows = {row["recipient_id"]: row for row in journal_rows(batch)}
     assert rows["court"]["state"] == "cancelled"
     assert "found wrong by Boris" in rows["court"]["last_error"]
     assert "refused court" in out  # and it is not queued again
     assert _hylafax(batch, queue.server, "--yes") == 0
-    assert len(_rows(batch)) == 2  # nothing new: the court's fax stays refused
+    assert len(journal_rows(batch)) == 2  # nothing new: the court's fax stays refused
 
 
 def test_a_changed_document_is_cancelled_and_queued_anew(
@@ -108,10 +107,12 @@ def test_a_changed_document_is_cancelled_and_queued_anew(
     assert _hylafax(batch, queue.server, "--yes") == 0
     waiting = _waiting(queue, batch)
     assert set(waiting) == {after["court"].key, after["admin"].key}  # only the new versions
-    states = [(row["recipient_id"], row["state"], row["idempotency_key"]) for row in _rows(batch)]
+    states = [
+        (row["recipient_id"], row["state"], row["idempotency_key"]) for row in journal_rows(batch)
+    ]
     assert ("court", "cancelled", before["court"].key) in states
     assert ("admin", "cancelled", before["admin"].key) in states
-    cancelled = [row for row in _rows(batch) if row["state"] == "cancelled"]
+    cancelled = [row for row in journal_rows(batch) if row["state"] == "cancelled"]
     assert all("document changed" in row["last_error"] for row in cancelled)
 
 
@@ -130,8 +131,8 @@ def test_two_folders_and_two_gateways_hand_each_fax_over_once(
     assert smtp_server.messages == []
     assert _hylafax(second, queue.server, "--yes") == 0
     assert len(_waiting(queue, first)) == 2
-    assert len(_rows(first)) == 2
-    assert {row["batch"] for row in _rows(first)} == {str(first)}
+    assert len(journal_rows(first)) == 2
+    assert {row["batch"] for row in journal_rows(first)} == {str(first)}
 
 
 def test_an_old_folder_journal_is_merged_and_nothing_goes_twice(
@@ -150,7 +151,7 @@ def test_an_old_folder_journal_is_merged_and_nothing_goes_twice(
     assert _email(batch, smtp_server, "--yes") == 0
     assert len(smtp_server.messages) == 2  # merged before anything was planned
     assert (batch / "journal.merged.sqlite").is_file()
-    assert len(_rows(batch)) == 2
+    assert len(journal_rows(batch)) == 2
 
 
 def test_a_failure_that_can_pass_is_tried_again_up_to_max_attempts(
@@ -176,7 +177,7 @@ def test_a_failure_that_can_pass_is_tried_again_up_to_max_attempts(
                            last_error="Busy signal detected", failure=TRANSIENT)  # fmt: skip
 
     def _court_rows() -> list[sqlite3.Row]:
-        return [row for row in _rows(batch) if row["recipient_id"] == "court"]
+        return [row for row in journal_rows(batch) if row["recipient_id"] == "court"]
 
     busy()
     assert _hylafax(batch, queue.server, "--yes") == 0  # the next send tries again
@@ -212,7 +213,7 @@ def test_smtp_451_then_250_goes_on_the_next_send(build: Callable[..., Path]) -> 
     with smtp_on_loopback(Replies("451 4.3.0 try again later")) as smtp:
         assert _email(batch, smtp, "--yes") == ExitCode.SEND_FAILED
         assert [m.rcpt_tos for m in smtp.messages] == [[f"77172745524@{DOMAIN}"]]  # admin went
-        court = [row for row in _rows(batch) if row["recipient_id"] == "court"]
+        court = [row for row in journal_rows(batch) if row["recipient_id"] == "court"]
         assert [(r["state"], r["failure"]) for r in court] == [("failed", "transient")]
         assert "451" in court[0]["last_error"]
         assert _email(batch, smtp, "--yes") == 0  # tried again: taken this time
@@ -255,4 +256,4 @@ def test_nothing_is_handed_over_after_the_deadline(
     assert manifest["campaign"]["deadline"] == "2012-05-14T18:00:00+06:00"
     assert _email(batch, smtp_server, "--yes") == 0
     assert smtp_server.messages == []
-    assert not journal_file(batch).exists() or _rows(batch) == []
+    assert not journal_file(batch).exists() or journal_rows(batch) == []

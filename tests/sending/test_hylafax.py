@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import stat
 import subprocess
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from faxbatch.sending.batch import load_batch
 from faxbatch.sending.gateways import hylafax
 from faxbatch.sending.journal import job_tag
 
-from .conftest import SPOOL, Queue, faxbatch_process, free_port, journal_file, run_cli
+from .conftest import SPOOL, Queue, faxbatch_process, free_port, journal_file, journal_rows, run_cli
 
 
 def _send(batch: Path, server: str, *more: str) -> int:
@@ -38,15 +37,6 @@ def _spooled_sha256(job_id: str) -> str | None:
         return hashlib.sha256((SPOOL / document).read_bytes()).hexdigest()
     except (OSError, StopIteration):
         return None
-
-
-def _journal(batch: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(journal_file(batch))
-    db.row_factory = sqlite3.Row
-    try:
-        return list(db.execute("SELECT * FROM submissions ORDER BY id"))
-    finally:
-        db.close()
 
 
 def _report(batch: Path) -> dict[str, dict[str, str]]:
@@ -86,7 +76,7 @@ def test_send_queues_every_ready_fax_once(build: Callable[..., Path], queue: Que
         spooled = _spooled_sha256(job.job_id)
         if spooled is not None:  # the very file of the manifest went to the server
             assert spooled == fax.sha256
-    rows = _journal(batch)
+    rows = journal_rows(batch)
     assert {row["job_id"] for row in rows} == {job.job_id for job in jobs}
     assert {row["state"] for row in rows} == {"submitted"}
     assert {row["number"] for row in rows} == {"+77272715802", "+77172745524"}
@@ -94,7 +84,7 @@ def test_send_queues_every_ready_fax_once(build: Callable[..., Path], queue: Que
     # a second run queues nothing
     assert _send(batch, queue.server, "--yes") == 0
     assert len(queue.jobs(batch)) == 2
-    assert len(_journal(batch)) == 2
+    assert len(journal_rows(batch)) == 2
     # and so does a run after the journal was lost: the jobs are found by their tags
     journal = journal_file(batch)
     journal.unlink()
@@ -102,7 +92,7 @@ def test_send_queues_every_ready_fax_once(build: Callable[..., Path], queue: Que
         journal.with_name(journal.name + extra).unlink(missing_ok=True)
     assert _send(batch, queue.server, "--yes") == 0
     assert len(queue.jobs(batch)) == 2
-    assert {row["job_id"] for row in _journal(batch)} == {job.job_id for job in jobs}
+    assert {row["job_id"] for row in journal_rows(batch)} == {job.job_id for job in jobs}
 
 
 def test_crash_between_submit_and_journal_sends_no_duplicate(
@@ -124,7 +114,7 @@ def test_crash_between_submit_and_journal_sends_no_duplicate(
     proc = faxbatch_process(*args, env=env)
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
-    rows = _journal(batch)
+    rows = journal_rows(batch)
     assert [row["state"] for row in rows] == ["intent"]  # queued, but not recorded
     assert len(queue.jobs(batch)) == 1
 
@@ -133,7 +123,7 @@ def test_crash_between_submit_and_journal_sends_no_duplicate(
     assert proc.returncode == 0, err
     jobs = queue.jobs(batch)
     assert sorted(job.tag for job in jobs) == sorted(fax.key for fax in load_batch(batch).faxes)
-    rows = _journal(batch)
+    rows = journal_rows(batch)
     assert len(rows) == 2
     assert {row["job_id"] for row in rows} == {job.job_id for job in jobs}
     assert "reconciled court" in out
@@ -244,7 +234,7 @@ def test_unreachable_server_is_a_send_error(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "HylaFAX" in err
-    assert not (journal_file(batch)).exists() or _journal(batch) == []
+    assert not (journal_file(batch)).exists() or journal_rows(batch) == []
 
 
 def test_missing_batch_is_unreadable_input(tmp_path: Path) -> None:

@@ -250,6 +250,12 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
         help="with --yes: keep running, hand each fax over as its window opens, follow and retry "
         "until everything is done, failed for good or past the deadline (Ctrl-C stops)",
     )
+    send.add_argument(
+        "--no-copies",
+        action="store_true",
+        help="do not email the campaign's copies_to a copy of each fax (a later send emails "
+        "the copies still due)",
+    )
     send.add_argument("--host", help="the HylaFAX or SMTP server (default: localhost)")
     send.add_argument("--port", type=int, help="its port (HylaFAX 4559, SMTP 587 or 25)")
     send.add_argument(
@@ -303,6 +309,7 @@ def _run_gateway_command(args: argparse.Namespace) -> int:
         resend=tuple(args.resend),
         settings_file=args.campaign,
         overrides={name: getattr(args, name) for name in names},
+        copies=not args.no_copies,
     )
     if args.watch:
         if not args.yes:

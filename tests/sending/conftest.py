@@ -120,10 +120,14 @@ def build(tmp_path: Path) -> Callable[..., Path]:
     new: jobs of other tests or earlier runs on the same server are never taken for its own.
     """
 
-    def make(name: str = "batch", reference: str | None = None, windows: bool = True) -> Path:
+    def make(
+        name: str = "batch", reference: str | None = None, windows: bool = True, extra: str = ""
+    ) -> Path:
+        """``extra``: more of the campaign file (top-level keys), e.g. ``copies_to``."""
         reference = reference or f"GW-{uuid.uuid4().hex[:12]}"
         campaign = tmp_path / f"{name}.yaml"
-        campaign.write_text(textwrap.dedent(CAMPAIGN.format(reference=reference)), "utf-8")
+        text = textwrap.dedent(CAMPAIGN.format(reference=reference)) + textwrap.dedent(extra)
+        campaign.write_text(text, "utf-8")
         out = tmp_path / name
         assert run_cli("build", campaign, "--out", out) == 6  # "ministry" has no fax number
         if not windows:

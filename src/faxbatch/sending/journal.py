@@ -51,7 +51,7 @@ JOURNAL_NAME = "journal.sqlite"
 MERGED_NAME = "journal.merged.sqlite"
 #: the campaign journal's name beside the campaign file: ``<stem>.journal.sqlite``
 JOURNAL_SUFFIX = ".journal.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: the files SQLite keeps beside the journal
 COMPANIONS = ("-wal", "-shm", "-journal")
 
@@ -115,6 +115,30 @@ CREATE TABLE IF NOT EXISTS merged (
     rows      INTEGER NOT NULL
 )""",
 )
+#: version 2 to 3: the copies emailed to the organizers (``copies_to``), one row per document
+#: and address, so that a copy is never sent twice
+_SCHEMA_3 = (
+    """
+CREATE TABLE IF NOT EXISTS copies (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL,
+    recipient_id    TEXT NOT NULL,
+    address         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    state           TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    server          TEXT NOT NULL,
+    file            TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    batch           TEXT,
+    intent_at       TEXT NOT NULL,
+    sent_at         TEXT,
+    updated_at      TEXT NOT NULL,
+    last_error      TEXT,
+    failure         TEXT,
+    UNIQUE (idempotency_key, address)
+)""",
+)
 _COLUMNS = (
     "recipient_id", "idempotency_key", "attempt", "gateway", "server", "job_tag", "destination",
     "number", "file", "sha256", "pages", "state", "job_id", "intent_at", "submitted_at",
@@ -172,6 +196,42 @@ class Submission:
     def counts(self) -> bool:
         """Whether this attempt counts against ``max_attempts`` (the gateway saw it)."""
         return self.state not in (NOT_SUBMITTED, CANCELLED, INTENT)
+
+
+#: what became of a copy to the organizers: ``intent`` (about to be emailed), ``sent`` (the SMTP
+#: server took it), ``failed`` (refused: ``transient``, tried again, or ``permanent``),
+#: ``not_submitted`` (the server was not reached; tried again), ``uncertain`` (a run stopped
+#: while emailing it: it may have gone, and is never emailed again by itself)
+SENT = "sent"
+#: states of a copy that is never emailed again
+COPY_DONE = frozenset({INTENT, SENT, UNCERTAIN})
+
+
+@dataclass(frozen=True)
+class CopyRecord:
+    """The copy of one document (its idempotency key) emailed to one ``copies_to`` address."""
+
+    id: int
+    idempotency_key: str
+    recipient_id: str
+    address: str
+    attempts: int
+    state: str
+    message_id: str
+    server: str
+    file: str
+    sha256: str
+    batch: str | None
+    intent_at: str
+    sent_at: str | None
+    updated_at: str
+    last_error: str | None
+    failure: str | None
+
+    @property
+    def done(self) -> bool:
+        """Whether this copy is never emailed again (it went, or may have gone)."""
+        return self.state in COPY_DONE
 
 
 def journal_path(campaign_file: Path, setting: str = "") -> Path:
@@ -522,6 +582,91 @@ class Journal:
             )  # fmt: skip
         return self.get(submission.id)
 
+    # -- copies to the organizers -------------------------------------------------------------
+    def copies(self) -> dict[tuple[str, str], CopyRecord]:
+        """Every copy recorded, by (idempotency key, address)."""
+        if self._db is None:
+            return {}
+        try:
+            rows = self._db.execute("SELECT * FROM copies ORDER BY id").fetchall()
+        except sqlite3.Error as exc:
+            raise InputUnreadableError(f"cannot read the journal {self.path} ({exc})") from None
+        found = (CopyRecord(**dict(row)) for row in rows)
+        return {(copy.idempotency_key, copy.address): copy for copy in found}
+
+    def record_copy_intent(
+        self,
+        *,
+        key: str,
+        recipient_id: str,
+        address: str,
+        message_id: str,
+        server: str,
+        file: str,
+        sha256: str,
+        now: dt.datetime,
+        batch: Path | None = None,
+    ) -> CopyRecord | None:
+        """Record, durably, that a copy is about to be emailed; None when it must not be.
+
+        A copy that went, may have gone or is being emailed is never taken again (None); one
+        that was not taken is taken again, one attempt more.
+        """
+        db = self._writable()
+        folder = str(Path(batch).absolute()) if batch is not None else None
+        stamp = _stamp(now)
+        with self._transaction(db):
+            row = db.execute(
+                "SELECT id, state FROM copies WHERE idempotency_key = ? AND address = ?",
+                (key, address),
+            ).fetchone()
+            if row is None:
+                cursor = db.execute(
+                    "INSERT INTO copies (idempotency_key, recipient_id, address, attempts, state,"
+                    " message_id, server, file, sha256, batch, intent_at, updated_at)"
+                    " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key, recipient_id, address, INTENT, message_id, server, file, sha256,
+                     folder, stamp, stamp),
+                )  # fmt: skip
+                copy_id = cursor.lastrowid
+            elif row["state"] in COPY_DONE:
+                return None
+            else:
+                copy_id = row["id"]
+                db.execute(
+                    "UPDATE copies SET state = ?, attempts = attempts + 1, server = ?, file = ?,"
+                    " batch = ?, updated_at = ? WHERE id = ?",
+                    (INTENT, server, file, folder, stamp, copy_id),
+                )
+        assert copy_id is not None
+        return self._copy(int(copy_id))
+
+    def update_copy(
+        self,
+        copy: CopyRecord,
+        state: str,
+        *,
+        now: dt.datetime,
+        last_error: str | None = None,
+        failure: str | None = None,
+    ) -> CopyRecord:
+        """Record what became of a copy."""
+        db = self._writable()
+        stamp = _stamp(now)
+        with self._transaction(db):
+            db.execute(
+                "UPDATE copies SET state = ?, updated_at = ?,"
+                " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+                " last_error = COALESCE(?, last_error), failure = ? WHERE id = ?",
+                (state, stamp, state == SENT, stamp, last_error, failure, copy.id),
+            )
+        return self._copy(copy.id)
+
+    def _copy(self, copy_id: int) -> CopyRecord:
+        db = self._writable()
+        row = db.execute("SELECT * FROM copies WHERE id = ?", (copy_id,)).fetchone()
+        return CopyRecord(**dict(row))
+
 
 def _check_files(path: Path) -> bool:
     """Refuse a journal (or companion) that is a link or not a file; True if the journal is."""
@@ -570,7 +715,10 @@ def _connect(path: Path, *, upgrade: bool = True) -> sqlite3.Connection:
                 if version < 1:
                     for statement in _SCHEMA:
                         db.execute(statement)
-                for statement in _SCHEMA_2:
+                if version < 2:
+                    for statement in _SCHEMA_2:
+                        db.execute(statement)
+                for statement in _SCHEMA_3:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 db.execute("COMMIT")

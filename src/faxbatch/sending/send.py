@@ -38,6 +38,16 @@ from faxbatch.errors import (
 )
 from faxbatch.numbers.verification import VerificationSheet
 from faxbatch.sending.batch import MANIFEST_NAME, Batch, Fax, file_sha256, format_utc, load_batch
+from faxbatch.sending.copies import (
+    WHY,
+    CopyAddress,
+    CopyResult,
+    DueCopy,
+    copies_of,
+    held_copies,
+    planned_copies,
+    send_copies,
+)
 from faxbatch.sending.exports import exports_missing, write_exports
 from faxbatch.sending.gateways import GATEWAYS, emailfax, hylafax
 from faxbatch.sending.gateways.hylafax import HylafaxError, HylafaxUnreachable, QueueJob
@@ -52,6 +62,7 @@ from faxbatch.sending.journal import (
     UNCERTAIN,
     WAITING,
     Clock,
+    CopyRecord,
     Journal,
     Submission,
     job_tag,
@@ -94,7 +105,8 @@ class SendRequest:
     Settings: ``settings`` when given; else the ``gateway:`` section of ``settings_file``, else
     that of the manifest's ``campaign``, else defaults; then ``overrides`` (command-line options,
     see :func:`~faxbatch.campaign.gateway_settings.with_overrides`) on top. ``resend``: recipient
-    ids to send again on purpose, or ``all-failed``.
+    ids to send again on purpose, or ``all-failed``. ``copies``: email the campaign's
+    ``copies_to`` a copy of each fax handed over (``--no-copies`` turns it off).
     """
 
     gateway: str
@@ -103,6 +115,7 @@ class SendRequest:
     resend: tuple[str, ...] = ()
     settings_file: Path | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    copies: bool = True
 
     @property
     def resolved(self) -> GatewaySettings:
@@ -172,6 +185,17 @@ class SendResult:
     journal: Path | None = None
     #: rows taken in from the batch folder's old journal
     merged: int = 0
+    #: the campaign's ``copies_to``; the copies a confirmed run would email (the plan), those
+    #: that will not go by themselves (and why), and what this run emailed
+    copies_to: tuple[CopyAddress, ...] = ()
+    copies_planned: list[DueCopy] = field(default_factory=list)
+    copies_held: list[tuple[CopyRecord, str]] = field(default_factory=list)
+    copies: CopyResult | None = None
+
+    @property
+    def copy_problems(self) -> list[str]:
+        """What kept a copy from going in this run."""
+        return self.copies.problems if self.copies is not None else []
 
     @property
     def gateway(self) -> str:
@@ -198,7 +222,9 @@ class SendResult:
     def exit_code(self) -> ExitCode:
         """0 when every fax that was to go was handed over; 8 when one was not, or may not be."""
         bad = (NOT_SUBMITTED, UNCERTAIN, INTENT, FAILED)
-        if self.stopped or self.cancel_problems or any(o.state in bad for o in self.outcomes):
+        if self.stopped or self.cancel_problems or self.copy_problems:
+            return ExitCode.SEND_FAILED
+        if any(o.state in bad for o in self.outcomes):
             return ExitCode.SEND_FAILED
         return ExitCode.OK
 
@@ -411,7 +437,18 @@ def _prepare(root: Path, request: SendRequest) -> tuple[Batch, SendRequest, Path
     request = resolve_settings(batch, request)
     if request.gateway == "email":
         emailfax.check_settings(request.resolved.email)
+    if request.confirm and request.copies and copies_of(batch):
+        _check_copy_settings(request)
     return batch, request, journal
+
+
+def _check_copy_settings(request: SendRequest) -> None:
+    """The SMTP settings the copies need, checked before anything is sent."""
+    try:
+        emailfax.check_smtp_settings(request.resolved.email, why=WHY)
+    except UsageError as exc:
+        hint = exc.hint or "set gateway.email.from (and smtp_host, smtp_port) in the campaign"
+        raise UsageError(exc.message, hint=f"{hint}; or send with --no-copies") from None
 
 
 def send_batch(
@@ -501,13 +538,48 @@ def _round(
     result.cancels, result.emails_out, result.cancel_problems = cancels, emails_out, problems
     result.journal, result.merged = journal.path, journal.merged
     _check_files(batch, result.to_send)
+    _plan_copies(batch, request, journal, result, history)
     if not request.confirm:
         return result
     result.confirmed = True
     if on_plan is not None:
         on_plan(result)
     _hand_over(batch, request, journal, result, clock, on_outcome)
+    if request.copies and result.copies_to:  # of what went, also when the faxes stopped
+        result.copies = send_copies(
+            batch,
+            journal,
+            result.copies_to,
+            settings.email,
+            max_attempts=settings.max_attempts,
+            clock=clock,
+        )
     return result
+
+
+def _plan_copies(
+    batch: Batch,
+    request: SendRequest,
+    journal: Journal,
+    result: SendResult,
+    history: Mapping[str, Sequence[Submission]],
+) -> None:
+    """What the plan says of the copies: how many would go, which will not."""
+    result.copies_to = copies_of(batch)
+    if not result.copies_to:
+        return
+    records = journal.copies()
+    settings = request.resolved
+    result.copies_held = held_copies(batch, records, settings.max_attempts)
+    to_send = [item.fax for item in result.to_send]
+    result.copies_planned = planned_copies(
+        batch, history, records, result.copies_to, to_send, settings.max_attempts
+    )
+    if request.copies and not request.confirm:
+        try:
+            emailfax.check_smtp_settings(settings.email, why=WHY)
+        except UsageError as exc:
+            result.warnings.append(f"{exc.message} (give --no-copies to send without them)")
 
 
 def _hand_over(
@@ -808,6 +880,11 @@ def watch_batch(
                 event(f"cancelled {item.submission.recipient_id}: {item.reason}")
             for warning in [*result.warnings, *result.cancel_problems]:
                 event(f"warning: {warning}")
+            if result.copies is not None:
+                for copy in result.copies.sent:
+                    event(f"copy of {copy.fax.recipient_id} emailed to {copy.to.email}")
+                for problem in result.copies.problems:
+                    event(f"warning: copies: {problem}")
             progress = progress_of(result, journal)
             now = clock()
             if on_progress is not None:
@@ -856,7 +933,26 @@ def plan_lines(result: SendResult) -> list[str]:
     for item in result.to_send:
         lines += _fax_lines(item, result, max_attempts)
     lines += _other_lines(result)
+    lines += copy_plan_lines(result)
     lines += _totals(result)
+    return lines
+
+
+def copy_plan_lines(result: SendResult) -> list[str]:
+    """What the plan says of the copies to the organizers (``copies_to``)."""
+    if not result.copies_to:
+        return []
+    count = len(result.copies_planned)
+    to = ", ".join(address.label for address in result.copies_to)
+    if not result.request.copies:
+        lines = [f"  copies: none emailed (--no-copies); {count} due to {to}"]
+    elif count:
+        server = result.request.resolved.email.server
+        lines = [f"  copies: {count} copy(ies) to email to {to} via SMTP {server}"]
+    else:
+        lines = [f"  copies: none due (each fax handed over has had its copy: {to})"]
+    for record, why in result.copies_held:
+        lines.append(f"    copy of {record.recipient_id} to {record.address}: {why}")
     return lines
 
 
@@ -936,7 +1032,26 @@ def summary_lines(result: SendResult) -> list[str]:
     if result.stopped:
         lines.append(f"Stopped: {result.stopped}")
         lines.append("Run 'faxbatch send' again to continue where it stopped.")
+    lines += copy_summary_lines(result)
     if result.merged:
         lines.append(f"{result.merged} record(s) of the batch folder's old journal merged in.")
     lines.append(f"Journal: {result.journal}")
+    return lines
+
+
+def copy_summary_lines(result: SendResult) -> list[str]:
+    """What a confirmed run did with the copies."""
+    if not result.copies_to:
+        return []
+    if result.copies is None:
+        planned = len(result.copies_planned)
+        return [f"Copies not emailed (--no-copies); {planned} due, for a later send."]
+    copies = result.copies
+    lines = [f"{len(copies.sent)} copy(ies) emailed to copies_to."]
+    for record in copies.uncertain:
+        lines.append(
+            f"Copy of {record.recipient_id} to {record.address}: an earlier run stopped while "
+            "emailing it; it may have gone and is not emailed again."
+        )
+    lines += [f"Copies: {problem}" for problem in copies.problems]
     return lines

@@ -166,6 +166,11 @@ def _is_loopback(host: str) -> bool:
 
 def check_settings(settings: EmailSettings) -> None:
     """Stop before sending anything when the email settings are incomplete or unsafe."""
+    _check_domain(settings)
+    check_smtp_settings(settings)
+
+
+def _check_domain(settings: EmailSettings) -> None:
     if not settings.domain:
         raise UsageError(
             "the email gateway's domain is not set (faxes go to <digits>@DOMAIN)",
@@ -175,6 +180,23 @@ def check_settings(settings: EmailSettings) -> None:
         check_domain(settings.domain)
     except ValueError as exc:
         raise UsageError(f"the email gateway's domain must be {exc}") from None
+
+
+def check_smtp_settings(settings: EmailSettings, *, why: str = "") -> None:
+    """Stop before sending anything when the SMTP settings are incomplete or unsafe.
+
+    ``why``: what the messages are for, when it is not the email gateway (the copies to the
+    organizers), said at the start of each error.
+    """
+    try:
+        _check_smtp(settings)
+    except UsageError as exc:
+        if not why:
+            raise
+        raise UsageError(f"{why}: {exc.message}", hint=exc.hint) from None
+
+
+def _check_smtp(settings: EmailSettings) -> None:
     if not settings.from_address:
         raise UsageError(
             "the sender address of the email messages is not set",

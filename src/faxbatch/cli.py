@@ -225,7 +225,8 @@ def _add_gateway_commands(commands: argparse._SubParsersAction[_Parser]) -> None
         "gateway, also after a crash; an interrupted send continues where it stopped. Failures "
         "that can pass are tried again on the next send; --watch keeps sending as windows open.",
         epilog="Exit codes: 0 done, 2 usage, 3 invalid gateway settings, 4 batch unreadable, "
-        "8 a fax was not (or may not have been) handed over. The SMTP password is read only "
+        "8 a fax was not (or may not have been) handed over, or a copy to copies_to was not "
+        "emailed. The SMTP password is read only "
         "from the environment variable FAXBATCH_SMTP_PASSWORD.",
     )
     send.add_argument("dir", type=Path, help="the batch folder ('faxbatch build --out DIR')")

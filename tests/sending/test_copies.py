@@ -173,6 +173,8 @@ def test_a_kill_while_emailing_a_copy_never_sends_it_twice(
 
     assert run_cli(*_email(batch, smtp_server)) == 0  # the plan names the uncertain copy
     assert "it may have gone; it is not emailed again" in capsys.readouterr().out
+    assert run_cli("status", batch) == 0
+    assert "Copies to copies_to: 3 sent, 1 uncertain" in capsys.readouterr().out
 
 
 class _Refusing(Collector):

@@ -67,7 +67,7 @@ letter:
 #   file: signers.csv                 # columns: name, organization, country, role, city, ...
 #   mode: annex                       # annex: listed after the letter; per_signer: a letter each
 
-# copies_to:                          # listed on every cover sheet and in a "cc:" block
+# copies_to:                          # on each cover, in "cc:"; send emails each a copy
 #   - {name: Campaign office, email: organizers@example.org}
 
 recipients_file: recipients.csv       # one recipient per row; its header names the columns

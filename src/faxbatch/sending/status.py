@@ -89,6 +89,8 @@ class StatusResult:
     warnings: list[str] = field(default_factory=list)
     #: postal letters of the batch, by status (``ready``, ``rejected``): never faxed
     post: dict[str, int] = field(default_factory=dict)
+    #: the copies of the batch's faxes emailed to ``copies_to``, by state (``sent``, ``uncertain``)
+    copies: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed_for_good(self) -> list[dict[str, Any]]:
@@ -131,6 +133,11 @@ def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
         refresh(journal, asked, clock())
         history = journal.history()
         by_recipient = journal.latest_by_recipient()
+        keys = {fax.key for fax in batch.faxes}
+        copies: dict[str, int] = {}
+        for copy in journal.copies().values():
+            if copy.idempotency_key in keys:
+                copies[copy.state] = copies.get(copy.state, 0) + 1
     report_rows = report(batch, history, by_recipient, max_attempts_of(batch))
     fields: tuple[str, ...] = REPORT_FIELDS
     extra = [name for name in OPTIONAL_FIELDS if any(doc.get(name) for doc in batch.documents)]
@@ -149,7 +156,7 @@ def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
     post: dict[str, int] = {}
     for doc in batch.post_documents:
         post[str(doc.get("status"))] = post.get(str(doc.get("status")), 0) + 1
-    return StatusResult(batch, report_rows, path, warnings, post)
+    return StatusResult(batch, report_rows, path, warnings, post, copies)
 
 
 def _check_report_path(path: Path) -> None:
@@ -279,5 +286,8 @@ def status_lines(result: StatusResult) -> list[str]:
     if result.post:
         post = ", ".join(f"{n} {status}" for status, n in sorted(result.post.items()))
         lines.append(f"Post: {post} postal letter(s), for the print shop (never faxed)")
+    if result.copies:
+        copies = ", ".join(f"{n} {state}" for state, n in sorted(result.copies.items()))
+        lines.append(f"Copies to copies_to: {copies}")
     lines.append(f"Report: {result.report}")
     return lines

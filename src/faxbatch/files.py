@@ -84,6 +84,34 @@ def lstat_or_none(path: Path) -> os.stat_result | None:
         return None
 
 
+def regular_or_absent(
+    path: Path,
+    error: type[FaxbatchError],
+    *,
+    link: str,
+    other: str,
+    hint: str,
+    link_hint: str | None = None,
+) -> bool:
+    """Whether ``path`` is a regular file (False when nothing is there), never following a link.
+
+    Anything else there stops the run with ``error``: a symbolic link ("PATH is a symbolic link:
+    ``link``", with ``link_hint``), anything but a file ("PATH is not a regular file``other``"),
+    or a path that cannot be looked at.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise error(f"cannot use {path} ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise error(f"{path} is a symbolic link: {link}", hint=link_hint or hint)
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{path} is not a regular file{other}", hint=hint)
+    return True
+
+
 def kind_of(info: os.stat_result) -> str:
     if stat.S_ISLNK(info.st_mode):
         return "a symbolic link"

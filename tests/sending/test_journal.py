@@ -12,6 +12,7 @@ import pytest
 
 from faxbatch.cli import main
 from faxbatch.errors import ExitCode, InputUnreadableError, SendError
+from faxbatch.sending.batch import load_batch
 from faxbatch.sending.gateways.hylafax import QueueJob
 from faxbatch.sending.journal import (
     INTENT,
@@ -23,6 +24,7 @@ from faxbatch.sending.journal import (
     job_tag,
     locate_journal,
 )
+from faxbatch.sending.recheck import sheet_of
 from faxbatch.sending.reconcile import reconcile
 
 from .conftest import journal_file
@@ -209,3 +211,20 @@ def test_a_journal_outside_the_campaign_folder_is_refused(
     (tmp_path / "batch.yaml").write_text(text, "utf-8")
     assert main(["build", str(tmp_path / "batch.yaml"), "--out", str(batch)]) == 6
     assert journal_file(batch) == tmp_path / "records" / "kz.sqlite"
+
+
+def test_the_sheet_is_read_only_beside_a_real_campaign_file(
+    build: Callable[..., Path], tmp_path: Path
+) -> None:
+    batch = build(windows=False)
+    (tmp_path / "verification.csv").write_text("not,a,sheet\n", "utf-8")
+    loaded = load_batch(batch)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "folder.yaml").mkdir(parents=True)
+    (elsewhere / "verification.csv").write_text("number,result\n", "utf-8")
+    for named in (str(elsewhere / "folder.yaml"), str(elsewhere / "missing.yaml"), "a\x00b"):
+        loaded.campaign["campaign_file"] = named
+        with pytest.raises(InputUnreadableError, match="campaign"):
+            sheet_of(loaded)
+    loaded.campaign["campaign_file"] = None  # an older build: no sheet to read again
+    assert sheet_of(loaded).latest("+77272715802") is None

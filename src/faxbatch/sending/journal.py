@@ -43,7 +43,7 @@ from typing import Any
 from faxbatch.campaign.gateway_settings import parse_gateway_section
 from faxbatch.campaign.model import Campaign
 from faxbatch.errors import InputUnreadableError, OutputNotWritableError, SendError
-from faxbatch.files import lock_path, release_lock, take_lock
+from faxbatch.files import lock_path, regular_or_absent, release_lock, take_lock
 
 #: the journal an older faxbatch kept in each batch folder (merged into the campaign's)
 JOURNAL_NAME = "journal.sqlite"
@@ -263,39 +263,22 @@ def sending_summary(campaign: Campaign, root: Path) -> dict[str, Any]:
     }
 
 
-def campaign_file_of(campaign: Mapping[str, Any], root: Path) -> Path | None:
-    """The campaign file a manifest names (relative to the batch folder ``root``), if any."""
-    source = campaign.get("campaign_file")
-    if not isinstance(source, str) or not source or "\x00" in source:
-        return None
-    return Path(root).absolute() / source
+def campaign_file_of(campaign: Mapping[str, Any], where: str, root: Path) -> Path | None:
+    """The campaign file a manifest names (relative to the batch folder ``root``), checked.
 
-
-def locate_journal(campaign: Mapping[str, Any], where: str, root: Path) -> Path:
-    """The campaign journal a manifest names, checked: a ``.sqlite`` file in the campaign's folder.
-
-    The manifest is untrusted: the campaign file it names must be a regular file, and the
-    journal must lie in that file's folder or below it (after symbolic links), so a tampered
-    manifest cannot make ``send`` write its journal elsewhere.
+    None when the manifest names none (built by an older faxbatch). The manifest is untrusted:
+    what it names must be a regular file (after symbolic links), or
+    :class:`InputUnreadableError` says so, since what ``send`` reads and writes beside the
+    campaign (its journal, ``verification.csv``) is found through it.
     """
-    name, source = campaign.get("journal"), campaign.get("campaign_file")
-    if not isinstance(name, str) or not isinstance(source, str) or not name or not source:
-        raise InputUnreadableError(
-            f"{where} does not say where its campaign's journal is (built by an older faxbatch)",
-            hint="build the batch again: the journal it kept in the folder is merged into the "
-            "campaign's on the next send",
-        )
-    if "\x00" in name + source:
-        raise InputUnreadableError(f"{where}: campaign.journal and campaign_file are not paths")
-    base = Path(root).absolute()
-    journal, campaign_file = base / name, base / source  # absolute ones stay as they are
-    if not journal.name.endswith(".sqlite"):
-        raise InputUnreadableError(
-            f"{where}: the journal {name!r} is not a .sqlite file", hint="build the batch again"
-        )
+    source = campaign.get("campaign_file")
+    if not isinstance(source, str) or not source:
+        return None
+    if "\x00" in source:
+        raise InputUnreadableError(f"{where}: campaign.campaign_file is not a path")
+    campaign_file = Path(root).absolute() / source  # an absolute one stays as it is
     try:
         is_file = stat.S_ISREG(campaign_file.stat().st_mode)
-        folder = campaign_file.parent.resolve(strict=True)
     except OSError:
         is_file = False
     if not is_file:
@@ -304,9 +287,36 @@ def locate_journal(campaign: Mapping[str, Any], where: str, root: Path) -> Path:
             hint="put the campaign (and its journal) back where the batch was built from, or "
             "build the batch again from where the campaign is now",
         )
-    parent = journal.parent
+    return campaign_file
+
+
+def locate_journal(campaign: Mapping[str, Any], where: str, root: Path) -> Path:
+    """The campaign journal a manifest names, checked: a ``.sqlite`` file in the campaign's folder.
+
+    The manifest is untrusted: the campaign file it names must be a regular file
+    (:func:`campaign_file_of`), and the journal must lie in that file's folder or below it (after
+    symbolic links), so a tampered manifest cannot make ``send`` write its journal elsewhere.
+    """
+    name = campaign.get("journal")
+    campaign_file = None
+    if isinstance(name, str) and name:
+        campaign_file = campaign_file_of(campaign, where, root)
+    if not isinstance(name, str) or campaign_file is None:
+        raise InputUnreadableError(
+            f"{where} does not say where its campaign's journal is (built by an older faxbatch)",
+            hint="build the batch again: the journal it kept in the folder is merged into the "
+            "campaign's on the next send",
+        )
+    if "\x00" in name:
+        raise InputUnreadableError(f"{where}: campaign.journal and campaign_file are not paths")
+    journal = Path(root).absolute() / name  # an absolute one stays as it is
+    if not journal.name.endswith(".sqlite"):
+        raise InputUnreadableError(
+            f"{where}: the journal {name!r} is not a .sqlite file", hint="build the batch again"
+        )
+    folder = campaign_file.parent.resolve()
     try:
-        parent.resolve().relative_to(folder)
+        journal.parent.resolve().relative_to(folder)
     except ValueError:
         raise InputUnreadableError(
             f"{where}: the journal {name} is outside the campaign's folder {folder}; "
@@ -672,24 +682,16 @@ def _check_files(path: Path) -> bool:
     """Refuse a journal (or companion) that is a link or not a file; True if the journal is."""
     exists = False
     for one in (path, *(path.with_name(path.name + end) for end in COMPANIONS)):
-        try:
-            mode = one.lstat().st_mode
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise InputUnreadableError(f"cannot read {one} ({exc.strerror or exc})") from None
-        if stat.S_ISLNK(mode):
-            raise InputUnreadableError(
-                f"{one} is a symbolic link: faxbatch never follows it (the journal would be "
-                "read and written elsewhere)",
-                hint="remove the link; if it leads to the real journal, move that file here in "
-                "its place",
-            )
-        if not stat.S_ISREG(mode):
-            raise InputUnreadableError(
-                f"{one} is not a regular file", hint="move it away; faxbatch writes it itself"
-            )
-        exists = exists or one == path
+        found = regular_or_absent(
+            one,
+            InputUnreadableError,
+            link="faxbatch never follows it (the journal would be read and written elsewhere)",
+            link_hint="remove the link; if it leads to the real journal, move that file here "
+            "in its place",
+            other="",
+            hint="move it away; faxbatch writes it itself",
+        )
+        exists = exists or (found and one == path)
     return exists
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from faxbatch.campaign.inputs import VERIFICATION, Origin, allowed_folders, open_input
 from faxbatch.errors import InputUnreadableError
 from faxbatch.numbers.verification import FILE_NAME, Finding, VerificationSheet, parse_verification
-from faxbatch.sending.batch import Batch
+from faxbatch.sending.batch import MANIFEST_NAME, Batch
 from faxbatch.sending.journal import campaign_file_of
 
 #: what a volunteer may find that makes a fax number unusable
@@ -20,10 +20,12 @@ REFUSING = ("wrong", "no-fax-tone")
 def sheet_of(batch: Batch) -> VerificationSheet:
     """The campaign's verification sheet as it is now (empty when there is none).
 
-    :class:`InputUnreadableError` when it exists but cannot be read: better stop than dial a
-    number volunteers may have found wrong.
+    :class:`InputUnreadableError` when it exists but cannot be read (better stop than dial a
+    number volunteers may have found wrong), or when the campaign file the manifest names is not
+    a regular file: the sheet is read only beside a real campaign file.
     """
-    campaign_file = campaign_file_of(batch.campaign, batch.root)
+    where = str(batch.root / MANIFEST_NAME)
+    campaign_file = campaign_file_of(batch.campaign, where, batch.root)
     if campaign_file is None:
         return VerificationSheet()
     source = str(campaign_file)

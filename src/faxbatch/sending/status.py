@@ -9,7 +9,6 @@ written: one row per fax document of the batch, with its latest attempt and what
 
 from __future__ import annotations
 
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from faxbatch.campaign.gateway_settings import parse_gateway_section
 from faxbatch.csvcells import csv_bytes
 from faxbatch.errors import CampaignError, ExitCode, OutputNotWritableError, sentences
-from faxbatch.files import write_atomic
+from faxbatch.files import regular_or_absent, write_atomic
 from faxbatch.sending.batch import MANIFEST_NAME, Batch, load_batch
 from faxbatch.sending.journal import (
     CANCELLED,
@@ -160,22 +159,14 @@ def refresh_status(root: Path, *, clock: Clock = now_utc) -> StatusResult:
 
 
 def _check_report_path(path: Path) -> None:
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise OutputNotWritableError(f"cannot write {path} ({exc.strerror or exc})") from None
-    if stat.S_ISLNK(mode):
-        raise OutputNotWritableError(
-            f"{path} is a symbolic link: faxbatch never writes through it",
-            hint="remove the link; status writes the report itself",
-        )
-    if not stat.S_ISREG(mode):
-        raise OutputNotWritableError(
-            f"{path} is not a regular file, so the report cannot be written there",
-            hint="move it away; status writes the report itself",
-        )
+    regular_or_absent(
+        path,
+        OutputNotWritableError,
+        link="faxbatch never writes through it",
+        link_hint="remove the link; status writes the report itself",
+        other=", so the report cannot be written there",
+        hint="move it away; status writes the report itself",
+    )
 
 
 def outcome_of(history: list[Submission], max_attempts: int) -> str:

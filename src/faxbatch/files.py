@@ -132,7 +132,10 @@ def open_lock_file(path: Path, fallback: Path | None = None) -> int:
     the batch, opened read-only and never through a link) is opened to be locked instead; without
     one, or when that fails too, the run stops. The file is only locked, never written.
     """
-    info = lstat_or_none(path)
+    try:
+        info = lstat_or_none(path)
+    except OSError:  # a name too long, a parent that may not be searched: the open says so
+        info = None
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise OutputNotWritableError(
             f"{path} is {kind_of(info)}, not a lock file; faxbatch will not follow or use it",

@@ -228,3 +228,25 @@ def test_the_sheet_is_read_only_beside_a_real_campaign_file(
             sheet_of(loaded)
     loaded.campaign["campaign_file"] = None  # an older build: no sheet to read again
     assert sheet_of(loaded).latest("+77272715802") is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_status_of_a_batch_never_sent_needs_no_lock_in_the_campaign_folder(
+    build: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = build(windows=False)  # tmp_path/batch.yaml, built into tmp_path/batch
+    records = tmp_path / "records"  # the campaign's journal lives in a folder we may only read
+    records.mkdir()
+    text = (tmp_path / "batch.yaml").read_text("utf-8")
+    (tmp_path / "batch.yaml").write_text(text + "gateway: {journal: records/kz.sqlite}\n", "utf-8")
+    assert main(["build", str(tmp_path / "batch.yaml"), "--out", str(batch)]) == 6
+    records.chmod(0o555)
+    try:
+        assert main(["status", str(batch)]) == 0
+        assert "3 fax(es): 2 not sent, 1 never sent" in capsys.readouterr().out
+        assert main(["send", str(batch), "--gateway", "hylafax", "--port", "9"]) == 0  # the plan
+        args = ["send", str(batch), "--gateway", "hylafax", "--port", "9", "--yes"]
+        assert main(args) == 5  # sending must write the journal: it says so
+        assert "cannot create the lock file" in capsys.readouterr().err
+    finally:
+        records.chmod(0o755)

@@ -372,7 +372,14 @@ class Journal:
         return self
 
     def _take_locks(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fallback = None
+        if self.create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif self.batch is not None and not os.path.lexists(self.path):
+            # nothing was ever sent and this run writes no journal (``status`` of a batch never
+            # sent, a plan): in a campaign folder it may not write, a file of the batch is locked
+            # instead (manifest.csv: the batch's own lock may fall back to manifest.json)
+            fallback = self.batch / "manifest.csv"
         self._locks.append(
             take_lock(
                 lock_path(self.path),
@@ -382,6 +389,7 @@ class Journal:
                     hint="wait for it to finish (or stop the watch with Ctrl-C), then run this "
                     "again",
                 ),
+                fallback=fallback,
             )
         )
         if self.batch is None:

@@ -7,6 +7,7 @@ fax handed over is copied once to every address, never again: not on a second se
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import hashlib
@@ -24,6 +25,7 @@ import pytest
 
 from faxbatch.errors import ExitCode
 from faxbatch.sending.batch import load_batch
+from faxbatch.sending.send import SendRequest, WatchEvent, watch_batch
 
 from .conftest import (
     Collector,
@@ -262,3 +264,46 @@ def test_a_tampered_copy_address_is_refused(
     assert run_cli(*_email(batch, smtp_server, "--yes")) == ExitCode.INVALID_CAMPAIGN
     assert "campaign.copies_to[1].email" in capsys.readouterr().err
     assert smtp_server.messages == []
+
+
+def test_watch_copies_each_fax_as_it_goes(
+    build: Callable[..., Path], smtp_server: SmtpServer
+) -> None:
+    batch = build(windows=False, extra=COPIES)
+    manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    opens = start + dt.timedelta(seconds=30)
+    for doc in manifest["documents"]:
+        if doc["recipient_id"] == "court":  # the court's window opens in the second round
+            doc["window_start_utc"] = opens.strftime("%Y-%m-%dT%H:%M:%SZ")
+    (batch / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    now = [start]
+
+    def sleep(seconds: float) -> None:
+        now[0] += dt.timedelta(seconds=seconds)
+
+    options = {
+        "host": smtp_server.host, "port": smtp_server.port, "domain": DOMAIN,
+        "sender": "campaign@example.org", "starttls": False,
+    }  # fmt: skip
+    events: list[WatchEvent] = []
+    result = watch_batch(
+        batch,
+        SendRequest(gateway="email", overrides=options),
+        clock=lambda: now[0],
+        sleep=sleep,
+        on_event=events.append,
+    )
+    assert result.exit_code == ExitCode.OK and result.rounds == 2
+    order = [
+        (_parsed(m)["X-Faxbatch-Copy-Of"] or "fax", m.rcpt_tos[0]) for m in smtp_server.messages
+    ]
+    assert order == [
+        ("fax", f"77172745524@{DOMAIN}"),
+        ("admin", "organizers@example.org"),
+        ("admin", "press@example.org"),
+        ("fax", f"77272715802@{DOMAIN}"),  # in the second round, as its window opened
+        ("court", "organizers@example.org"),
+        ("court", "press@example.org"),
+    ]
+    assert sum("copy of court emailed to" in e.text for e in events) == 2

@@ -801,8 +801,12 @@ class WatchResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when every fax went; 8 when one failed for good, or could not be handed over."""
-        if self.progress.given_up or self.last.cancel_problems or self.last.stopped:
+        """0 when every fax and copy went; 8 when a fax failed or a copy was not emailed.
+
+        8 also when a fax could not be handed over, or could not be cancelled.
+        """
+        last = self.last
+        if self.progress.given_up or last.cancel_problems or last.stopped or last.copy_problems:
             return ExitCode.SEND_FAILED
         return ExitCode.OK
 

@@ -13,7 +13,15 @@ import openpyxl
 
 from faxbatch.build.check import check_campaign
 from faxbatch.campaign.loader import load_campaign
-from faxbatch.numbers.sheet import COLUMNS, CSV_NAME, HTML_NAME, XLSX_NAME, SheetWriter
+from faxbatch.numbers.caller import Caller
+from faxbatch.numbers.sheet import (
+    COLUMNS,
+    CSV_NAME,
+    HTML_NAME,
+    XLSX_NAME,
+    SheetWriter,
+    sheet_part,
+)
 from tests.conftest import BASIC
 
 NOW = dt.datetime(2012, 5, 11, 15, 0, tzinfo=dt.UTC)
@@ -91,3 +99,32 @@ def test_a_small_sheet_holds_every_number_and_says_nothing_of_limits(
     page = (tmp_path / "small" / HTML_NAME).read_text("utf-8")
     assert page.count('<tr class="number ') == len(rows)
     assert "This page holds the first" not in page
+
+
+def test_parts_formatted_elsewhere_write_the_same_files(
+    write_campaign: Callable[..., Path], tmp_path: Path
+) -> None:
+    """What the build does (each recipient's part made in a worker, the page's room reserved in
+    campaign order) writes what ``add`` writes, the page's limit included."""
+    path = write_campaign(BASIC)
+    campaign = load_campaign(path)
+    rows = check_campaign(campaign, now=NOW).rows
+    by_recipient = [
+        [row for row in rows if row.recipient_id == recipient]
+        for recipient in dict.fromkeys(row.recipient_id for row in rows)
+    ]
+    limit = len(rows) * 2 - 1  # the page's limit falls inside the third copy
+    _write(tmp_path / "added", path, 3, limit)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    with SheetWriter(folder, campaign, NOW, html_limit=limit) as writer:
+        reserved = [writer.reserve_html(len(r)) for _ in range(3) for r in by_recipient]
+        parts = [
+            sheet_part(campaign, r, Caller(), html=html)
+            for r, html in zip(by_recipient * 3, reserved, strict=True)
+        ]
+        for part in parts:
+            writer.add_part(part)
+    assert not all(reserved) and any(reserved)
+    for name in (CSV_NAME, XLSX_NAME, HTML_NAME):
+        assert (folder / name).read_bytes() == (tmp_path / "added" / name).read_bytes()

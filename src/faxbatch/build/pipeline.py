@@ -39,7 +39,7 @@ from faxbatch.build.cache import (
     code_fingerprint,
     input_key,
 )
-from faxbatch.build.check import current_moment, plan_rows
+from faxbatch.build.check import current_moment
 from faxbatch.build.manifest import ManifestWriter
 from faxbatch.build.plan import (
     NumberChecks,
@@ -566,7 +566,7 @@ class _Build:
         summary.update(self.signing.summary())
         # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
         exports = ExportWriter(self.folder, summary)
-        made_all = make_all(shared, finished, self.jobs)
+        made_all = make_all(shared, finished, self.jobs, numbers.reserve_html)
         try:
             with (
                 naming(self.folder / "manifest.json"),  # or .csv: the two are written together
@@ -574,18 +574,15 @@ class _Build:
                 contextlib.closing(made_all),
             ):
                 self.progress.start(self.count, "documents")
-                last: str | None = None
                 for made in made_all:
                     self.remade += made.remade
                     entry = self._entry(made, volumes)
                     manifest.add(entry)
                     with naming(self.folder / "gateways"):
                         exports.add(entry)
-                    if made.plan.base_id != last:  # a recipient's first document
-                        last = made.plan.base_id
+                    if made.sheet is not None:  # a recipient's first document
                         self._note_windows(made.plan)
-                        # the sheet has a row per recipient, not per signer
-                        numbers.add(plan_rows(self.signing.recipient_plan(made.plan)))
+                        numbers.add_part(made.sheet)
                         self.progress.advance()
         except BaseException:
             with contextlib.suppress(OSError):

@@ -27,14 +27,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
 from faxbatch import __version__
 from faxbatch.build.cache import CachedDocument, PreviousBuild
+from faxbatch.build.check import plan_rows
 from faxbatch.build.plan import RecipientPlan
+from faxbatch.build.signing import Signing
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.campaign.signers import Signer
 from faxbatch.files import naming
@@ -46,6 +48,8 @@ from faxbatch.letters.layout import Page, Paragraph
 from faxbatch.letters.pdf import PageContent, PdfWriter, RasterImage, render_page
 from faxbatch.letters.postal import postal_document
 from faxbatch.letters.signatories import LetterExtras, as_signer
+from faxbatch.numbers.caller import Caller
+from faxbatch.numbers.sheet import SheetPart, sheet_part
 from faxbatch.printshop.preflight import PageRules, check_layout
 
 T = TypeVar("T")
@@ -122,6 +126,8 @@ class Made:
     #: made anew although the previous build made it from the same inputs: its file or pages
     #: there no longer matched the record
     remade: bool = False
+    #: the recipient's part of the volunteers' number sheet (its first document only)
+    sheet: SheetPart | None = None
 
     @property
     def ready(self) -> bool:
@@ -413,8 +419,15 @@ class _MakeInWorker:
     def __init__(self, shared: Shared) -> None:
         self.maker = Maker(shared)
 
-    def __call__(self, item: tuple[RecipientPlan, str | None]) -> Made:
-        return self.maker.make(item)
+    def __call__(self, item: tuple[RecipientPlan, str | None, bool | None]) -> Made:
+        plan, channel, html = item
+        made = self.maker.make((plan, channel))
+        if html is None:
+            return made
+        # the sheet has a row per recipient, not per signer
+        rows = plan_rows(Signing.recipient_plan(plan))
+        part = sheet_part(self.maker.shared.campaign, rows, Caller(), html=html)
+        return replace(made, sheet=part)
 
     def close(self) -> None:
         """Release the maker's files (in the main process; workers end with theirs)."""
@@ -422,19 +435,33 @@ class _MakeInWorker:
 
 
 def make_all(
-    shared: Shared, plans: Iterable[RecipientPlan], jobs: int
+    shared: Shared,
+    plans: Iterable[RecipientPlan],
+    jobs: int,
+    page_holds: Callable[[int], bool] | None = None,
 ) -> Generator[Made, None, None]:
     """Make every plan's documents, in order, on ``jobs`` processes.
 
-    A recipient that gets no document yields one :class:`Made` without a channel.
+    A recipient that gets no document yields one :class:`Made` without a channel. With
+    ``page_holds``, the first document of each recipient (letters of its signers included) also
+    brings its part of the number sheet; ``page_holds(rows)`` says, in campaign order, whether
+    the sheet's page holds its rows (see :meth:`SheetWriter.reserve_html`).
     """
+    last: list[str | None] = [None]
 
-    def items() -> Iterator[tuple[RecipientPlan, str | None]]:
+    def sheet(plan: RecipientPlan) -> bool | None:
+        if page_holds is None or plan.base_id == last[0]:
+            return None
+        last[0] = plan.base_id
+        return page_holds(len(plan_rows(Signing.recipient_plan(plan))))
+
+    def items() -> Iterator[tuple[RecipientPlan, str | None, bool | None]]:
         for plan in plans:
             if plan.ready:
-                yield from ((plan, channel) for channel in plan.documents)
+                for channel in plan.documents:
+                    yield plan, channel, sheet(plan)
             else:
-                yield plan, None
+                yield plan, None, sheet(plan)
 
     for made in in_order(_MakeInWorker, shared, items(), jobs):
         assert isinstance(made, Made)

@@ -560,10 +560,30 @@ def _baseline_drop(size: float, step: float) -> float:
 
 
 # -- flowing blocks over pages --------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed and compared as itself: a key of _PLACED
 class _LaidLine:
     runs: tuple[TextRun, ...]  # positioned relative to the line's top at y = 0
     height: float
+
+
+#: the runs of a laid-out line placed with its top at a height, by (line, height): the lines of a
+#: body land at the same heights in letter after letter, and the same runs (the very objects)
+#: make pages a renderer knows as drawn before (see :func:`faxbatch.letters.pdf.render_page`)
+_PLACED: dict[tuple[_LaidLine, float], tuple[TextRun, ...]] = {}
+#: at most this many placed lines are kept (then the cache starts again)
+PLACED_LINES = 8192
+
+
+def _placed_runs(line: _LaidLine, y: float) -> tuple[TextRun, ...]:
+    """The runs of ``line`` with its top at ``y``; the same objects for the same line and height."""
+    key = (line, y)
+    runs = _PLACED.get(key)
+    if runs is None:
+        runs = tuple(TextRun(run.x, y + run.y, run.text, run.style, run.size) for run in line.runs)
+        if len(_PLACED) >= PLACED_LINES:
+            _PLACED.clear()
+        _PLACED[key] = runs
+    return runs
 
 
 @lru_cache(maxsize=1024)
@@ -640,10 +660,9 @@ def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = 
 
     def place(lines: Sequence[_LaidLine]) -> None:
         nonlocal y
+        items = pages[-1].items
         for line in lines:
-            pages[-1].items.extend(
-                TextRun(run.x, y + run.y, run.text, run.style, run.size) for run in line.runs
-            )
+            items.extend(_placed_runs(line, y))
             y -= line.height
 
     def new_page() -> None:

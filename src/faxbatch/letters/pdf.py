@@ -10,6 +10,7 @@ batch's subsets once. Output is deterministic: no dates, and the file ID is a ha
 from __future__ import annotations
 
 import hashlib
+import operator
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -105,11 +106,44 @@ def _deflate(raw: bytes) -> bytes:
     return zlib.compress(raw, 6)
 
 
-def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
-    """Turn a laid-out page into compressed content streams (content, then footer)."""
+# the content streams of pages drawn before, by the identities of the fonts and of the items:
+# (fonts, items, stream, styles, images). Holding the items keeps their identities unique.
+_Drawn = tuple[
+    Mapping[Style, EmbeddedFont], tuple[Item, ...], bytes, frozenset[Style], frozenset[str]
+]
+_DRAWN: dict[tuple[int, ...], _Drawn] = {}
+#: at most this many pages' streams are kept (then the cache starts again)
+DRAWN_PAGES = 256
+
+
+def _content(
+    items: Sequence[Item], fonts: Mapping[Style, EmbeddedFont]
+) -> tuple[bytes, frozenset[Style], frozenset[str]]:
+    """A page's content stream (compressed), its styles and images.
+
+    Items are immutable: a page of the very same item objects as one drawn before (the lines of
+    a body, placed at the same heights; see :func:`faxbatch.letters.layout.flow`) has the same
+    stream, which is not drawn again.
+    """
+    key = (id(fonts), *map(id, items))
+    found = _DRAWN.get(key)
+    if found is not None and found[0] is fonts and all(map(operator.is_, found[1], items)):
+        return found[2], found[3], found[4]
     styles: set[Style] = set()
     images: set[str] = set()
-    streams = [_deflate(_ops(page.items, fonts, styles, images))]
+    stream = _deflate(_ops(items, fonts, styles, images))
+    if len(_DRAWN) >= DRAWN_PAGES:
+        _DRAWN.clear()
+    _DRAWN[key] = (fonts, tuple(items), stream, frozenset(styles), frozenset(images))
+    return stream, frozenset(styles), frozenset(images)
+
+
+def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
+    """Turn a laid-out page into compressed content streams (content, then footer)."""
+    stream, drawn_styles, drawn_images = _content(page.items, fonts)
+    styles = set(drawn_styles)
+    images = set(drawn_images)
+    streams = [stream]
     if page.footer:
         streams.append(zlib.compress(_ops(page.footer, fonts, styles), 6))
     geometry = page.geometry

@@ -39,7 +39,7 @@ import html
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -60,8 +60,10 @@ __all__ = [
     "HTML_NAME",
     "XLSX_NAME",
     "NumberRow",
+    "SheetPart",
     "SheetWriter",
     "sheet_files",
+    "sheet_part",
     "spreadsheet_safe",
 ]
 
@@ -253,6 +255,43 @@ def _by_recipient(rows: Iterable[NumberRow]) -> list[list[NumberRow]]:
     return list(grouped.values())
 
 
+@dataclass(frozen=True)
+class SheetPart:
+    """One recipient's part of the three files, formatted, for :meth:`SheetWriter.add_part`.
+
+    Made where the recipient's documents are made (on every core); the writer only writes it.
+    """
+
+    #: the CSV's cells, a row per number
+    csv_rows: tuple[tuple[str, ...], ...]
+    #: the workbook's cells, a row per number (see :func:`workbook_cells`)
+    cells: tuple[tuple[tuple[int, str, bool], ...], ...]
+    #: the page's part (None: the page holds no more numbers)
+    html: str | None
+    rows: int
+    usable: int
+
+
+def sheet_part(
+    campaign: Campaign, rows: Sequence[NumberRow], caller: Caller, *, html: bool = True
+) -> SheetPart:
+    """One recipient's rows (all of the same recipient) as the sheet's files show them."""
+    scripts = scripts_of(campaign, rows[0].recipient) if any(r.e164 for r in rows) else ()
+    csv_rows = []
+    cells = []
+    for row in rows:
+        values = _table_row(campaign, row, scripts)
+        csv_rows.append(tuple(csv_row(values, COLUMNS, spreadsheet_safe)))
+        cells.append(workbook_cells(values))
+    return SheetPart(
+        tuple(csv_rows),
+        tuple(cells),
+        _recipient_html(campaign, rows, caller, scripts) if html else None,
+        len(rows),
+        sum(1 for row in rows if row.usable),
+    )
+
+
 def _table_row(campaign: Campaign, row: NumberRow, scripts: Sequence[CallScript]) -> dict[str, str]:
     """The row's text per column of the CSV and the workbook (``scripts``: its recipient's)."""
     return row.values(_hours_of(campaign, row)) | _script_values(scripts if row.e164 else ())
@@ -303,19 +342,30 @@ class SheetWriter:
 
     def add(self, rows: Sequence[NumberRow]) -> None:
         """One recipient's rows (all of the same recipient)."""
-        if not rows:
-            return
-        recipient = rows[0].recipient
-        scripts = scripts_of(self.campaign, recipient) if any(r.e164 for r in rows) else ()
-        for row in rows:
-            values = _table_row(self.campaign, row, scripts)
-            self._csv_rows.writerow(csv_row(values, COLUMNS, spreadsheet_safe))
-            self._xlsx.add(values)
-        self.rows += len(rows)
-        self.usable += sum(1 for row in rows if row.usable)
-        if self.shown + len(rows) <= self.html_limit:
-            self.shown += len(rows)
-            self._html.write(_recipient_html(self.campaign, rows, self.caller, scripts))
+        if rows:
+            html = self.reserve_html(len(rows))
+            self.add_part(sheet_part(self.campaign, rows, self.caller, html=html))
+
+    def reserve_html(self, rows: int) -> bool:
+        """Whether the page holds the next recipient's ``rows`` numbers (they are counted then).
+
+        Asked once per recipient, in the order of the parts :meth:`add_part` is given next.
+        """
+        if self.shown + rows > self.html_limit:
+            return False
+        self.shown += rows
+        return True
+
+    def add_part(self, part: SheetPart) -> None:
+        """One recipient's part, formatted by :func:`sheet_part` (in a worker process, say)."""
+        for line in part.csv_rows:
+            self._csv_rows.writerow(line)
+        for cells in part.cells:
+            self._xlsx.add_cells(cells)
+        self.rows += part.rows
+        self.usable += part.usable
+        if part.html is not None:
+            self._html.write(part.html)
 
     def close(self) -> None:
         """Finish the three files."""
@@ -363,6 +413,20 @@ _HTML_ILLEGAL = re.compile(
     r"\U0009fffe-\U0009ffff\U000afffe-\U000affff\U000bfffe-\U000bffff\U000cfffe-\U000cffff"
     r"\U000dfffe-\U000dffff\U000efffe-\U000effff\U000ffffe-\U000fffff\U0010fffe-\U0010ffff]"
 )
+
+
+def workbook_cells(values: Mapping[str, str]) -> tuple[tuple[int, str, bool], ...]:
+    """A row's workbook cells: (column, text, wrapped), an empty cell left out.
+
+    The columns volunteers fill in keep their empty cells (formatted as text for what is typed).
+    """
+    cells = []
+    for column, name in enumerate(COLUMNS):
+        value = xml_text(values.get(name, ""))
+        if not value and name not in _FILL_IN_COLUMNS:
+            continue  # no cell at all: half the cells of a big sheet
+        cells.append((column, value, name in _WRAPPED_COLUMNS))
+    return tuple(cells)
 
 
 def xml_text(text: str) -> str:
@@ -417,14 +481,12 @@ class _Workbook:
             self.sheet.write_string(0, column, name, bold)
         self.row = 0
 
-    def add(self, values: dict[str, str]) -> None:
+    def add_cells(self, cells: Sequence[tuple[int, str, bool]]) -> None:
+        """One row: its cells as :func:`workbook_cells` gives them."""
         self.row += 1
-        for column, name in enumerate(COLUMNS):
-            value = xml_text(values.get(name, ""))
-            if not value and name not in _FILL_IN_COLUMNS:
-                continue  # no cell at all: half the cells of a big sheet
-            wrapped = name in _WRAPPED_COLUMNS
-            self.sheet.write_string(self.row, column, value, self.wrapped if wrapped else self.text)
+        row, sheet, wrapped, text = self.row, self.sheet, self.wrapped, self.text
+        for column, value, wrap in cells:
+            sheet.write_string(row, column, value, wrapped if wrap else text)
 
     def close(self) -> None:
         self.sheet.autofilter(0, 0, max(self.row, 1), len(COLUMNS) - 1)

@@ -40,7 +40,7 @@ import stat
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +148,10 @@ class _Font:
     widths: Mapping[int, float]
     default_width: float
     to_unicode: Mapping[int, str]
+    #: what :meth:`measure` found for each string
+    _memo: dict[bytes, tuple[str, float, int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def codes(self, raw: bytes) -> list[int]:
         if self.two_byte:
@@ -158,6 +162,38 @@ class _Font:
         if self.to_unicode:
             return "".join(self.to_unicode.get(code, "?") for code in codes)
         return bytes(code for code in codes if code < 256).decode("latin-1")
+
+    def measure(self, raw: bytes) -> tuple[str, float, int, int]:
+        """A string's text, the sum of its glyph widths (1/1000 em), its codes and its spaces.
+
+        The same words recur on every page and in every document: each string is measured once.
+        """
+        found = self._memo.get(raw)
+        if found is None:
+            codes = self.codes(raw)
+            units = math.fsum(self.widths.get(code, self.default_width) for code in codes)
+            spaces = 0 if self.two_byte else codes.count(32)
+            found = (self.text(codes), units, len(codes), spaces)
+            if len(self._memo) < _MEMO_STRINGS:
+                self._memo[raw] = found
+        return found
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """A digest of everything this font tells the interpreter (equal fonts, equal digests)."""
+        content = repr(
+            (
+                self.two_byte,
+                self.default_width,
+                sorted(self.widths.items()),
+                sorted(self.to_unicode.items()),
+            )
+        )
+        return hashlib.sha256(content.encode("utf-8", "surrogatepass")).digest()
+
+
+#: at most this many strings of one font are remembered (a hostile font may have millions)
+_MEMO_STRINGS = 1 << 16
 
 
 _FALLBACK_FONT = _Font(False, {}, 600.0, {})
@@ -187,7 +223,7 @@ def _load_font(font: DictionaryObject) -> _Font:
                 i += 2
             elif i + 2 < len(w):
                 last, value = int(w[i + 1]), float(w[i + 2])
-                for code in range(first, last + 1):
+                for code in range(max(first, 0), min(last, 0xFFFF) + 1):  # two bytes at most
                     widths[code] = value
                 i += 3
             else:
@@ -267,13 +303,19 @@ class _Interpreter:
         if self.stack or self.path:
             return None
         s = self.state
-        font = id(s.font)
         text = (s.size, s.char_spacing, s.word_spacing, s.scale, s.leading, s.rise)
-        return (s.ctm, font, text, self.in_text, self.tm, self.tlm)
+        return (s.ctm, s.font.fingerprint, text, self.in_text, self.tm, self.tlm)
 
-    def run(self, stream: Any, resources: DictionaryObject, ctm: Matrix = _IDENTITY) -> None:
+    def run(
+        self,
+        stream: Any,
+        resources: DictionaryObject,
+        ctm: Matrix = _IDENTITY,
+        data: bytes | None = None,
+    ) -> None:
+        """Follow one content stream (``data``: its bytes, when already decoded)."""
         try:
-            operations = _operations(stream, self.reader)
+            operations = _operations(stream, self.reader, data)
         except _Unreadable as exc:
             self.problems.append(str(exc))
             return
@@ -284,7 +326,8 @@ class _Interpreter:
             self.operators += 1
             self._do(operator, operands, fonts, xobjects)
 
-    def _font(self, fonts: Any, name: Any) -> _Font:
+    def font(self, fonts: Any, name: Any) -> _Font:
+        """The font that ``name`` names in a resources' ``/Font`` dictionary, read once."""
         ref = fonts.get(name) if fonts else None
         if ref is None:
             return _FALLBACK_FONT
@@ -308,7 +351,7 @@ class _Interpreter:
         elif op == b"ET":
             self.in_text = False
         elif op == b"Tf" and len(args) == 2:
-            s.font = self._font(fonts, args[0])
+            s.font = self.font(fonts, args[0])
             s.size = float(args[1])
         elif op == b"Tm" and len(args) == 6:
             self.tm = self.tlm = tuple(float(a) for a in args)  # type: ignore[assignment]
@@ -375,15 +418,10 @@ class _Interpreter:
             if isinstance(item, (int, float, NumberObject)) and not isinstance(item, bool):
                 advance -= float(item) / 1000 * s.size * s.scale
                 continue
-            raw = _raw(item)
-            codes = font.codes(raw)
-            for code in codes:
-                width = font.widths.get(code, font.default_width) / 1000 * s.size
-                width += s.char_spacing
-                if code == 32 and not font.two_byte:
-                    width += s.word_spacing
-                advance += width * s.scale
-            texts.append(font.text(codes))
+            text, units, count, spaces = font.measure(_raw(item))
+            width = units / 1000 * s.size + count * s.char_spacing + spaces * s.word_spacing
+            advance += width * s.scale
+            texts.append(text)
         matrix = _mul(self.tm, s.ctm)
         low, high = s.rise - GLYPH_BOTTOM * s.size, s.rise + GLYPH_TOP * s.size
         self.marks.append(_mark("text", matrix, 0.0, low, max(advance, 0.0), high, "".join(texts)))
@@ -425,8 +463,14 @@ def _bilevel(image: StreamObject) -> bool:
 # hex strings, names, numbers, operators and arrays. Anything else (literal strings, dictionaries,
 # inline images, comments) goes to pypdf's parser, which is complete but slow on long streams.
 _TOKEN = re.compile(
-    rb"[\s]*(?:<([0-9A-Fa-f\s]*)>|(/[^\s/\[\]()<>{}%]*)|([+-]?(?:\d+\.?\d*|\.\d+))"
+    rb"\s*+(?:<([0-9A-Fa-f\s]*)>|(/[^\s/\[\]()<>{}%]*)|([+-]?(?:\d+\.?\d*|\.\d+))"
     rb"|([A-Za-z'\"*][A-Za-z0-9'\"*]*)|(\[)|(\]))"
+)
+#: a stream made of those tokens alone (possessive, and without groups: Python 3.11's re fails
+#: on groups inside possessive repeats; a stream that is not plain fails without backtracking)
+_PLAIN = re.compile(
+    rb"(?:\s*+(?><[0-9A-Fa-f\s]*+>|/[^\s/\[\]()<>{}%]*+|[+-]?+(?:\d++\.?+\d*+|\.\d++)"
+    rb"|[A-Za-z'\"*][A-Za-z0-9'\"*]*+|\[|\]))*+\s*+"
 )
 
 
@@ -462,11 +506,17 @@ def _stream_data(stream: StreamObject) -> bytes:
         raise _Unreadable(f"a content stream cannot be decoded ({exc})") from None
 
 
-def _operations(stream: Any, reader: pypdf.PdfReader) -> list[tuple[list[Any], bytes]]:
-    """The (operands, operator) pairs of a content stream; raises :class:`_Unreadable`."""
+def _operations(
+    stream: Any, reader: pypdf.PdfReader, data: bytes | None = None
+) -> list[tuple[list[Any], bytes]]:
+    """The (operands, operator) pairs of a content stream; raises :class:`_Unreadable`.
+
+    ``data``: the stream's bytes as :func:`_stream_data` decoded them, if it already has.
+    """
     if not isinstance(stream, StreamObject):
         raise _Unreadable("a page's contents are not a stream")
-    data = _stream_data(stream)
+    if data is None:
+        data = _stream_data(stream)
     operations = _plain_operations(data)
     if operations is None:
         try:
@@ -487,41 +537,39 @@ def _operations(stream: Any, reader: pypdf.PdfReader) -> list[tuple[list[Any], b
 
 def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
     """Tokenise a plain content stream quickly; None when it holds anything else."""
+    if _PLAIN.fullmatch(data) is None:
+        return None
     operations: list[tuple[list[Any], bytes]] = []
     operands: list[Any] = []
     array: list[Any] | None = None
-    position, end = 0, len(data)
-    while position < end:
-        match = _TOKEN.match(data, position)
-        if match is None or match.end() == position:
-            if data[position:].strip():
-                return None
-            break
-        position = match.end()
-        hex_text, name, number, operator, opening, closing = match.groups()
+    for hex_text, name, number, operator, opening, closing in _TOKEN.findall(data):
         target = array if array is not None else operands
-        if hex_text is not None:
-            digits = re.sub(rb"\s", b"", hex_text)
-            target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
-        elif name is not None:
-            target.append(name.decode("latin-1"))
-        elif number is not None:
+        if number:
             target.append(float(number))
-        elif opening is not None:
+        elif operator:
+            if array is not None or operator in _NOT_PLAIN:
+                return None
+            operations.append((operands, operator))
+            operands = []
+        elif name:
+            target.append(name.decode("latin-1"))
+        elif opening:
             if array is not None:
                 return None  # nested arrays: leave them to pypdf
             array = []
-        elif closing is not None:
+        elif closing:
             if array is None:
                 return None
             operands.append(array)
             array = None
-        elif operator is not None:
-            if array is not None or operator in (b"BI", b"ID", b"EI", b"true", b"false", b"null"):
-                return None
-            operations.append((operands, operator))
-            operands = []
+        else:  # a hex string (the only token that may be empty)
+            digits = re.sub(rb"\s", b"", hex_text)
+            target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
     return operations if array is None else None
+
+
+#: keywords of a content stream that the quick tokeniser leaves to pypdf
+_NOT_PLAIN = frozenset((b"BI", b"ID", b"EI", b"true", b"false", b"null"))
 
 
 def _raw(item: Any) -> bytes:
@@ -534,31 +582,69 @@ def _raw(item: Any) -> bytes:
     return str(item).encode("latin-1", "replace")
 
 
+#: what one content stream drew: its marks, its operators, and the state it left
+_StreamResult = tuple[list[Mark], int, _GState, bool, Matrix, Matrix]
+
+
 @dataclass
 class FileCache:
     """What the pages of one PDF share, read once: fonts, and content streams that repeat.
 
-    A volume's letters share their content streams; a stream's result is reused when it starts
-    from the same state with the same fonts.
+    ``streams`` may be shared by several files (pass the same dict to each file's cache): a
+    stream's result is reused when its decoded bytes are the same, it starts from the same state
+    and its page names the same fonts (by content: their widths and their ToUnicode maps). A
+    volume's pages are the documents' own pages, and a letter's pages repeat across documents.
     """
 
     fonts: dict[int, _Font] = field(default_factory=dict)
-    streams: dict[tuple[object, ...], tuple[list[Mark], int, _GState, bool, Matrix, Matrix]] = (
-        field(default_factory=dict)
-    )
+    streams: dict[tuple[object, ...], _StreamResult] = field(default_factory=dict)
     embedded: dict[int, bool] = field(default_factory=dict)
+    #: the digest of each content stream of this file (by object number) once decoded
+    digests: dict[int, bytes] = field(default_factory=dict)
 
 
-def _font_key(resources: DictionaryObject) -> tuple[tuple[str, int], ...] | None:
+#: a shared ``FileCache.streams`` is emptied when it holds this many streams
+MAX_CACHED_STREAMS = 20_000
+
+
+def _font_key(
+    resources: DictionaryObject, interpreter: _Interpreter
+) -> tuple[tuple[str, bytes], ...] | None:
+    """The fonts a page names, by name and content; None: its streams' results are not reused."""
+    if resources.get("/XObject"):
+        return None  # forms may draw anything: not worth the bookkeeping
     fonts = _resolve(resources.get("/Font")) or {}
+    if not isinstance(fonts, DictionaryObject):
+        return None
     key = []
     for name, ref in fonts.items():
         if not isinstance(ref, IndirectObject):
             return None
-        key.append((str(name), ref.idnum))
-    if resources.get("/XObject"):
-        return None  # forms may draw anything: not worth the bookkeeping
+        try:
+            font = interpreter.font(fonts, name)
+        except Exception:  # a damaged font: the page is read without reuse, as it always was
+            return None
+        key.append((str(name), font.fingerprint))
     return tuple(sorted(key))
+
+
+def _digest(stream: StreamObject, cache: FileCache) -> tuple[bytes, bytes | None] | str:
+    """The digest of a stream's decoded bytes (and the bytes, unless the digest was known).
+
+    A stream that cannot be decoded gives why, as a string (and is not remembered).
+    """
+    ref = stream.indirect_reference
+    found = cache.digests.get(ref.idnum) if ref is not None else None
+    if found is not None:
+        return found, None
+    try:
+        data = _stream_data(stream)
+    except _Unreadable as exc:
+        return str(exc)
+    digest = hashlib.sha256(data).digest()
+    if ref is not None:
+        cache.digests[ref.idnum] = digest
+    return digest, data
 
 
 def page_marks(
@@ -573,16 +659,24 @@ def page_marks(
     """
     cache = cache if cache is not None else FileCache()
     interpreter = _Interpreter(reader, fonts=cache.fonts)
-    resources = _resolve(page.get("/Resources")) or DictionaryObject()
-    fonts = _font_key(resources)
+    resources = _resolve(page.get("/Resources"))
+    if not isinstance(resources, DictionaryObject):
+        resources = DictionaryObject()
+    fonts = _font_key(resources, interpreter)
     contents = page.get("/Contents")
     resolved = _resolve(contents)
     streams = resolved if isinstance(resolved, ArrayObject) else [contents] if contents else []
-    for stream in streams:
+    for entry in streams:
+        stream = _resolve(entry)
         start = interpreter.signature()
-        key = None
-        if isinstance(stream, IndirectObject) and fonts is not None and start is not None:
-            key = (stream.idnum, fonts, start)
+        key, data = None, None
+        if isinstance(stream, StreamObject) and fonts is not None and start is not None:
+            found = _digest(stream, cache)
+            if isinstance(found, str):  # cannot be decoded: a problem, never a blank page
+                interpreter.problems.append(found)
+                continue
+            digest, data = found
+            key = (digest, fonts, start)
         hit = cache.streams.get(key) if key else None
         if hit is not None:
             marks, operators, state, in_text, tm, tlm = hit
@@ -593,9 +687,11 @@ def page_marks(
             continue
         first_mark, operators_before = len(interpreter.marks), interpreter.operators
         problems_before = len(interpreter.problems)
-        interpreter.run(_resolve(stream), resources)
+        interpreter.run(stream, resources, data=data)
         sound = len(interpreter.problems) == problems_before
         if key is not None and sound and not interpreter.stack and not interpreter.path:
+            if len(cache.streams) >= MAX_CACHED_STREAMS:
+                cache.streams.clear()
             cache.streams[key] = (
                 interpreter.marks[first_mark:],
                 interpreter.operators - operators_before,

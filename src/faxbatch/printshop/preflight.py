@@ -34,11 +34,14 @@ import io
 import json
 import logging
 import math
+import multiprocessing
 import os
 import re
 import stat
+import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -276,6 +279,17 @@ class _GState:
     rise: float = 0.0
 
 
+def _named_font(loaded: dict[object, _Font], fonts: Any, name: Any) -> _Font:
+    """The font that ``name`` names in a ``/Font`` dictionary; ``loaded``: those read already."""
+    ref = fonts.get(name) if fonts else None
+    if ref is None:
+        return _FALLBACK_FONT
+    key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else (ref.idnum, ref.generation)
+    if key not in loaded:
+        loaded[key] = _load_font(_resolve(ref))
+    return loaded[key]
+
+
 class _Unreadable(Exception):
     """A content stream that cannot be decoded or parsed (its message says why)."""
 
@@ -294,7 +308,7 @@ class _Interpreter:
     tm: Matrix = _IDENTITY
     tlm: Matrix = _IDENTITY
     path: list[tuple[float, float]] = field(default_factory=list)
-    fonts: dict[int, _Font] = field(default_factory=dict)
+    fonts: dict[object, _Font] = field(default_factory=dict)
     depth: int = 0
     in_text: bool = False
 
@@ -328,13 +342,7 @@ class _Interpreter:
 
     def font(self, fonts: Any, name: Any) -> _Font:
         """The font that ``name`` names in a resources' ``/Font`` dictionary, read once."""
-        ref = fonts.get(name) if fonts else None
-        if ref is None:
-            return _FALLBACK_FONT
-        key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else ref.idnum
-        if key not in self.fonts:
-            self.fonts[key] = _load_font(_resolve(ref))
-        return self.fonts[key]
+        return _named_font(self.fonts, fonts, name)
 
     def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
         s = self.state
@@ -584,6 +592,12 @@ def _raw(item: Any) -> bytes:
 
 #: what one content stream drew: its marks, its operators, and the state it left
 _StreamResult = tuple[list[Mark], int, _GState, bool, Matrix, Matrix]
+#: content streams' results by what determines them (see :class:`FileCache`)
+_Streams = dict[tuple[object, ...], _StreamResult]
+#: what a page's marks break (failures without the page's name), whether it draws text, and the
+#: digest of its texts and images
+_PageResult = tuple[tuple[str, ...], bool, str]
+_Pages = dict[tuple[object, ...], _PageResult]
 
 
 @dataclass
@@ -596,11 +610,16 @@ class FileCache:
     volume's pages are the documents' own pages, and a letter's pages repeat across documents.
     """
 
-    fonts: dict[int, _Font] = field(default_factory=dict)
-    streams: dict[tuple[object, ...], _StreamResult] = field(default_factory=dict)
-    embedded: dict[int, bool] = field(default_factory=dict)
-    #: the digest of each content stream of this file (by object number) once decoded
-    digests: dict[int, bytes] = field(default_factory=dict)
+    fonts: dict[object, _Font] = field(default_factory=dict)
+    streams: _Streams = field(default_factory=dict)
+    embedded: dict[tuple[int, int], bool] = field(default_factory=dict)
+    #: the digest of each content stream of this file (by object and generation number)
+    digests: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    #: what the checks of a page found, by all that determines it (see :func:`_check_page`);
+    #: like ``streams``, it may be shared by several files
+    pages: _Pages = field(default_factory=dict)
+    #: a stream's bytes, decoded for its digest, until it is read
+    decoded: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
 
 #: a shared ``FileCache.streams`` is emptied when it holds this many streams
@@ -608,7 +627,7 @@ MAX_CACHED_STREAMS = 20_000
 
 
 def _font_key(
-    resources: DictionaryObject, interpreter: _Interpreter
+    resources: DictionaryObject, loaded: dict[object, _Font]
 ) -> tuple[tuple[str, bytes], ...] | None:
     """The fonts a page names, by name and content; None: its streams' results are not reused."""
     if resources.get("/XObject"):
@@ -621,7 +640,7 @@ def _font_key(
         if not isinstance(ref, IndirectObject):
             return None
         try:
-            font = interpreter.font(fonts, name)
+            font = _named_font(loaded, fonts, name)
         except Exception:  # a damaged font: the page is read without reuse, as it always was
             return None
         key.append((str(name), font.fingerprint))
@@ -634,17 +653,44 @@ def _digest(stream: StreamObject, cache: FileCache) -> tuple[bytes, bytes | None
     A stream that cannot be decoded gives why, as a string (and is not remembered).
     """
     ref = stream.indirect_reference
-    found = cache.digests.get(ref.idnum) if ref is not None else None
-    if found is not None:
-        return found, None
+    number = (ref.idnum, ref.generation) if ref is not None else None
+    if number is not None and number in cache.digests:
+        return cache.digests[number], cache.decoded.pop(number, None)
     try:
         data = _stream_data(stream)
     except _Unreadable as exc:
         return str(exc)
     digest = hashlib.sha256(data).digest()
-    if ref is not None:
-        cache.digests[ref.idnum] = digest
+    if number is not None:
+        cache.digests[number] = digest
+        cache.decoded[number] = data
     return digest, data
+
+
+def _page_key(page: pypdf.PageObject, cache: FileCache) -> tuple[object, ...] | None:
+    """All that decides what a page draws: its fonts (by content) and its streams' digests.
+
+    None: a page whose marks are not reused (it shows XObjects, or a stream cannot be read).
+    """
+    resources = _resolve(page.get("/Resources"))
+    if not isinstance(resources, DictionaryObject):
+        return None
+    fonts = _font_key(resources, cache.fonts)
+    if fonts is None:
+        return None
+    contents = page.get("/Contents")
+    resolved = _resolve(contents)
+    streams = resolved if isinstance(resolved, ArrayObject) else [contents] if contents else []
+    digests = []
+    for entry in streams:
+        stream = _resolve(entry)
+        if not isinstance(stream, StreamObject) or stream.indirect_reference is None:
+            return None
+        found = _digest(stream, cache)
+        if isinstance(found, str):
+            return None
+        digests.append(found[0])
+    return (fonts, tuple(digests))
 
 
 def page_marks(
@@ -662,7 +708,7 @@ def page_marks(
     resources = _resolve(page.get("/Resources"))
     if not isinstance(resources, DictionaryObject):
         resources = DictionaryObject()
-    fonts = _font_key(resources, interpreter)
+    fonts = _font_key(resources, cache.fonts)
     contents = page.get("/Contents")
     resolved = _resolve(contents)
     streams = resolved if isinstance(resolved, ArrayObject) else [contents] if contents else []
@@ -723,7 +769,8 @@ def _font_dicts(resources: Any, depth: int = 0) -> Iterator[DictionaryObject]:
 
 
 def _embedded(font: DictionaryObject, cache: FileCache) -> bool:
-    key = font.indirect_reference.idnum if font.indirect_reference else None
+    ref = font.indirect_reference
+    key = (ref.idnum, ref.generation) if ref is not None else None
     if key is not None and key in cache.embedded:
         return cache.embedded[key]
     result = _has_font_file(font)
@@ -819,25 +866,56 @@ def _check_page(
         if not _embedded(font, cache):
             name = str(font.get("/BaseFont", "(unnamed)")).lstrip("/")
             failures.append(f"{where}: font {name} is not embedded")
-    problems: list[str] = []
-    marks, operators = page_marks(reader, page, cache, problems)
-    failures.extend(f"{where}: {problem}" for problem in dict.fromkeys(problems))
+    # the same page (the same fonts, streams, size and rules) was checked before: what its
+    # marks break is known (which document's page it is only changes the words of one message)
+    page_key = _page_key(page, cache)
+    key = None
+    if page_key is not None:
+        key = (page_key, width, height, replace(rules, text=None), rules.text is None, margin)
+    known = cache.pages.get(key) if key is not None else None
+    if known is None:
+        problems: list[str] = []
+        marks, operators = page_marks(reader, page, cache, problems)
+        known = _marks_failures(marks, operators, problems, width, height, rules, margin)
+        if key is not None and not problems:
+            if len(cache.pages) >= MAX_CACHED_STREAMS:
+                cache.pages.clear()
+            cache.pages[key] = known
+    found, draws_text, digest = known
+    failures.extend(f"{where}: {failure}" for failure in found)
+    if rules.text is not None and not draws_text:
+        failures.append(f"{where}: the page draws no text, but {rules.text}")
+    return failures, digest
+
+
+def _marks_failures(
+    marks: list[Mark],
+    operators: int,
+    problems: list[str],
+    width: float,
+    height: float,
+    rules: PageRules,
+    margin: float,
+) -> _PageResult:
+    """What a page's marks break (without the page's name, nor the text rule's words)."""
+    failures = list(dict.fromkeys(problems))
     if rules.blank:
         if operators:
-            failures.append(f"{where}: the pad page is not blank ({operators} content operators)")
-        return failures, ""
+            failures.append(f"the pad page is not blank ({operators} content operators)")
+        return tuple(failures), True, ""
     texts = [mark for mark in marks if mark.kind == "text" and mark.text.strip()]
-    if rules.text is not None and not texts and not problems:
-        failures.append(f"{where}: the page draws no text, but {rules.text}")
-    failures.extend(_check_marks(marks, width, height, rules, where, margin))
+    failures.extend(
+        failure.removeprefix(": ")
+        for failure in _check_marks(marks, width, height, rules, "", margin)
+    )
     images = [mark for mark in marks if mark.kind == "image"]
     if rules.fax and any(not mark.bilevel for mark in images):
         failures.append(
-            f"{where}: an image has greys or colours; a fax is black on white (faxbatch draws "
+            "an image has greys or colours; a fax is black on white (faxbatch draws "
             "enclosures as black-and-white images)"
         )
     # an enclosure's page is told apart by its image: what it shows, and where
-    return failures, _text_digest([*texts, *images])
+    return tuple(failures), bool(texts) or bool(problems), _text_digest([*texts, *images])
 
 
 def _text_digest(texts: Sequence[Mark]) -> str:
@@ -977,6 +1055,127 @@ def _check_window(marks: list[Mark], window: Rect, where: str) -> list[str]:
 
 
 # -- the batch -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Work:
+    """A file whose pages are to be checked, with what its checks need (it can be pickled)."""
+
+    kind: str  # "volume" or "single" (a document's own file)
+    relative: str
+    data: bytes = field(repr=False)
+    #: a volume's entry in the job ticket, and the ticket's documents placed in it
+    volume: Mapping[str, Any] = field(default_factory=dict)
+    documents: tuple[Mapping[str, Any], ...] = ()
+    #: a document's own file: a fax's, or a postal letter's (its first page's envelope window)
+    fax: bool = False
+    window: Rect | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A file's failures, and the text digest of its pages (a volume: the pages documents own)."""
+
+    failures: list[str]
+    pages: dict[int, str]
+
+
+def _check_files(works: Sequence[_Work], page_size: str, margin: float) -> list[_Checked]:
+    """The failures of a few files that share pages (a volume and its documents' own files).
+
+    Their content streams' results are shared (see :class:`FileCache`), and forgotten after.
+    """
+    streams: _Streams = {}
+    seen: _Pages = {}
+    checked = []
+    for work in works:
+        if work.kind == "volume":
+            failures, owned = _volume_failures(work, page_size, margin, streams, seen)
+            checked.append(_Checked(failures, owned))
+        else:
+            failures, digests = _single_failures(work, page_size, margin, streams, seen)
+            checked.append(_Checked(failures, dict(enumerate(digests, start=1))))
+    return checked
+
+
+#: a batch whose files add up to more than this is checked by several processes
+PARALLEL_BYTES = 8 << 20
+#: the documents' own files checked together when no volume holds them
+_LOOSE_GROUP = 64
+
+
+def _groups(deferred: Sequence[tuple[int, _Work]], manifest: Mapping[str, Any]) -> list[list[int]]:
+    """The deferred files in groups that share pages: each volume with its documents' files.
+
+    A grouping only decides what is read once; every file is checked in full, in one group.
+    """
+    volume_of: dict[str, str] = {}
+    for _name, entry in _manifest_files(manifest):
+        if isinstance(entry.get("file"), str) and isinstance(entry.get("volume"), str):
+            volume_of[entry["file"]] = entry["volume"]
+    by_volume: dict[str, list[int]] = {}
+    for index, (_slot, work) in enumerate(deferred):
+        if work.kind == "volume":
+            by_volume.setdefault(work.relative, []).append(index)
+    loose: list[int] = []
+    for index, (_slot, work) in enumerate(deferred):
+        if work.kind == "volume":
+            continue
+        group = by_volume.get(volume_of.get(work.relative, ""))
+        if group is not None:
+            group.insert(-1, index)  # before its volume: the volume then reuses its pages
+        else:
+            loose.append(index)
+    groups = list(by_volume.values())
+    groups.extend(loose[n : n + _LOOSE_GROUP] for n in range(0, len(loose), _LOOSE_GROUP))
+    return groups
+
+
+def _quiet_pypdf() -> None:
+    """A worker's start: pypdf's repairs are not logged (the failures say them in words)."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _check_deferred(
+    batch: _Batch, page_size: str, manifest: Mapping[str, Any], workers: int | None
+) -> None:
+    """Check the deferred files' pages, and put their failures in their places."""
+    deferred, batch.deferred = batch.deferred, []
+    groups = _groups(deferred, manifest)
+    total = sum(len(work.data) for _slot, work in deferred)
+    if workers is None:
+        workers = min(_cores(), len(groups)) if total > PARALLEL_BYTES else 1
+    jobs = [[deferred[index][1] for index in group] for group in groups]
+    # the workers are forked (a spawned one would run the caller's main module again), and only
+    # from a process of one thread: a fork copies the locks other threads may be holding
+    if workers > 1 and len(jobs) > 1 and threading.active_count() == 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_pypdf) as pool:
+            futures = [pool.submit(_check_files, job, page_size, batch.margin) for job in jobs]
+            results = [future.result() for future in futures]
+    else:
+        results = [_check_files(job, page_size, batch.margin) for job in jobs]
+    placed: dict[int, list[str]] = {}
+    for group, checked in zip(groups, results, strict=True):
+        for index, result in zip(group, checked, strict=True):
+            slot, work = deferred[index]
+            placed[slot] = result.failures
+            if work.kind == "volume":
+                for number, digest in result.pages.items():
+                    batch.volume_pages[(work.relative, number)] = digest
+            else:
+                batch.document_pages[work.relative] = list(result.pages.values())
+    failures: list[str] = []
+    for slot, failure in enumerate(batch.failures):
+        failures.extend(placed.get(slot, [failure]))
+    batch.failures = failures
+
+
 @dataclass
 class _Batch:
     folder: Path
@@ -988,6 +1187,8 @@ class _Batch:
     document_pages: dict[str, list[str]] = field(default_factory=dict)
     #: the folder is a batch's ``print/`` folder alone: ``print/x.pdf`` is ``x.pdf`` in it
     alone: bool = False
+    #: files whose pages are still to be checked, with the index of their place in ``failures``
+    deferred: list[tuple[int, _Work]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.root = self.folder.resolve()
@@ -1062,12 +1263,18 @@ class _Batch:
         finally:
             os.close(fd)
 
-    def read(self, relative: str, data: bytes) -> pypdf.PdfReader | None:
-        try:
-            return pypdf.PdfReader(io.BytesIO(data))
-        except (OSError, PdfReadError, ValueError) as exc:
-            self.fail(f"{relative}: cannot be read as a PDF ({exc})")
-            return None
+    def defer(self, work: _Work) -> None:
+        """A file's pages, to check later (maybe in another process); its failures go here."""
+        self.failures.append("")  # its place: the failures stay in the order they are found
+        self.deferred.append((len(self.failures) - 1, work))
+
+
+def _read_pdf(relative: str, data: bytes, failures: list[str]) -> pypdf.PdfReader | None:
+    try:
+        return pypdf.PdfReader(io.BytesIO(data))
+    except (OSError, PdfReadError, ValueError) as exc:
+        failures.append(f"{relative}: cannot be read as a PDF ({exc})")
+        return None
 
 
 def _load_json(batch: _Batch, relative: str, required: bool) -> dict[str, Any] | None:
@@ -1101,18 +1308,28 @@ def _window_of(volume: Mapping[str, Any], page_size: str) -> Rect | None:
 def _check_volume(
     batch: _Batch, volume: Mapping[str, Any], documents: Sequence[Mapping[str, Any]], page_size: str
 ) -> None:
-    relative = str(volume.get("file"))
     data = batch.read_bytes(volume.get("file"), f"listed in {JOB_JSON}")
-    if data is None:
-        return
+    if data is not None:
+        batch.defer(_Work("volume", str(volume.get("file")), data, volume, tuple(documents)))
+
+
+def _volume_failures(
+    work: _Work, page_size: str, margin: float, streams: _Streams, seen: _Pages
+) -> tuple[list[str], dict[int, str]]:
+    """A volume's failures, and the text digest of each page a document owns (by page number)."""
+    relative, data, volume, documents = work.relative, work.data, work.volume, work.documents
+    failures: list[str] = []
+    owned: dict[int, str] = {}
     size = len(data)
     if size != volume.get("bytes"):
-        batch.fail(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
+        failures.append(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
     if hashlib.sha256(data).hexdigest() != volume.get("sha256"):
-        batch.fail(f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)")
-    reader = batch.read(relative, data)
+        failures.append(
+            f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)"
+        )
+    reader = _read_pdf(relative, data, failures)
     if reader is None:
-        return
+        return failures, owned
     pages = len(reader.pages)
     duplex = bool(volume.get("duplex"))
     expected = {
@@ -1122,9 +1339,9 @@ def _check_volume(
     }
     for key, value in expected.items():
         if volume.get(key) != value:
-            batch.fail(f"{relative}: {value} {key}, but {JOB_JSON} says {volume.get(key)}")
+            failures.append(f"{relative}: {value} {key}, but {JOB_JSON} says {volume.get(key)}")
     if volume.get("page_size") != page_size:
-        batch.fail(
+        failures.append(
             f"{relative}: {JOB_JSON} gives page size {volume.get('page_size')}, "
             f"the batch is {page_size}"
         )
@@ -1133,16 +1350,16 @@ def _check_volume(
     for placed in documents:
         first, last = placed.get("first_page"), placed.get("last_page")
         if not (isinstance(first, int) and isinstance(last, int) and 1 <= first <= last <= pages):
-            batch.fail(
+            failures.append(
                 f"{relative}: {JOB_JSON} gives {placed.get('id')} pages {first}–{last}, "
                 f"outside the volume's {pages} pages"
             )
             continue
         if duplex and first % 2 == 0:
-            batch.fail(f"{relative}, page {first}: {placed.get('id')} starts on a back side")
+            failures.append(f"{relative}, page {first}: {placed.get('id')} starts on a back side")
         for number in range(first, last + 1):
             if number in owner:
-                batch.fail(
+                failures.append(
                     f"{relative}, page {number}: belongs to both {owner[number].get('id')} "
                     f"and {placed.get('id')}"
                 )
@@ -1150,13 +1367,15 @@ def _check_volume(
         first_pages.add(first)
     pads = pages - len(owner)
     if volume.get("pad_pages") != pads:
-        batch.fail(f"{relative}: {pads} pad pages, but {JOB_JSON} says {volume.get('pad_pages')}")
-    _check_bookmarks(batch, reader, relative, documents)
+        failures.append(
+            f"{relative}: {pads} pad pages, but {JOB_JSON} says {volume.get('pad_pages')}"
+        )
+    _check_bookmarks(failures, reader, relative, documents)
     fax = volume.get("channel") == "fax"
     window = _window_of(volume, page_size) if volume.get("channel") == "post" else None
     if volume.get("channel") == "post" and window is None:
-        batch.fail(f"{relative}: {JOB_JSON} names no valid envelope for this postal volume")
-    cache = FileCache()
+        failures.append(f"{relative}: {JOB_JSON} names no valid envelope for this postal volume")
+    cache = FileCache(streams=streams, pages=seen)
     for index, page in enumerate(reader.pages):
         number = index + 1
         doc = owner.get(number)
@@ -1171,26 +1390,30 @@ def _check_volume(
             window=window if number in first_pages else None,
             text=text,
         )
-        failures, digest = _check_page(
-            reader, page, f"{relative}, page {number}", rules, batch.margin, cache
+        page_failures, digest = _check_page(
+            reader, page, f"{relative}, page {number}", rules, margin, cache
         )
-        batch.failures.extend(failures)
+        failures.extend(page_failures)
         if doc is not None:
-            batch.volume_pages[(relative, number)] = digest
+            owned[number] = digest
+    return failures, owned
 
 
 def _check_bookmarks(
-    batch: _Batch, reader: pypdf.PdfReader, relative: str, documents: Sequence[Mapping[str, Any]]
+    failures: list[str],
+    reader: pypdf.PdfReader,
+    relative: str,
+    documents: Sequence[Mapping[str, Any]],
 ) -> None:
     try:
         outline = [item for item in reader.outline if not isinstance(item, list)]
         found = [(str(item.title), _page_number(reader, item)) for item in outline]
     except (PdfReadError, ValueError, KeyError) as exc:
-        batch.fail(f"{relative}: its bookmarks cannot be read ({exc})")
+        failures.append(f"{relative}: its bookmarks cannot be read ({exc})")
         return
     wanted = [(str(doc.get("title")), doc.get("first_page")) for doc in documents]
     if found != wanted:
-        batch.fail(
+        failures.append(
             f"{relative}: {len(found)} bookmarks do not match the {len(wanted)} documents of "
             f"{JOB_JSON} (one per document, at its first page)"
         )
@@ -1266,23 +1489,32 @@ def _single_files(batch: _Batch, page_size: str, ticket: Mapping[str, Any]) -> N
         for path in sorted((batch.folder / folder).glob("*.pdf")):
             relative = f"{folder}/{path.name}"
             data = batch.read_bytes(relative, "a document of the batch")
-            reader = batch.read(relative, data) if data is not None else None
-            if reader is None:
-                continue
-            cache = FileCache()
-            digests = []
-            for index, page in enumerate(reader.pages):
-                rules = PageRules(
-                    page_size,
-                    fax=fax,
-                    window=window if index == 0 else None,
-                    text="every page of a document carries its 'Page N of M' line",
-                )
-                where = f"{relative}, page {index + 1}"
-                failures, digest = _check_page(reader, page, where, rules, batch.margin, cache)
-                batch.failures.extend(failures)
-                digests.append(digest)
-            batch.document_pages[relative] = digests
+            if data is not None:
+                batch.defer(_Work("single", relative, data, fax=fax, window=window))
+
+
+def _single_failures(
+    work: _Work, page_size: str, margin: float, streams: _Streams, seen: _Pages
+) -> tuple[list[str], list[str]]:
+    """A document's own file: its failures, and the text digest of each of its pages."""
+    failures: list[str] = []
+    reader = _read_pdf(work.relative, work.data, failures)
+    if reader is None:
+        return failures, []
+    cache = FileCache(streams=streams, pages=seen)
+    digests = []
+    for index, page in enumerate(reader.pages):
+        rules = PageRules(
+            page_size,
+            fax=work.fax,
+            window=work.window if index == 0 else None,
+            text="every page of a document carries its 'Page N of M' line",
+        )
+        where = f"{work.relative}, page {index + 1}"
+        page_failures, digest = _check_page(reader, page, where, rules, margin, cache)
+        failures.extend(page_failures)
+        digests.append(digest)
+    return failures, digests
 
 
 def _compare_documents(batch: _Batch, manifest: Mapping[str, Any]) -> None:
@@ -1323,26 +1555,33 @@ def is_print_folder(folder: Path) -> bool:
 
 
 def run_preflight(
-    folder: Path, *, page_size: str | None = None, margin: float = PRINTABLE_MARGIN
+    folder: Path,
+    *,
+    page_size: str | None = None,
+    margin: float = PRINTABLE_MARGIN,
+    workers: int | None = None,
 ) -> list[str]:
     """Check a built batch folder; returns the failures in words (none: ready for the print shop).
 
     ``folder`` may also be the batch's ``print/`` folder alone (copied anywhere): then its volumes
     are checked against its ``job.json`` only (files, bytes, sha256, pages, fonts, zones, address
     windows). ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job
-    ticket's.
+    ticket's. ``workers``: how many processes check the pages (default: one for a small batch,
+    else one per core); the result is the same.
     """
     # pypdf logs what it repairs in a damaged file; the failures list says it in words instead
     logger = logging.getLogger("pypdf")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        return _run_preflight(folder, page_size=page_size, margin=margin)
+        return _run_preflight(folder, page_size=page_size, margin=margin, workers=workers)
     finally:
         logger.setLevel(level)
 
 
-def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> list[str]:
+def _run_preflight(
+    folder: Path, *, page_size: str | None, margin: float, workers: int | None
+) -> list[str]:
     batch = _Batch(Path(folder), margin, alone=is_print_folder(Path(folder)))
     ticket = _load_json(batch, JOB_JSON, required=True) or {}
     manifest = _load_json(batch, "manifest.json", required=False) or {}
@@ -1380,6 +1619,7 @@ def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> lis
             _check_manifest(batch, manifest, ticket)
     if not batch.alone:  # the documents' own files are not in the print folder
         _single_files(batch, str(size), ticket)
+    _check_deferred(batch, str(size), manifest, workers)
     if manifest:
         _compare_documents(batch, manifest)
     if len(batch.failures) > MAX_FAILURES:

@@ -34,13 +34,16 @@ import io
 import json
 import logging
 import math
+import multiprocessing
 import os
 import re
 import stat
+import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +151,10 @@ class _Font:
     widths: Mapping[int, float]
     default_width: float
     to_unicode: Mapping[int, str]
+    #: what :meth:`measure` found for each string
+    _memo: dict[bytes, tuple[str, float, int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def codes(self, raw: bytes) -> list[int]:
         if self.two_byte:
@@ -158,6 +165,38 @@ class _Font:
         if self.to_unicode:
             return "".join(self.to_unicode.get(code, "?") for code in codes)
         return bytes(code for code in codes if code < 256).decode("latin-1")
+
+    def measure(self, raw: bytes) -> tuple[str, float, int, int]:
+        """A string's text, the sum of its glyph widths (1/1000 em), its codes and its spaces.
+
+        The same words recur on every page and in every document: each string is measured once.
+        """
+        found = self._memo.get(raw)
+        if found is None:
+            codes = self.codes(raw)
+            units = math.fsum(self.widths.get(code, self.default_width) for code in codes)
+            spaces = 0 if self.two_byte else codes.count(32)
+            found = (self.text(codes), units, len(codes), spaces)
+            if len(self._memo) < _MEMO_STRINGS:
+                self._memo[raw] = found
+        return found
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """A digest of everything this font tells the interpreter (equal fonts, equal digests)."""
+        content = repr(
+            (
+                self.two_byte,
+                self.default_width,
+                sorted(self.widths.items()),
+                sorted(self.to_unicode.items()),
+            )
+        )
+        return hashlib.sha256(content.encode("utf-8", "surrogatepass")).digest()
+
+
+#: at most this many strings of one font are remembered (a hostile font may have millions)
+_MEMO_STRINGS = 1 << 16
 
 
 _FALLBACK_FONT = _Font(False, {}, 600.0, {})
@@ -187,7 +226,7 @@ def _load_font(font: DictionaryObject) -> _Font:
                 i += 2
             elif i + 2 < len(w):
                 last, value = int(w[i + 1]), float(w[i + 2])
-                for code in range(first, last + 1):
+                for code in range(max(first, 0), min(last, 0xFFFF) + 1):  # two bytes at most
                     widths[code] = value
                 i += 3
             else:
@@ -240,6 +279,17 @@ class _GState:
     rise: float = 0.0
 
 
+def _named_font(loaded: dict[object, _Font], fonts: Any, name: Any) -> _Font:
+    """The font that ``name`` names in a ``/Font`` dictionary; ``loaded``: those read already."""
+    ref = fonts.get(name) if fonts else None
+    if ref is None:
+        return _FALLBACK_FONT
+    key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else (ref.idnum, ref.generation)
+    if key not in loaded:
+        loaded[key] = _load_font(_resolve(ref))
+    return loaded[key]
+
+
 class _Unreadable(Exception):
     """A content stream that cannot be decoded or parsed (its message says why)."""
 
@@ -258,7 +308,7 @@ class _Interpreter:
     tm: Matrix = _IDENTITY
     tlm: Matrix = _IDENTITY
     path: list[tuple[float, float]] = field(default_factory=list)
-    fonts: dict[int, _Font] = field(default_factory=dict)
+    fonts: dict[object, _Font] = field(default_factory=dict)
     depth: int = 0
     in_text: bool = False
 
@@ -267,13 +317,19 @@ class _Interpreter:
         if self.stack or self.path:
             return None
         s = self.state
-        font = id(s.font)
         text = (s.size, s.char_spacing, s.word_spacing, s.scale, s.leading, s.rise)
-        return (s.ctm, font, text, self.in_text, self.tm, self.tlm)
+        return (s.ctm, s.font.fingerprint, text, self.in_text, self.tm, self.tlm)
 
-    def run(self, stream: Any, resources: DictionaryObject, ctm: Matrix = _IDENTITY) -> None:
+    def run(
+        self,
+        stream: Any,
+        resources: DictionaryObject,
+        ctm: Matrix = _IDENTITY,
+        data: bytes | None = None,
+    ) -> None:
+        """Follow one content stream (``data``: its bytes, when already decoded)."""
         try:
-            operations = _operations(stream, self.reader)
+            operations = _operations(stream, self.reader, data)
         except _Unreadable as exc:
             self.problems.append(str(exc))
             return
@@ -284,14 +340,9 @@ class _Interpreter:
             self.operators += 1
             self._do(operator, operands, fonts, xobjects)
 
-    def _font(self, fonts: Any, name: Any) -> _Font:
-        ref = fonts.get(name) if fonts else None
-        if ref is None:
-            return _FALLBACK_FONT
-        key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else ref.idnum
-        if key not in self.fonts:
-            self.fonts[key] = _load_font(_resolve(ref))
-        return self.fonts[key]
+    def font(self, fonts: Any, name: Any) -> _Font:
+        """The font that ``name`` names in a resources' ``/Font`` dictionary, read once."""
+        return _named_font(self.fonts, fonts, name)
 
     def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
         s = self.state
@@ -308,7 +359,7 @@ class _Interpreter:
         elif op == b"ET":
             self.in_text = False
         elif op == b"Tf" and len(args) == 2:
-            s.font = self._font(fonts, args[0])
+            s.font = self.font(fonts, args[0])
             s.size = float(args[1])
         elif op == b"Tm" and len(args) == 6:
             self.tm = self.tlm = tuple(float(a) for a in args)  # type: ignore[assignment]
@@ -375,15 +426,10 @@ class _Interpreter:
             if isinstance(item, (int, float, NumberObject)) and not isinstance(item, bool):
                 advance -= float(item) / 1000 * s.size * s.scale
                 continue
-            raw = _raw(item)
-            codes = font.codes(raw)
-            for code in codes:
-                width = font.widths.get(code, font.default_width) / 1000 * s.size
-                width += s.char_spacing
-                if code == 32 and not font.two_byte:
-                    width += s.word_spacing
-                advance += width * s.scale
-            texts.append(font.text(codes))
+            text, units, count, spaces = font.measure(_raw(item))
+            width = units / 1000 * s.size + count * s.char_spacing + spaces * s.word_spacing
+            advance += width * s.scale
+            texts.append(text)
         matrix = _mul(self.tm, s.ctm)
         low, high = s.rise - GLYPH_BOTTOM * s.size, s.rise + GLYPH_TOP * s.size
         self.marks.append(_mark("text", matrix, 0.0, low, max(advance, 0.0), high, "".join(texts)))
@@ -425,8 +471,14 @@ def _bilevel(image: StreamObject) -> bool:
 # hex strings, names, numbers, operators and arrays. Anything else (literal strings, dictionaries,
 # inline images, comments) goes to pypdf's parser, which is complete but slow on long streams.
 _TOKEN = re.compile(
-    rb"[\s]*(?:<([0-9A-Fa-f\s]*)>|(/[^\s/\[\]()<>{}%]*)|([+-]?(?:\d+\.?\d*|\.\d+))"
+    rb"\s*+(?:<([0-9A-Fa-f\s]*)>|(/[^\s/\[\]()<>{}%]*)|([+-]?(?:\d+\.?\d*|\.\d+))"
     rb"|([A-Za-z'\"*][A-Za-z0-9'\"*]*)|(\[)|(\]))"
+)
+#: a stream made of those tokens alone (possessive, and without groups: Python 3.11's re fails
+#: on groups inside possessive repeats; a stream that is not plain fails without backtracking)
+_PLAIN = re.compile(
+    rb"(?:\s*+(?><[0-9A-Fa-f\s]*+>|/[^\s/\[\]()<>{}%]*+|[+-]?+(?:\d++\.?+\d*+|\.\d++)"
+    rb"|[A-Za-z'\"*][A-Za-z0-9'\"*]*+|\[|\]))*+\s*+"
 )
 
 
@@ -462,11 +514,17 @@ def _stream_data(stream: StreamObject) -> bytes:
         raise _Unreadable(f"a content stream cannot be decoded ({exc})") from None
 
 
-def _operations(stream: Any, reader: pypdf.PdfReader) -> list[tuple[list[Any], bytes]]:
-    """The (operands, operator) pairs of a content stream; raises :class:`_Unreadable`."""
+def _operations(
+    stream: Any, reader: pypdf.PdfReader, data: bytes | None = None
+) -> list[tuple[list[Any], bytes]]:
+    """The (operands, operator) pairs of a content stream; raises :class:`_Unreadable`.
+
+    ``data``: the stream's bytes as :func:`_stream_data` decoded them, if it already has.
+    """
     if not isinstance(stream, StreamObject):
         raise _Unreadable("a page's contents are not a stream")
-    data = _stream_data(stream)
+    if data is None:
+        data = _stream_data(stream)
     operations = _plain_operations(data)
     if operations is None:
         try:
@@ -487,41 +545,39 @@ def _operations(stream: Any, reader: pypdf.PdfReader) -> list[tuple[list[Any], b
 
 def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
     """Tokenise a plain content stream quickly; None when it holds anything else."""
+    if _PLAIN.fullmatch(data) is None:
+        return None
     operations: list[tuple[list[Any], bytes]] = []
     operands: list[Any] = []
     array: list[Any] | None = None
-    position, end = 0, len(data)
-    while position < end:
-        match = _TOKEN.match(data, position)
-        if match is None or match.end() == position:
-            if data[position:].strip():
-                return None
-            break
-        position = match.end()
-        hex_text, name, number, operator, opening, closing = match.groups()
+    for hex_text, name, number, operator, opening, closing in _TOKEN.findall(data):
         target = array if array is not None else operands
-        if hex_text is not None:
-            digits = re.sub(rb"\s", b"", hex_text)
-            target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
-        elif name is not None:
-            target.append(name.decode("latin-1"))
-        elif number is not None:
+        if number:
             target.append(float(number))
-        elif opening is not None:
+        elif operator:
+            if array is not None or operator in _NOT_PLAIN:
+                return None
+            operations.append((operands, operator))
+            operands = []
+        elif name:
+            target.append(name.decode("latin-1"))
+        elif opening:
             if array is not None:
                 return None  # nested arrays: leave them to pypdf
             array = []
-        elif closing is not None:
+        elif closing:
             if array is None:
                 return None
             operands.append(array)
             array = None
-        elif operator is not None:
-            if array is not None or operator in (b"BI", b"ID", b"EI", b"true", b"false", b"null"):
-                return None
-            operations.append((operands, operator))
-            operands = []
+        else:  # a hex string (the only token that may be empty)
+            digits = re.sub(rb"\s", b"", hex_text)
+            target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
     return operations if array is None else None
+
+
+#: keywords of a content stream that the quick tokeniser leaves to pypdf
+_NOT_PLAIN = frozenset((b"BI", b"ID", b"EI", b"true", b"false", b"null"))
 
 
 def _raw(item: Any) -> bytes:
@@ -534,31 +590,107 @@ def _raw(item: Any) -> bytes:
     return str(item).encode("latin-1", "replace")
 
 
+#: what one content stream drew: its marks, its operators, and the state it left
+_StreamResult = tuple[list[Mark], int, _GState, bool, Matrix, Matrix]
+#: content streams' results by what determines them (see :class:`FileCache`)
+_Streams = dict[tuple[object, ...], _StreamResult]
+#: what a page's marks break (failures without the page's name), whether it draws text, and the
+#: digest of its texts and images
+_PageResult = tuple[tuple[str, ...], bool, str]
+_Pages = dict[tuple[object, ...], _PageResult]
+
+
 @dataclass
 class FileCache:
     """What the pages of one PDF share, read once: fonts, and content streams that repeat.
 
-    A volume's letters share their content streams; a stream's result is reused when it starts
-    from the same state with the same fonts.
+    ``streams`` may be shared by several files (pass the same dict to each file's cache): a
+    stream's result is reused when its decoded bytes are the same, it starts from the same state
+    and its page names the same fonts (by content: their widths and their ToUnicode maps). A
+    volume's pages are the documents' own pages, and a letter's pages repeat across documents.
     """
 
-    fonts: dict[int, _Font] = field(default_factory=dict)
-    streams: dict[tuple[object, ...], tuple[list[Mark], int, _GState, bool, Matrix, Matrix]] = (
-        field(default_factory=dict)
-    )
-    embedded: dict[int, bool] = field(default_factory=dict)
+    fonts: dict[object, _Font] = field(default_factory=dict)
+    streams: _Streams = field(default_factory=dict)
+    embedded: dict[tuple[int, int], bool] = field(default_factory=dict)
+    #: the digest of each content stream of this file (by object and generation number)
+    digests: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    #: what the checks of a page found, by all that determines it (see :func:`_check_page`);
+    #: like ``streams``, it may be shared by several files
+    pages: _Pages = field(default_factory=dict)
+    #: a stream's bytes, decoded for its digest, until it is read
+    decoded: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
 
-def _font_key(resources: DictionaryObject) -> tuple[tuple[str, int], ...] | None:
+#: a shared ``FileCache.streams`` is emptied when it holds this many streams
+MAX_CACHED_STREAMS = 20_000
+
+
+def _font_key(
+    resources: DictionaryObject, loaded: dict[object, _Font]
+) -> tuple[tuple[str, bytes], ...] | None:
+    """The fonts a page names, by name and content; None: its streams' results are not reused."""
+    if resources.get("/XObject"):
+        return None  # forms may draw anything: not worth the bookkeeping
     fonts = _resolve(resources.get("/Font")) or {}
+    if not isinstance(fonts, DictionaryObject):
+        return None
     key = []
     for name, ref in fonts.items():
         if not isinstance(ref, IndirectObject):
             return None
-        key.append((str(name), ref.idnum))
-    if resources.get("/XObject"):
-        return None  # forms may draw anything: not worth the bookkeeping
+        try:
+            font = _named_font(loaded, fonts, name)
+        except Exception:  # a damaged font: the page is read without reuse, as it always was
+            return None
+        key.append((str(name), font.fingerprint))
     return tuple(sorted(key))
+
+
+def _digest(stream: StreamObject, cache: FileCache) -> tuple[bytes, bytes | None] | str:
+    """The digest of a stream's decoded bytes (and the bytes, unless the digest was known).
+
+    A stream that cannot be decoded gives why, as a string (and is not remembered).
+    """
+    ref = stream.indirect_reference
+    number = (ref.idnum, ref.generation) if ref is not None else None
+    if number is not None and number in cache.digests:
+        return cache.digests[number], cache.decoded.pop(number, None)
+    try:
+        data = _stream_data(stream)
+    except _Unreadable as exc:
+        return str(exc)
+    digest = hashlib.sha256(data).digest()
+    if number is not None:
+        cache.digests[number] = digest
+        cache.decoded[number] = data
+    return digest, data
+
+
+def _page_key(page: pypdf.PageObject, cache: FileCache) -> tuple[object, ...] | None:
+    """All that decides what a page draws: its fonts (by content) and its streams' digests.
+
+    None: a page whose marks are not reused (it shows XObjects, or a stream cannot be read).
+    """
+    resources = _resolve(page.get("/Resources"))
+    if not isinstance(resources, DictionaryObject):
+        return None
+    fonts = _font_key(resources, cache.fonts)
+    if fonts is None:
+        return None
+    contents = page.get("/Contents")
+    resolved = _resolve(contents)
+    streams = resolved if isinstance(resolved, ArrayObject) else [contents] if contents else []
+    digests = []
+    for entry in streams:
+        stream = _resolve(entry)
+        if not isinstance(stream, StreamObject) or stream.indirect_reference is None:
+            return None
+        found = _digest(stream, cache)
+        if isinstance(found, str):
+            return None
+        digests.append(found[0])
+    return (fonts, tuple(digests))
 
 
 def page_marks(
@@ -573,16 +705,24 @@ def page_marks(
     """
     cache = cache if cache is not None else FileCache()
     interpreter = _Interpreter(reader, fonts=cache.fonts)
-    resources = _resolve(page.get("/Resources")) or DictionaryObject()
-    fonts = _font_key(resources)
+    resources = _resolve(page.get("/Resources"))
+    if not isinstance(resources, DictionaryObject):
+        resources = DictionaryObject()
+    fonts = _font_key(resources, cache.fonts)
     contents = page.get("/Contents")
     resolved = _resolve(contents)
     streams = resolved if isinstance(resolved, ArrayObject) else [contents] if contents else []
-    for stream in streams:
+    for entry in streams:
+        stream = _resolve(entry)
         start = interpreter.signature()
-        key = None
-        if isinstance(stream, IndirectObject) and fonts is not None and start is not None:
-            key = (stream.idnum, fonts, start)
+        key, data = None, None
+        if isinstance(stream, StreamObject) and fonts is not None and start is not None:
+            found = _digest(stream, cache)
+            if isinstance(found, str):  # cannot be decoded: a problem, never a blank page
+                interpreter.problems.append(found)
+                continue
+            digest, data = found
+            key = (digest, fonts, start)
         hit = cache.streams.get(key) if key else None
         if hit is not None:
             marks, operators, state, in_text, tm, tlm = hit
@@ -593,9 +733,11 @@ def page_marks(
             continue
         first_mark, operators_before = len(interpreter.marks), interpreter.operators
         problems_before = len(interpreter.problems)
-        interpreter.run(_resolve(stream), resources)
+        interpreter.run(stream, resources, data=data)
         sound = len(interpreter.problems) == problems_before
         if key is not None and sound and not interpreter.stack and not interpreter.path:
+            if len(cache.streams) >= MAX_CACHED_STREAMS:
+                cache.streams.clear()
             cache.streams[key] = (
                 interpreter.marks[first_mark:],
                 interpreter.operators - operators_before,
@@ -627,7 +769,8 @@ def _font_dicts(resources: Any, depth: int = 0) -> Iterator[DictionaryObject]:
 
 
 def _embedded(font: DictionaryObject, cache: FileCache) -> bool:
-    key = font.indirect_reference.idnum if font.indirect_reference else None
+    ref = font.indirect_reference
+    key = (ref.idnum, ref.generation) if ref is not None else None
     if key is not None and key in cache.embedded:
         return cache.embedded[key]
     result = _has_font_file(font)
@@ -723,25 +866,56 @@ def _check_page(
         if not _embedded(font, cache):
             name = str(font.get("/BaseFont", "(unnamed)")).lstrip("/")
             failures.append(f"{where}: font {name} is not embedded")
-    problems: list[str] = []
-    marks, operators = page_marks(reader, page, cache, problems)
-    failures.extend(f"{where}: {problem}" for problem in dict.fromkeys(problems))
+    # the same page (the same fonts, streams, size and rules) was checked before: what its
+    # marks break is known (which document's page it is only changes the words of one message)
+    page_key = _page_key(page, cache)
+    key = None
+    if page_key is not None:
+        key = (page_key, width, height, replace(rules, text=None), rules.text is None, margin)
+    known = cache.pages.get(key) if key is not None else None
+    if known is None:
+        problems: list[str] = []
+        marks, operators = page_marks(reader, page, cache, problems)
+        known = _marks_failures(marks, operators, problems, width, height, rules, margin)
+        if key is not None and not problems:
+            if len(cache.pages) >= MAX_CACHED_STREAMS:
+                cache.pages.clear()
+            cache.pages[key] = known
+    found, draws_text, digest = known
+    failures.extend(f"{where}: {failure}" for failure in found)
+    if rules.text is not None and not draws_text:
+        failures.append(f"{where}: the page draws no text, but {rules.text}")
+    return failures, digest
+
+
+def _marks_failures(
+    marks: list[Mark],
+    operators: int,
+    problems: list[str],
+    width: float,
+    height: float,
+    rules: PageRules,
+    margin: float,
+) -> _PageResult:
+    """What a page's marks break (without the page's name, nor the text rule's words)."""
+    failures = list(dict.fromkeys(problems))
     if rules.blank:
         if operators:
-            failures.append(f"{where}: the pad page is not blank ({operators} content operators)")
-        return failures, ""
+            failures.append(f"the pad page is not blank ({operators} content operators)")
+        return tuple(failures), True, ""
     texts = [mark for mark in marks if mark.kind == "text" and mark.text.strip()]
-    if rules.text is not None and not texts and not problems:
-        failures.append(f"{where}: the page draws no text, but {rules.text}")
-    failures.extend(_check_marks(marks, width, height, rules, where, margin))
+    failures.extend(
+        failure.removeprefix(": ")
+        for failure in _check_marks(marks, width, height, rules, "", margin)
+    )
     images = [mark for mark in marks if mark.kind == "image"]
     if rules.fax and any(not mark.bilevel for mark in images):
         failures.append(
-            f"{where}: an image has greys or colours; a fax is black on white (faxbatch draws "
+            "an image has greys or colours; a fax is black on white (faxbatch draws "
             "enclosures as black-and-white images)"
         )
     # an enclosure's page is told apart by its image: what it shows, and where
-    return failures, _text_digest([*texts, *images])
+    return tuple(failures), bool(texts) or bool(problems), _text_digest([*texts, *images])
 
 
 def _text_digest(texts: Sequence[Mark]) -> str:
@@ -881,6 +1055,127 @@ def _check_window(marks: list[Mark], window: Rect, where: str) -> list[str]:
 
 
 # -- the batch -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Work:
+    """A file whose pages are to be checked, with what its checks need (it can be pickled)."""
+
+    kind: str  # "volume" or "single" (a document's own file)
+    relative: str
+    data: bytes = field(repr=False)
+    #: a volume's entry in the job ticket, and the ticket's documents placed in it
+    volume: Mapping[str, Any] = field(default_factory=dict)
+    documents: tuple[Mapping[str, Any], ...] = ()
+    #: a document's own file: a fax's, or a postal letter's (its first page's envelope window)
+    fax: bool = False
+    window: Rect | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A file's failures, and the text digest of its pages (a volume: the pages documents own)."""
+
+    failures: list[str]
+    pages: dict[int, str]
+
+
+def _check_files(works: Sequence[_Work], page_size: str, margin: float) -> list[_Checked]:
+    """The failures of a few files that share pages (a volume and its documents' own files).
+
+    Their content streams' results are shared (see :class:`FileCache`), and forgotten after.
+    """
+    streams: _Streams = {}
+    seen: _Pages = {}
+    checked = []
+    for work in works:
+        if work.kind == "volume":
+            failures, owned = _volume_failures(work, page_size, margin, streams, seen)
+            checked.append(_Checked(failures, owned))
+        else:
+            failures, digests = _single_failures(work, page_size, margin, streams, seen)
+            checked.append(_Checked(failures, dict(enumerate(digests, start=1))))
+    return checked
+
+
+#: a batch whose files add up to more than this is checked by several processes
+PARALLEL_BYTES = 8 << 20
+#: the documents' own files checked together when no volume holds them
+_LOOSE_GROUP = 64
+
+
+def _groups(deferred: Sequence[tuple[int, _Work]], manifest: Mapping[str, Any]) -> list[list[int]]:
+    """The deferred files in groups that share pages: each volume with its documents' files.
+
+    A grouping only decides what is read once; every file is checked in full, in one group.
+    """
+    volume_of: dict[str, str] = {}
+    for _name, entry in _manifest_files(manifest):
+        if isinstance(entry.get("file"), str) and isinstance(entry.get("volume"), str):
+            volume_of[entry["file"]] = entry["volume"]
+    by_volume: dict[str, list[int]] = {}
+    for index, (_slot, work) in enumerate(deferred):
+        if work.kind == "volume":
+            by_volume.setdefault(work.relative, []).append(index)
+    loose: list[int] = []
+    for index, (_slot, work) in enumerate(deferred):
+        if work.kind == "volume":
+            continue
+        group = by_volume.get(volume_of.get(work.relative, ""))
+        if group is not None:
+            group.insert(-1, index)  # before its volume: the volume then reuses its pages
+        else:
+            loose.append(index)
+    groups = list(by_volume.values())
+    groups.extend(loose[n : n + _LOOSE_GROUP] for n in range(0, len(loose), _LOOSE_GROUP))
+    return groups
+
+
+def _quiet_pypdf() -> None:
+    """A worker's start: pypdf's repairs are not logged (the failures say them in words)."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _check_deferred(
+    batch: _Batch, page_size: str, manifest: Mapping[str, Any], workers: int | None
+) -> None:
+    """Check the deferred files' pages, and put their failures in their places."""
+    deferred, batch.deferred = batch.deferred, []
+    groups = _groups(deferred, manifest)
+    total = sum(len(work.data) for _slot, work in deferred)
+    if workers is None:
+        workers = min(_cores(), len(groups)) if total > PARALLEL_BYTES else 1
+    jobs = [[deferred[index][1] for index in group] for group in groups]
+    # the workers are forked (a spawned one would run the caller's main module again), and only
+    # from a process of one thread: a fork copies the locks other threads may be holding
+    if workers > 1 and len(jobs) > 1 and threading.active_count() == 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_pypdf) as pool:
+            futures = [pool.submit(_check_files, job, page_size, batch.margin) for job in jobs]
+            results = [future.result() for future in futures]
+    else:
+        results = [_check_files(job, page_size, batch.margin) for job in jobs]
+    placed: dict[int, list[str]] = {}
+    for group, checked in zip(groups, results, strict=True):
+        for index, result in zip(group, checked, strict=True):
+            slot, work = deferred[index]
+            placed[slot] = result.failures
+            if work.kind == "volume":
+                for number, digest in result.pages.items():
+                    batch.volume_pages[(work.relative, number)] = digest
+            else:
+                batch.document_pages[work.relative] = list(result.pages.values())
+    failures: list[str] = []
+    for slot, failure in enumerate(batch.failures):
+        failures.extend(placed.get(slot, [failure]))
+    batch.failures = failures
+
+
 @dataclass
 class _Batch:
     folder: Path
@@ -892,6 +1187,8 @@ class _Batch:
     document_pages: dict[str, list[str]] = field(default_factory=dict)
     #: the folder is a batch's ``print/`` folder alone: ``print/x.pdf`` is ``x.pdf`` in it
     alone: bool = False
+    #: files whose pages are still to be checked, with the index of their place in ``failures``
+    deferred: list[tuple[int, _Work]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.root = self.folder.resolve()
@@ -966,12 +1263,18 @@ class _Batch:
         finally:
             os.close(fd)
 
-    def read(self, relative: str, data: bytes) -> pypdf.PdfReader | None:
-        try:
-            return pypdf.PdfReader(io.BytesIO(data))
-        except (OSError, PdfReadError, ValueError) as exc:
-            self.fail(f"{relative}: cannot be read as a PDF ({exc})")
-            return None
+    def defer(self, work: _Work) -> None:
+        """A file's pages, to check later (maybe in another process); its failures go here."""
+        self.failures.append("")  # its place: the failures stay in the order they are found
+        self.deferred.append((len(self.failures) - 1, work))
+
+
+def _read_pdf(relative: str, data: bytes, failures: list[str]) -> pypdf.PdfReader | None:
+    try:
+        return pypdf.PdfReader(io.BytesIO(data))
+    except (OSError, PdfReadError, ValueError) as exc:
+        failures.append(f"{relative}: cannot be read as a PDF ({exc})")
+        return None
 
 
 def _load_json(batch: _Batch, relative: str, required: bool) -> dict[str, Any] | None:
@@ -1005,18 +1308,28 @@ def _window_of(volume: Mapping[str, Any], page_size: str) -> Rect | None:
 def _check_volume(
     batch: _Batch, volume: Mapping[str, Any], documents: Sequence[Mapping[str, Any]], page_size: str
 ) -> None:
-    relative = str(volume.get("file"))
     data = batch.read_bytes(volume.get("file"), f"listed in {JOB_JSON}")
-    if data is None:
-        return
+    if data is not None:
+        batch.defer(_Work("volume", str(volume.get("file")), data, volume, tuple(documents)))
+
+
+def _volume_failures(
+    work: _Work, page_size: str, margin: float, streams: _Streams, seen: _Pages
+) -> tuple[list[str], dict[int, str]]:
+    """A volume's failures, and the text digest of each page a document owns (by page number)."""
+    relative, data, volume, documents = work.relative, work.data, work.volume, work.documents
+    failures: list[str] = []
+    owned: dict[int, str] = {}
     size = len(data)
     if size != volume.get("bytes"):
-        batch.fail(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
+        failures.append(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
     if hashlib.sha256(data).hexdigest() != volume.get("sha256"):
-        batch.fail(f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)")
-    reader = batch.read(relative, data)
+        failures.append(
+            f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)"
+        )
+    reader = _read_pdf(relative, data, failures)
     if reader is None:
-        return
+        return failures, owned
     pages = len(reader.pages)
     duplex = bool(volume.get("duplex"))
     expected = {
@@ -1026,9 +1339,9 @@ def _check_volume(
     }
     for key, value in expected.items():
         if volume.get(key) != value:
-            batch.fail(f"{relative}: {value} {key}, but {JOB_JSON} says {volume.get(key)}")
+            failures.append(f"{relative}: {value} {key}, but {JOB_JSON} says {volume.get(key)}")
     if volume.get("page_size") != page_size:
-        batch.fail(
+        failures.append(
             f"{relative}: {JOB_JSON} gives page size {volume.get('page_size')}, "
             f"the batch is {page_size}"
         )
@@ -1037,16 +1350,16 @@ def _check_volume(
     for placed in documents:
         first, last = placed.get("first_page"), placed.get("last_page")
         if not (isinstance(first, int) and isinstance(last, int) and 1 <= first <= last <= pages):
-            batch.fail(
+            failures.append(
                 f"{relative}: {JOB_JSON} gives {placed.get('id')} pages {first}–{last}, "
                 f"outside the volume's {pages} pages"
             )
             continue
         if duplex and first % 2 == 0:
-            batch.fail(f"{relative}, page {first}: {placed.get('id')} starts on a back side")
+            failures.append(f"{relative}, page {first}: {placed.get('id')} starts on a back side")
         for number in range(first, last + 1):
             if number in owner:
-                batch.fail(
+                failures.append(
                     f"{relative}, page {number}: belongs to both {owner[number].get('id')} "
                     f"and {placed.get('id')}"
                 )
@@ -1054,13 +1367,15 @@ def _check_volume(
         first_pages.add(first)
     pads = pages - len(owner)
     if volume.get("pad_pages") != pads:
-        batch.fail(f"{relative}: {pads} pad pages, but {JOB_JSON} says {volume.get('pad_pages')}")
-    _check_bookmarks(batch, reader, relative, documents)
+        failures.append(
+            f"{relative}: {pads} pad pages, but {JOB_JSON} says {volume.get('pad_pages')}"
+        )
+    _check_bookmarks(failures, reader, relative, documents)
     fax = volume.get("channel") == "fax"
     window = _window_of(volume, page_size) if volume.get("channel") == "post" else None
     if volume.get("channel") == "post" and window is None:
-        batch.fail(f"{relative}: {JOB_JSON} names no valid envelope for this postal volume")
-    cache = FileCache()
+        failures.append(f"{relative}: {JOB_JSON} names no valid envelope for this postal volume")
+    cache = FileCache(streams=streams, pages=seen)
     for index, page in enumerate(reader.pages):
         number = index + 1
         doc = owner.get(number)
@@ -1075,26 +1390,30 @@ def _check_volume(
             window=window if number in first_pages else None,
             text=text,
         )
-        failures, digest = _check_page(
-            reader, page, f"{relative}, page {number}", rules, batch.margin, cache
+        page_failures, digest = _check_page(
+            reader, page, f"{relative}, page {number}", rules, margin, cache
         )
-        batch.failures.extend(failures)
+        failures.extend(page_failures)
         if doc is not None:
-            batch.volume_pages[(relative, number)] = digest
+            owned[number] = digest
+    return failures, owned
 
 
 def _check_bookmarks(
-    batch: _Batch, reader: pypdf.PdfReader, relative: str, documents: Sequence[Mapping[str, Any]]
+    failures: list[str],
+    reader: pypdf.PdfReader,
+    relative: str,
+    documents: Sequence[Mapping[str, Any]],
 ) -> None:
     try:
         outline = [item for item in reader.outline if not isinstance(item, list)]
         found = [(str(item.title), _page_number(reader, item)) for item in outline]
     except (PdfReadError, ValueError, KeyError) as exc:
-        batch.fail(f"{relative}: its bookmarks cannot be read ({exc})")
+        failures.append(f"{relative}: its bookmarks cannot be read ({exc})")
         return
     wanted = [(str(doc.get("title")), doc.get("first_page")) for doc in documents]
     if found != wanted:
-        batch.fail(
+        failures.append(
             f"{relative}: {len(found)} bookmarks do not match the {len(wanted)} documents of "
             f"{JOB_JSON} (one per document, at its first page)"
         )
@@ -1170,23 +1489,32 @@ def _single_files(batch: _Batch, page_size: str, ticket: Mapping[str, Any]) -> N
         for path in sorted((batch.folder / folder).glob("*.pdf")):
             relative = f"{folder}/{path.name}"
             data = batch.read_bytes(relative, "a document of the batch")
-            reader = batch.read(relative, data) if data is not None else None
-            if reader is None:
-                continue
-            cache = FileCache()
-            digests = []
-            for index, page in enumerate(reader.pages):
-                rules = PageRules(
-                    page_size,
-                    fax=fax,
-                    window=window if index == 0 else None,
-                    text="every page of a document carries its 'Page N of M' line",
-                )
-                where = f"{relative}, page {index + 1}"
-                failures, digest = _check_page(reader, page, where, rules, batch.margin, cache)
-                batch.failures.extend(failures)
-                digests.append(digest)
-            batch.document_pages[relative] = digests
+            if data is not None:
+                batch.defer(_Work("single", relative, data, fax=fax, window=window))
+
+
+def _single_failures(
+    work: _Work, page_size: str, margin: float, streams: _Streams, seen: _Pages
+) -> tuple[list[str], list[str]]:
+    """A document's own file: its failures, and the text digest of each of its pages."""
+    failures: list[str] = []
+    reader = _read_pdf(work.relative, work.data, failures)
+    if reader is None:
+        return failures, []
+    cache = FileCache(streams=streams, pages=seen)
+    digests = []
+    for index, page in enumerate(reader.pages):
+        rules = PageRules(
+            page_size,
+            fax=work.fax,
+            window=work.window if index == 0 else None,
+            text="every page of a document carries its 'Page N of M' line",
+        )
+        where = f"{work.relative}, page {index + 1}"
+        page_failures, digest = _check_page(reader, page, where, rules, margin, cache)
+        failures.extend(page_failures)
+        digests.append(digest)
+    return failures, digests
 
 
 def _compare_documents(batch: _Batch, manifest: Mapping[str, Any]) -> None:
@@ -1227,26 +1555,33 @@ def is_print_folder(folder: Path) -> bool:
 
 
 def run_preflight(
-    folder: Path, *, page_size: str | None = None, margin: float = PRINTABLE_MARGIN
+    folder: Path,
+    *,
+    page_size: str | None = None,
+    margin: float = PRINTABLE_MARGIN,
+    workers: int | None = None,
 ) -> list[str]:
     """Check a built batch folder; returns the failures in words (none: ready for the print shop).
 
     ``folder`` may also be the batch's ``print/`` folder alone (copied anywhere): then its volumes
     are checked against its ``job.json`` only (files, bytes, sha256, pages, fonts, zones, address
     windows). ``page_size`` defaults to the manifest's (``campaign.page_size``), else the job
-    ticket's.
+    ticket's. ``workers``: how many processes check the pages (default: one for a small batch,
+    else one per core); the result is the same.
     """
     # pypdf logs what it repairs in a damaged file; the failures list says it in words instead
     logger = logging.getLogger("pypdf")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        return _run_preflight(folder, page_size=page_size, margin=margin)
+        return _run_preflight(folder, page_size=page_size, margin=margin, workers=workers)
     finally:
         logger.setLevel(level)
 
 
-def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> list[str]:
+def _run_preflight(
+    folder: Path, *, page_size: str | None, margin: float, workers: int | None
+) -> list[str]:
     batch = _Batch(Path(folder), margin, alone=is_print_folder(Path(folder)))
     ticket = _load_json(batch, JOB_JSON, required=True) or {}
     manifest = _load_json(batch, "manifest.json", required=False) or {}
@@ -1284,6 +1619,7 @@ def _run_preflight(folder: Path, *, page_size: str | None, margin: float) -> lis
             _check_manifest(batch, manifest, ticket)
     if not batch.alone:  # the documents' own files are not in the print folder
         _single_files(batch, str(size), ticket)
+    _check_deferred(batch, str(size), manifest, workers)
     if manifest:
         _compare_documents(batch, manifest)
     if len(batch.failures) > MAX_FAILURES:

@@ -286,8 +286,30 @@ def _named_font(loaded: dict[object, _Font], fonts: Any, name: Any) -> _Font:
         return _FALLBACK_FONT
     key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else (ref.idnum, ref.generation)
     if key not in loaded:
-        loaded[key] = _load_font(_resolve(ref))
+        loaded[key] = _shared_font(_load_font(_resolve(ref)))
     return loaded[key]
+
+
+#: the fonts read so far in this process, one per content (see :func:`_shared_font`)
+_SHARED_FONTS: dict[bytes, _Font] = {}
+#: at most this many fonts are shared (then the sharing starts again)
+_SHARED_MAX = 256
+
+
+def _shared_font(font: _Font) -> _Font:
+    """The font read before with the same content as ``font`` (else ``font`` itself).
+
+    Every document's own file carries the batch's fonts again: sharing one of them across files
+    shares what it measured (:meth:`_Font.measure`), so the words of a letter are measured once
+    per batch instead of once per file. Equal fonts give equal results; the content decides.
+    """
+    shared = _SHARED_FONTS.get(font.fingerprint)
+    if shared is not None:
+        return shared
+    if len(_SHARED_FONTS) >= _SHARED_MAX:
+        _SHARED_FONTS.clear()
+    _SHARED_FONTS[font.fingerprint] = font
+    return font
 
 
 class _Unreadable(Exception):

@@ -903,6 +903,8 @@ def _check_page(
             if len(cache.pages) >= MAX_CACHED_STREAMS:
                 cache.pages.clear()
             cache.pages[key] = known
+    # the bytes decoded for the page's key are for its marks only (none wanted on a hit)
+    cache.decoded.clear()
     found, draws_text, digest = known
     failures.extend(f"{where}: {failure}" for failure in found)
     if rules.text is not None and not draws_text:

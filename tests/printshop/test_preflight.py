@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -185,3 +186,18 @@ def test_shared_streams_are_read_once_with_the_same_result(tmp_path: Path) -> No
     for page in reader.pages:
         assert page_marks(reader, page, cache) == page_marks(reader, page)
     assert cache.streams
+
+
+def test_checked_on_two_processes_or_one_the_failures_are_the_same(tmp_path: Path) -> None:
+    build_folder(tmp_path, body=LONG_BODY)
+    faxes = sorted((tmp_path / "faxes").glob("*.pdf"))
+    assert len(faxes) >= 2
+    fifo, truncated = faxes[0], faxes[1]
+    fifo.unlink()
+    os.mkfifo(fifo)  # read where it is checked, a FIFO would block a worker: it is refused
+    truncated.write_bytes(truncated.read_bytes()[:-300])
+    one = run_preflight(tmp_path, workers=1)
+    assert run_preflight(tmp_path, workers=2) == one
+    refused = [f for f in one if f"faxes/{fifo.name}" in f and "not a regular file" in f]
+    assert len(refused) == 1, one  # told once, however many entries name it
+    assert any(f.startswith(f"faxes/{truncated.name}") for f in one), one

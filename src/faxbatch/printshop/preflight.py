@@ -29,6 +29,7 @@ text operators, paths and XObjects followed), so a PDF made by another tool is c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -1085,7 +1086,13 @@ class _Work:
 
     kind: str  # "volume" or "single" (a document's own file)
     relative: str
-    data: bytes = field(repr=False)
+    #: where it lies, inside the batch folder (:meth:`_Batch.locate`); read where it is checked,
+    #: so that no process holds more than the few files it checks at a time
+    path: str
+    #: who names the file (for messages)
+    source: str
+    #: its size when it was deferred (to choose how many processes check the batch)
+    size: int = 0
     #: a volume's entry in the job ticket, and the ticket's documents placed in it
     volume: Mapping[str, Any] = field(default_factory=dict)
     documents: tuple[Mapping[str, Any], ...] = ()
@@ -1171,7 +1178,7 @@ def _check_deferred(
     """Check the deferred files' pages, and put their failures in their places."""
     deferred, batch.deferred = batch.deferred, []
     groups = _groups(deferred, manifest)
-    total = sum(len(work.data) for _slot, work in deferred)
+    total = sum(work.size for _slot, work in deferred)
     if workers is None:
         workers = min(_cores(), len(groups)) if total > PARALLEL_BYTES else 1
     jobs = [[deferred[index][1] for index in group] for group in groups]
@@ -1268,29 +1275,59 @@ class _Batch:
         if path is None:
             return None
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
-        except FileNotFoundError:
-            self.fail(missing or f"{relative}: {source} but missing")
-            return None
+            return _regular_bytes(path)
+        except _NotRegular:
+            self.refuse(relative, _not_read(relative, source, _NotRegular(), missing))
         except OSError as exc:
-            self.fail(f"{relative}: cannot be read ({exc.strerror or exc})")
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                self.refuse(relative, f"{relative} ({source}) is not a regular file; not read")
-                return None
-            with os.fdopen(os.dup(fd), "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            self.fail(f"{relative}: cannot be read ({exc.strerror or exc})")
-            return None
-        finally:
-            os.close(fd)
+            self.fail(_not_read(relative, source, exc, missing))
+        return None
 
     def defer(self, work: _Work) -> None:
         """A file's pages, to check later (maybe in another process); its failures go here."""
+        if work.relative in self._refused:
+            return  # told already: not to be read
+        with contextlib.suppress(OSError):  # a file that cannot be read is told when it is read
+            work = replace(work, size=Path(work.path).lstat().st_size)
         self.failures.append("")  # its place: the failures stay in the order they are found
         self.deferred.append((len(self.failures) - 1, work))
+
+
+class _NotRegular(Exception):
+    """A file of the batch that is not a regular file (a FIFO, a device, a folder)."""
+
+
+def _regular_bytes(path: Path) -> bytes:
+    """A file's bytes if it is a regular file, never through a link; :class:`_NotRegular`.
+
+    Raises OSError when it cannot be read (FileNotFoundError when it is not there).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotRegular
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
+def _not_read(relative: object, source: str, exc: Exception, missing: str | None = None) -> str:
+    """Why a file of the batch was not read, in words."""
+    if isinstance(exc, _NotRegular):
+        return f"{relative} ({source}) is not a regular file; not read"
+    if isinstance(exc, FileNotFoundError):
+        return missing or f"{relative}: {source} but missing"
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return f"{relative}: cannot be read ({reason})"
+
+
+def _work_bytes(work: _Work, failures: list[str]) -> bytes | None:
+    """The bytes of a deferred file, read where it is checked (else why not, in ``failures``)."""
+    try:
+        return _regular_bytes(Path(work.path))
+    except (_NotRegular, OSError) as exc:
+        failures.append(_not_read(work.relative, work.source, exc))
+        return None
 
 
 def _read_pdf(relative: str, data: bytes, failures: list[str]) -> pypdf.PdfReader | None:
@@ -1332,18 +1369,24 @@ def _window_of(volume: Mapping[str, Any], page_size: str) -> Rect | None:
 def _check_volume(
     batch: _Batch, volume: Mapping[str, Any], documents: Sequence[Mapping[str, Any]], page_size: str
 ) -> None:
-    data = batch.read_bytes(volume.get("file"), f"listed in {JOB_JSON}")
-    if data is not None:
-        batch.defer(_Work("volume", str(volume.get("file")), data, volume, tuple(documents)))
+    source = f"listed in {JOB_JSON}"
+    path = batch.locate(volume.get("file"), source)
+    if path is not None:
+        batch.defer(
+            _Work("volume", str(volume.get("file")), str(path), source, 0, volume, tuple(documents))
+        )
 
 
 def _volume_failures(
     work: _Work, page_size: str, margin: float, streams: _Streams, seen: _Pages
 ) -> tuple[list[str], dict[int, str]]:
     """A volume's failures, and the text digest of each page a document owns (by page number)."""
-    relative, data, volume, documents = work.relative, work.data, work.volume, work.documents
+    relative, volume, documents = work.relative, work.volume, work.documents
     failures: list[str] = []
     owned: dict[int, str] = {}
+    data = _work_bytes(work, failures)
+    if data is None:
+        return failures, owned
     size = len(data)
     if size != volume.get("bytes"):
         failures.append(f"{relative}: {size} bytes, but {JOB_JSON} says {volume.get('bytes')}")
@@ -1512,9 +1555,10 @@ def _single_files(batch: _Batch, page_size: str, ticket: Mapping[str, Any]) -> N
         window = None if fax else post_window
         for path in sorted((batch.folder / folder).glob("*.pdf")):
             relative = f"{folder}/{path.name}"
-            data = batch.read_bytes(relative, "a document of the batch")
-            if data is not None:
-                batch.defer(_Work("single", relative, data, fax=fax, window=window))
+            source = "a document of the batch"
+            located = batch.locate(relative, source)
+            if located is not None:
+                batch.defer(_Work("single", relative, str(located), source, fax=fax, window=window))
 
 
 def _single_failures(
@@ -1522,7 +1566,8 @@ def _single_failures(
 ) -> tuple[list[str], list[str]]:
     """A document's own file: its failures, and the text digest of each of its pages."""
     failures: list[str] = []
-    reader = _read_pdf(work.relative, work.data, failures)
+    data = _work_bytes(work, failures)
+    reader = _read_pdf(work.relative, data, failures) if data is not None else None
     if reader is None:
         return failures, []
     cache = FileCache(streams=streams, pages=seen)

@@ -38,11 +38,11 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import stat
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -1160,8 +1160,12 @@ def _groups(deferred: Sequence[tuple[int, _Work]], manifest: Mapping[str, Any]) 
     return groups
 
 
-def _quiet_pypdf() -> None:
-    """A worker's start: pypdf's repairs are not logged (the failures say them in words)."""
+def _worker_start() -> None:
+    """A worker's start: Ctrl-C is the main process's to handle, pypdf's repairs not logged.
+
+    The main process stops the workers; the failures say what pypdf repaired, in words.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
@@ -1186,9 +1190,10 @@ def _check_deferred(
     # from a process of one thread: a fork copies the locks other threads may be holding
     if workers > 1 and len(jobs) > 1 and threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_pypdf) as pool:
-            futures = [pool.submit(_check_files, job, page_size, batch.margin) for job in jobs]
-            results = [future.result() for future in futures]
+        # leaving the pool terminates its workers: after Ctrl-C nothing goes on checking
+        with context.Pool(workers, initializer=_worker_start) as pool:
+            arguments = [(job, page_size, batch.margin) for job in jobs]
+            results = pool.starmap(_check_files, arguments, chunksize=1)
     else:
         results = [_check_files(job, page_size, batch.margin) for job in jobs]
     placed: dict[int, list[str]] = {}

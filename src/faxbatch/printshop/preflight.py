@@ -43,6 +43,7 @@ import stat
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -1169,6 +1170,19 @@ def _worker_start() -> None:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now (Ctrl-C, an error): none goes on checking, nothing waits."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # before 3.14: the pool's own processes, by pid (shutdown forgets them: taken first)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -1190,10 +1204,15 @@ def _check_deferred(
     # from a process of one thread: a fork copies the locks other threads may be holding
     if workers > 1 and len(jobs) > 1 and threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
-        # leaving the pool terminates its workers: after Ctrl-C nothing goes on checking
-        with context.Pool(workers, initializer=_worker_start) as pool:
-            arguments = [(job, page_size, batch.margin) for job in jobs]
-            results = pool.starmap(_check_files, arguments, chunksize=1)
+        # a worker that dies (killed, out of memory) is an error here, never a hang
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
+        try:
+            futures = [pool.submit(_check_files, job, page_size, batch.margin) for job in jobs]
+            results = [future.result() for future in futures]
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
     else:
         results = [_check_files(job, page_size, batch.margin) for job in jobs]
     placed: dict[int, list[str]] = {}

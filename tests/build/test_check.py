@@ -476,3 +476,18 @@ def test_check_streams_every_recipient_into_the_sheet(messy: Path, tmp_path: Pat
         "numbers.html",
     }
     assert not [p for p in (tmp_path / "out").iterdir() if p.suffix in (".part", ".spill")]
+
+
+def test_a_plan_s_row_count_is_that_of_its_rows(messy: Path) -> None:
+    """The build reserves the sheet's page by the count alone: it must be the rows' count."""
+    from faxbatch.build.check import plan_row_count, plan_rows
+    from faxbatch.build.plan import read_recipient
+    from faxbatch.campaign.loader import iter_recipients
+
+    campaign = load_campaign(messy)
+    counts = [
+        (plan_row_count(plan), len(plan_rows(plan)))
+        for plan in (read_recipient(campaign, r) for r in iter_recipients(campaign))
+    ]
+    assert {count for count, _ in counts} >= {1, 2}  # a missing fax; a fax and a phone
+    assert all(count == rows for count, rows in counts), counts

@@ -39,6 +39,7 @@ __all__ = [
     "check_campaign",
     "current_moment",
     "number_rows",
+    "plan_row_count",
     "plan_rows",
     "sheet_files_of",
     "table_lines",
@@ -120,6 +121,11 @@ def plan_rows(plan: RecipientPlan) -> list[NumberRow]:
     rows += [_row(plan, reading, "fax") for reading in plan.fax_readings]
     rows += [_row(plan, reading, "phone") for reading in plan.phone_readings]
     return rows
+
+
+def plan_row_count(plan: RecipientPlan) -> int:
+    """How many rows :func:`plan_rows` gives, without making them."""
+    return max(len(plan.fax_readings), 1) + len(plan.phone_readings)
 
 
 def _row(plan: RecipientPlan, reading: NumberReading, channel: str) -> NumberRow:

@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from faxbatch import __version__
 from faxbatch.build.cache import CachedDocument, PreviousBuild
-from faxbatch.build.check import plan_rows
+from faxbatch.build.check import plan_row_count, plan_rows
 from faxbatch.build.plan import RecipientPlan
 from faxbatch.build.signing import Signing
 from faxbatch.campaign.model import Campaign, Recipient
@@ -453,7 +453,7 @@ def make_all(
         if page_holds is None or plan.base_id == last[0]:
             return None
         last[0] = plan.base_id
-        return page_holds(len(plan_rows(Signing.recipient_plan(plan))))
+        return page_holds(plan_row_count(Signing.recipient_plan(plan)))
 
     def items() -> Iterator[tuple[RecipientPlan, str | None, bool | None]]:
         for plan in plans:

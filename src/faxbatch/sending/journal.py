@@ -228,11 +228,6 @@ class CopyRecord:
     last_error: str | None
     failure: str | None
 
-    @property
-    def done(self) -> bool:
-        """Whether this copy is never emailed again (it went, or may have gone)."""
-        return self.state in COPY_DONE
-
 
 def journal_path(campaign_file: Path, setting: str = "") -> Path:
     """Where a campaign's journal is: ``gateway.journal`` inside its folder, else beside it."""

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from faxbatch.letters import layout
 from faxbatch.letters.direction import EXPLICIT
 from faxbatch.letters.fonts import LAYOUT_CHARACTERS, Style, drawn_characters, typeface
 from faxbatch.letters.layout import (
@@ -210,3 +211,53 @@ def test_whatever_the_font_can_print_is_drawn_from_the_subset(text: str, style: 
     for line in wrap_lines([Span(text, style), Span(tail, style)], 120.0, 11.0):
         for piece, used, _x in line.pieces:
             assert all(typeface()[used].has(c) and c in subset for c in piece), piece
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Office 0\nMinistry of Justice\nStreet 5 | Astana\nby fax: +7 7172 70 00 00",
+        "Генеральная прокуратура Республики Казахстан",
+        "\nline after an empty one\n",
+        "",
+    ],
+)
+def test_text_drawn_as_written_is_laid_out_as_when_broken(text: str) -> None:
+    spans = (Span(text, Style.BOLD),)
+    written = layout._as_written(spans, 400.0, 11.0)
+    assert written is not None
+    assert written == layout._broken_lines(spans, 400.0, 11.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "two  spaces",  # drawn as one
+        " leading space",
+        "soft\u00adhyphen",
+        "no-break\u00a0space",
+        "tab\there",
+        "carriage\rreturn",
+        "zero\u200bwidth",
+        "שלום",  # right to left
+        "مرحبا",  # to join
+        "Peaceful assembly and free expression are rights " * 3,  # wider than the line
+    ],
+)
+def test_text_that_needs_breaking_or_shaping_is_not_drawn_as_written(text: str) -> None:
+    assert layout._as_written((Span(text),), 300.0, 11.0) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab Жж\n\u00a0\u00ad·-,"), max_size=60),
+    st.sampled_from(list(Style)),
+    st.sampled_from([40.0, 120.0, 400.0]),
+)
+def test_text_drawn_as_written_whenever_it_may_be_matches_broken_lines(
+    text: str, style: Style, width: float
+) -> None:
+    spans = (Span(text, style),)
+    written = layout._as_written(spans, width, 11.0)
+    if written is not None:
+        assert written == layout._broken_lines(spans, width, 11.0)

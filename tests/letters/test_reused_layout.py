@@ -72,7 +72,7 @@ def test_a_drawn_page_is_recognised_by_its_items_not_by_their_places() -> None:
 
 def test_the_placed_line_cache_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(layout, "PLACED_LINES", 4)
-    monkeypatch.setattr(pdf, "DRAWN_PAGES", 2)
+    monkeypatch.setattr(pdf._DRAWN, "size", 2)
     _clear_caches()
     small = [[p.items for p in _pages(i)] for i in (0, 1, 2, 0)]
     assert len(layout._PLACED) <= 4 and len(pdf._DRAWN) <= 2

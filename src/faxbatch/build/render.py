@@ -50,7 +50,7 @@ from faxbatch.letters.postal import postal_document
 from faxbatch.letters.signatories import LetterExtras, as_signer
 from faxbatch.numbers.caller import Caller
 from faxbatch.numbers.sheet import SheetPart, sheet_part
-from faxbatch.printshop.preflight import PageRules, check_layout
+from faxbatch.printshop.rules import PageRules, check_layout
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -260,11 +260,18 @@ def subset_key(face: Face, chars: Iterable[str]) -> str:
     return f"{face.style.value}:{digest.hexdigest()}"
 
 
+#: tables a PDF font needs not: a PDF names glyphs itself (no shaping, positioning nor kerning)
+_DROPPED = ("GDEF", "GPOS", "GSUB", "MATH", "FFTM", "kern", "gasp")
+
+
 def subset(face: Face, chars: Iterable[str]) -> bytes:
     """A TrueType file holding just the glyphs of ``chars`` (same characters, same bytes)."""
     wanted = sorted({c for c in chars if face.has(c)} | {" "})
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     font = TTFont(io.BytesIO(face.data), recalcTimestamp=False)
+    for tag in _DROPPED:  # gone before subsetting: fontTools would read them only to drop them
+        if tag in font:
+            del font[tag]
     options = ft_subset.Options()
     options.layout_features = []
     options.hinting = False  # a fax is read at 200 dpi: hinting only adds bytes
@@ -273,7 +280,7 @@ def subset(face: Face, chars: Iterable[str]) -> bytes:
     options.name_languages = [0x409]
     options.notdef_outline = True
     options.recalc_timestamp = False
-    options.drop_tables += ["GDEF", "GPOS", "GSUB", "MATH", "FFTM", "kern", "gasp"]
+    options.drop_tables += list(_DROPPED)
     subsetter = ft_subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in wanted])
     subsetter.subset(font)

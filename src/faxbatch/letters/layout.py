@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from faxbatch.campaign.model import PageSize
 from faxbatch.letters.direction import MIRROR, has_rtl, levels, line_order, paragraph_level
@@ -112,6 +113,41 @@ class Image:
 
 
 Item = TextRun | Rule | Box | Image
+
+V = TypeVar("V")
+
+
+class ByIdentity(Generic[V]):
+    """Values remembered by the identities of a sequence of objects (a page's items, fonts).
+
+    Items are immutable, and the layout hands out the very same objects for the same line at the
+    same height (see :func:`flow`): what was worked out for a page of them holds for every page
+    of them. Each entry holds its objects, so no identity in a key is taken by another object
+    while the entry lives. At most ``size`` entries are kept (then it starts again).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: dict[tuple[int, ...], tuple[tuple[object, ...], V]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, objects: Sequence[object]) -> V | None:
+        """The value remembered for these very objects, in this order, or None."""
+        found = self._entries.get(tuple(map(id, objects)))
+        return None if found is None else found[1]
+
+    def put(self, objects: Sequence[object], value: V) -> None:
+        """Remember ``value`` for these very objects."""
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        held = tuple(objects)
+        self._entries[tuple(map(id, held))] = (held, value)
+
+    def clear(self) -> None:
+        """Forget every value."""
+        self._entries.clear()
 
 
 @dataclass
@@ -334,8 +370,42 @@ def _shaped(spans: tuple[Span, ...]) -> tuple[Span, ...]:
     return tuple(Span(t, span.style) for t, span in zip(texts, spans, strict=True) if t)
 
 
+def _as_written(spans: tuple[Span, ...], width: float, size: float) -> tuple[Line, ...] | None:
+    """The lines of one span that needs no breaking, each drawn as written; None if it does.
+
+    That is text of one style whose every line fits, with nothing to shape, reorder, hide or
+    join (single spaces between words, none at either end): most of what a cover sheet and an
+    address hold. :func:`_broken_lines` lays such text out the same way, only slower.
+    """
+    if len(spans) != 1:
+        return None
+    style = spans[0].style
+    face = typeface()[style]
+    lines = []
+    for text in spans[0].text.split("\n"):
+        if text:
+            # printable: no control, format (soft hyphen, zero width space), separator
+            # (no-break and other special spaces, U+2028, U+2029) characters
+            if not text.isprintable() or text[0] == " " or text[-1] == " " or "  " in text:
+                return None
+            if not text.isascii() and (
+                has_rtl(text) or needs_shaping(text) or any(map(is_invisible, text))
+            ):
+                return None
+            if not face.covers(text) or face.width(text, size) > width + 0.01:
+                return None
+        lines.append(Line(((text, style, 0.0),) if text else ()))
+    return tuple(lines)
+
+
 @lru_cache(maxsize=1024)
 def _wrap_cached(spans: tuple[Span, ...], width: float, size: float) -> tuple[Line, ...]:
+    written = _as_written(spans, width, size)
+    return _broken_lines(spans, width, size) if written is None else written
+
+
+def _broken_lines(spans: tuple[Span, ...], width: float, size: float) -> tuple[Line, ...]:
+    """Spans broken into lines (see :func:`wrap_lines`), whatever they hold."""
     spans = _shaped(spans)
     paragraph = "".join(span.text for span in spans)
     bidi = _Bidi(paragraph) if has_rtl(paragraph) else None

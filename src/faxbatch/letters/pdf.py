@@ -10,7 +10,6 @@ batch's subsets once. Output is deterministic: no dates, and the file ID is a ha
 from __future__ import annotations
 
 import hashlib
-import operator
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from faxbatch.letters.fonts import EmbeddedFont, Style
-from faxbatch.letters.layout import Box, Image, Item, Page, Rule, TextRun
+from faxbatch.letters.layout import Box, ByIdentity, Image, Item, Page, Rule, TextRun
 
 _FONT_NAMES = {
     Style.REGULAR: b"/FR",
@@ -106,14 +105,12 @@ def _deflate(raw: bytes) -> bytes:
     return zlib.compress(raw, 6)
 
 
-# the content streams of pages drawn before, by the identities of the fonts and of the items:
-# (fonts, items, stream, styles, images). Holding the items keeps their identities unique.
-_Drawn = tuple[
-    Mapping[Style, EmbeddedFont], tuple[Item, ...], bytes, frozenset[Style], frozenset[str]
-]
-_DRAWN: dict[tuple[int, ...], _Drawn] = {}
+#: the content streams of pages drawn before, by the identities of the fonts and of the items:
+#: (stream, styles, images)
+_DRAWN: ByIdentity[tuple[bytes, frozenset[Style], frozenset[str]]]
 #: at most this many pages' streams are kept (then the cache starts again)
 DRAWN_PAGES = 256
+_DRAWN = ByIdentity(DRAWN_PAGES)
 
 
 def _content(
@@ -125,17 +122,15 @@ def _content(
     a body, placed at the same heights; see :func:`faxbatch.letters.layout.flow`) has the same
     stream, which is not drawn again.
     """
-    key = (id(fonts), *map(id, items))
+    key = (fonts, *items)
     found = _DRAWN.get(key)
-    if found is not None and found[0] is fonts and all(map(operator.is_, found[1], items)):
-        return found[2], found[3], found[4]
+    if found is not None:
+        return found
     styles: set[Style] = set()
     images: set[str] = set()
-    stream = _deflate(_ops(items, fonts, styles, images))
-    if len(_DRAWN) >= DRAWN_PAGES:
-        _DRAWN.clear()
-    _DRAWN[key] = (fonts, tuple(items), stream, frozenset(styles), frozenset(images))
-    return stream, frozenset(styles), frozenset(images)
+    drawn = (_deflate(_ops(items, fonts, styles, images)), frozenset(styles), frozenset(images))
+    _DRAWN.put(key, drawn)
+    return drawn
 
 
 def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:

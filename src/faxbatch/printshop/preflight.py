@@ -45,7 +45,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,23 +64,19 @@ from pypdf.generic import (
 )
 
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
-from faxbatch.letters.fonts import Style, typeface
 from faxbatch.letters.layout import (
-    FAX_HEADER_ZONE,
     MM,
     PAGE_SIZES,
-    Box,
-    Image,
-    Page,
-    Rule,
-    TextRun,
+)
+from faxbatch.printshop.rules import (
+    PRINTABLE_MARGIN,
+    SIZE_TOLERANCE,
+    Mark,
+    PageRules,
+    check_marks,
 )
 from faxbatch.printshop.ticket import JOB_JSON, SCHEMA_VERSION
 
-#: office printers leave this much of every edge unprinted
-PRINTABLE_MARGIN = 5 * MM
-#: a page size matches when both sides agree this closely (points)
-SIZE_TOLERANCE = 1.0
 #: at most this many failures are listed, the rest counted
 MAX_FAILURES = 200
 #: a content stream larger than this once decompressed is not read (a decompression bomb)
@@ -120,29 +116,6 @@ def _mark(kind: str, m: Matrix, x0: float, y0: float, x1: float, y1: float, text
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
     return Mark(kind, min(xs), min(ys), max(xs), max(ys), text)
-
-
-# -- what a page draws ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Mark:
-    """Something a page draws, with its bounding box in page space (points)."""
-
-    kind: str  # "text", "path" or "image"
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    #: a text's characters; an image's digest (of its data as stored), to compare pages by
-    text: str = ""
-    #: an image of black and white pixels only (1 bit per pixel, or a stencil mask)
-    bilevel: bool = True
-
-    def describe(self) -> str:
-        """``text 'Page 1 of 2'``, ``a line`` or ``an image``, for messages."""
-        if self.kind == "text":
-            shown = self.text.strip() or "(spaces)"
-            return f"text '{shown[:40]}{'…' if len(shown) > 40 else ''}'"
-        return "a line or shape" if self.kind == "path" else "an image"
 
 
 @dataclass(frozen=True)
@@ -815,40 +788,6 @@ def _has_font_file(font: DictionaryObject) -> bool:
     )
 
 
-# -- checking pages ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PageRules:
-    """What a page must satisfy.
-
-    ``text``: why the page must draw text (a page of a document has at least its "Page N of M"
-    line); None: it may be empty.
-    """
-
-    page_size: str
-    fax: bool = False
-    blank: bool = False
-    window: Rect | None = None
-    text: str | None = None
-
-
-def _mm(points: float) -> str:
-    return f"{points / MM:.1f} mm"
-
-
-def _outside_margin(mark: Mark, width: float, height: float, margin: float) -> str | None:
-    slack = 0.05
-    gaps = (
-        ("left", mark.x0),
-        ("right", width - mark.x1),
-        ("bottom", mark.y0),
-        ("top", height - mark.y1),
-    )
-    edge, gap = min(gaps, key=lambda item: item[1])
-    if gap >= margin - slack:
-        return None
-    return f"{mark.describe()} reaches {_mm(max(gap, 0.0))} from the {edge} edge"
-
-
 def check_page(
     reader: pypdf.PdfReader,
     page: pypdf.PageObject,
@@ -932,7 +871,7 @@ def _marks_failures(
     texts = [mark for mark in marks if mark.kind == "text" and mark.text.strip()]
     failures.extend(
         failure.removeprefix(": ")
-        for failure in _check_marks(marks, width, height, rules, "", margin)
+        for failure in check_marks(marks, width, height, rules, "", margin)
     )
     images = [mark for mark in marks if mark.kind == "image"]
     if rules.fax and any(not mark.bilevel for mark in images):
@@ -952,132 +891,6 @@ def _text_digest(texts: Sequence[Mark]) -> str:
             f"{mark.text}\x1e{mark.x0:.1f}\x1e{mark.y0:.1f}\x1f".encode("utf-8", "replace")
         )
     return digest.hexdigest()[:24]
-
-
-def layout_marks(page: Page) -> list[Mark]:
-    """What a laid-out page will draw, with the same boxes :func:`page_marks` reads from a PDF."""
-    marks: list[Mark] = []
-    for item in [*page.items, *page.footer]:
-        if isinstance(item, TextRun):
-            width = _run_width(item.style, item.text, item.size)
-            low, high = item.y - GLYPH_BOTTOM * item.size, item.y + GLYPH_TOP * item.size
-            marks.append(Mark("text", item.x, low, item.x + width, high, item.text))
-        elif isinstance(item, Rule):  # the path itself, as page_marks reads it from a PDF
-            x0, x1 = sorted((item.x1, item.x2))
-            y0, y1 = sorted((item.y1, item.y2))
-            marks.append(Mark("path", x0, y0, x1, y1))
-        elif isinstance(item, Box):
-            marks.append(Mark("path", item.x, item.y, item.x + item.w, item.y + item.h))
-        elif isinstance(item, Image):  # an enclosure's page: black and white by construction
-            marks.append(Mark("image", item.x, item.y, item.x + item.w, item.y + item.h))
-    return marks
-
-
-@lru_cache(maxsize=8192)
-def _run_width(style: Style, text: str, size: float) -> float:
-    """A run's width (the lines of a letter repeat in every document: measured once)."""
-    return typeface()[style].width(text, size)
-
-
-def check_layout(
-    page: Page, where: str, rules: PageRules, margin: float = PRINTABLE_MARGIN
-) -> list[str]:
-    """Failures of a laid-out page, before it is written (the same rules as :func:`check_page`).
-
-    The build runs this on every page it makes, where the positions are exact and free to know;
-    ``faxbatch preflight`` reads the written files instead.
-    """
-    geometry = page.geometry
-    failures: list[str] = []
-    expected_w, expected_h = PAGE_SIZES[rules.page_size]
-    if abs(geometry.width - expected_w) > SIZE_TOLERANCE or abs(geometry.height - expected_h) > (
-        SIZE_TOLERANCE
-    ):
-        failures.append(f"{where}: the page is not {rules.page_size}")
-    if rules.window is None and _clear(page, rules, margin):
-        return failures  # the common case, decided from the page's outer bounds alone
-    marks = layout_marks(page)
-    failures.extend(_check_marks(marks, geometry.width, geometry.height, rules, where, margin))
-    return failures
-
-
-def _clear(page: Page, rules: PageRules, margin: float) -> bool:
-    """Whether everything lies inside the margins (and below the fax header zone)."""
-    width, height = page.geometry.width, page.geometry.height
-    left = bottom = float("inf")
-    right = top = float("-inf")
-    for item in (*page.items, *page.footer):
-        if isinstance(item, TextRun):
-            x0, x1 = item.x, item.x + _run_width(item.style, item.text, item.size)
-            y0, y1 = item.y - GLYPH_BOTTOM * item.size, item.y + GLYPH_TOP * item.size
-        elif isinstance(item, Rule):
-            x0, x1 = sorted((item.x1, item.x2))
-            y0, y1 = sorted((item.y1, item.y2))
-        else:
-            x0, y0, x1, y1 = item.x, item.y, item.x + item.w, item.y + item.h
-        left, bottom = min(left, x0), min(bottom, y0)
-        right, top = max(right, x1), max(top, y1)
-    limit = height - margin
-    if rules.fax:
-        limit = min(limit, height - FAX_HEADER_ZONE)
-    slack = 0.05
-    return (
-        left >= margin - slack
-        and bottom >= margin - slack
-        and right <= width - margin + slack
-        and top <= limit + slack
-    ) or left == float("inf")
-
-
-def _check_marks(
-    marks: list[Mark], width: float, height: float, rules: PageRules, where: str, margin: float
-) -> list[str]:
-    failures: list[str] = []
-    outside = [
-        (mark, text)
-        for mark in marks
-        if (text := _outside_margin(mark, width, height, margin)) is not None
-    ]
-    if outside:
-        more = f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""
-        failures.append(
-            f"{where}: {outside[0][1]}, inside the {_mm(margin)} printers leave unprinted{more}"
-        )
-    if rules.fax:
-        limit = height - FAX_HEADER_ZONE
-        in_zone = [mark for mark in marks if mark.y1 > limit + 0.05]
-        if in_zone:
-            first = max(in_zone, key=lambda mark: mark.y1)
-            more = f" (and {len(in_zone) - 1} more)" if len(in_zone) > 1 else ""
-            failures.append(
-                f"{where}: {first.describe()} reaches {_mm(max(height - first.y1, 0.0))} from the "
-                f"top, inside the fax header zone (top {_mm(FAX_HEADER_ZONE)}){more}"
-            )
-    if rules.window is not None:
-        failures.extend(_check_window(marks, rules.window, where))
-    return failures
-
-
-def _check_window(marks: list[Mark], window: Rect, where: str) -> list[str]:
-    failures = []
-    inside = 0
-    for mark in marks:
-        if not window.overlaps(mark.x0, mark.y0, mark.x1, mark.y1):
-            continue
-        if window.contains(mark.x0, mark.y0, mark.x1, mark.y1):
-            inside += mark.kind == "text"
-            continue
-        failures.append(
-            f"{where}: {mark.describe()} sticks out of the envelope window "
-            f"({_mm(window.x)}–{_mm(window.right)} from the left, "
-            f"{_mm(window.y)}–{_mm(window.top)} from the bottom)"
-        )
-    if inside < 2:
-        failures.append(
-            f"{where}: the envelope window holds {inside} line(s) of text; a postal letter needs "
-            "the return line and the address there"
-        )
-    return failures
 
 
 # -- the batch -----------------------------------------------------------------------------------

@@ -427,6 +427,9 @@ class CacheWriter:
         cache_folder.mkdir(parents=True, exist_ok=True)
         with self._writing(self._path):
             self._db = sqlite3.connect(database_uri(self._path, "rwc"), uri=True)
+            # no flush per transaction: the staging folder is flushed whole before it is
+            # published (see faxbatch.build.staging), and a build that fails throws it away
+            self._db.execute("PRAGMA synchronous = OFF")
             self._db.executescript(_SCHEMA)
         self._pages = self._pages_path.open("wb")
         if previous is not None:

@@ -381,7 +381,7 @@ class _Build:
         setup = ReadSetup(self.campaign, self.previous)
         recipients = iter_recipients(self.campaign)
         # closed on the way out, so that no worker still writes when the staging folder goes
-        read = in_order(Reader, setup, recipients, self.jobs, chunk=64)
+        read = in_order(Reader, setup, recipients, self.jobs, chunk=64, meanwhile=_warm_up)
         with naming(self.spill), self.spill.open("wb") as spill, contextlib.closing(read):
             for item in read:
                 assert isinstance(item, tuple)
@@ -647,6 +647,18 @@ class _Build:
         )
         if len(self.window_ends) > 64:  # only the earliest matters
             self.window_ends = [min(self.window_ends)]
+
+
+def _warm_up() -> None:
+    """Import what pass 2 needs in this process while the workers read the recipients.
+
+    Their first chunk takes them a while (the geocoder's data loads in each), and this process
+    would only wait; imported now, what follows (the font subsets, the sheet, the offices'
+    holidays) does not stop the build to import, and pass 2's workers inherit it.
+    """
+    import fontTools.subset  # noqa: F401
+    import holidays  # noqa: F401
+    import xlsxwriter  # noqa: F401
 
 
 def _bookmark(plan: RecipientPlan) -> str:

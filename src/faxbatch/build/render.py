@@ -370,16 +370,21 @@ def in_order(
     items: Iterable[R],
     jobs: int,
     chunk: int = 16,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Generator[object, None, None]:
     """``setup(argument)(item)`` for every item, on ``jobs`` processes, results in input order.
 
     ``setup`` runs once per process (open files and databases there, not before the fork). At
     most a few chunks per process are in flight, so memory stays flat however many items come.
+    ``meanwhile`` is called once, as soon as the workers have their first items (work of this
+    process that they need not wait for).
     A worker that dies (killed, out of memory) stops the build with an error instead of a hang.
     ``jobs`` is capped at the cores available (:func:`capped_jobs`).
     """
     jobs = capped_jobs(jobs)
     if jobs <= 1:
+        if meanwhile is not None:
+            meanwhile()
         function = setup(argument)
         try:
             yield from (function(item) for item in items)
@@ -401,6 +406,9 @@ def in_order(
                     if not batch:
                         break
                     pending.append(pool.submit(_run_chunk, batch))
+                if meanwhile is not None:
+                    meanwhile()
+                    meanwhile = None
                 if not pending:
                     break
                 yield from pending.popleft().result()

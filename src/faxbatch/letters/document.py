@@ -18,6 +18,7 @@ from faxbatch.letters.layout import (
     Block,
     Box,
     Geometry,
+    Item,
     Page,
     Paragraph,
     Rule,
@@ -105,7 +106,7 @@ def letter_blocks(
     address = [line for line in address if line]
     if target:
         address.append(labels.labels(language).by_fax.format(fax=target.fax))
-    blocks.append(Paragraph((Span("\n".join(address)),), size=BODY, space_after=8 * MM))
+    blocks.append(Paragraph((Span("\n".join(address)),), size=BODY, space_after=8 * MM, own=True))
     return blocks + letter_text(campaign, recipient, body, extras)
 
 
@@ -124,7 +125,13 @@ def letter_text(
     blocks: list[Block] = []
     subject = fill(letter.subject, values)
     blocks.append(
-        Paragraph((Span(subject, Style.BOLD),), size=BODY, keep_with_next=True, space_after=4.0)
+        Paragraph(
+            (Span(subject, Style.BOLD),),
+            size=BODY,
+            keep_with_next=True,
+            space_after=4.0,
+            own=subject != letter.subject,
+        )
     )
     if campaign.reference:
         blocks.append(
@@ -144,7 +151,8 @@ def letter_text(
     own = recipient.greeting if letter.language == (recipient.language or letter.language) else ""
     greeting = fill(own or letter.greeting, values)
     if greeting:
-        blocks.append(Paragraph((Span(greeting),), size=BODY, space_after=0.6 * BODY))
+        personal = greeting != letter.greeting
+        blocks.append(Paragraph((Span(greeting),), size=BODY, space_after=0.6 * BODY, own=personal))
     text = fill_blocks(body, values)
     if text:  # the closing never starts a page without at least two lines of the body's end
         text[-1] = replace(text[-1], keep_with_next=True)
@@ -169,22 +177,57 @@ def letter_text(
     return blocks
 
 
+#: items every cover of a batch may share, by their values (see :func:`_shared`)
+_SHARED: dict[Item, Item] = {}
+#: the rows of covers laid out before, by (label, value, top, geometry, bold): (runs, below)
+_ROWS: dict[tuple[str, str, float, Geometry, bool], tuple[tuple[Item, ...], float]] = {}
+#: at most this many items and rows are kept (then each cache starts again)
+SHARED_ITEMS = 4096
+
+
+def _shared(page: Page, *items: Item) -> None:
+    """Add items that are no recipient's own: the very objects any cover before used."""
+    if len(_SHARED) >= SHARED_ITEMS:
+        _SHARED.clear()
+    page.begin(False)
+    page.items.extend(_SHARED.setdefault(item, item) for item in items)
+
+
 def _row(
-    page: Page, label: str, value: str, y: float, geometry: Geometry, bold: bool = False
+    page: Page,
+    label: str,
+    value: str,
+    y: float,
+    geometry: Geometry,
+    bold: bool = False,
+    own: bool = False,
 ) -> float:
-    """One labelled line of the cover sheet; returns the y below it."""
-    label_width = 40 * MM
-    page.items.append(TextRun(geometry.left, y - COVER_VALUE * 0.9, label, Style.BOLD, COVER_LABEL))
-    style = Style.BOLD if bold else Style.REGULAR
-    runs, below = text_runs(
-        (Span(value or "—", style),),
-        geometry.left + label_width,
-        y,
-        geometry.frame_width - label_width,
-        COVER_VALUE,
-    )
-    page.items.extend(runs)
-    return below - 2.0
+    """One labelled line of the cover sheet; returns the y below it.
+
+    ``own``: the value is the recipient's (its name, its number); any other row is laid out once
+    for all the covers that have it at the same height.
+    """
+    key = (label, value, y, geometry, bold)
+    found = None if own else _ROWS.get(key)
+    if found is None:
+        label_width = 40 * MM
+        style = Style.BOLD if bold else Style.REGULAR
+        head = TextRun(geometry.left, y - COVER_VALUE * 0.9, label, Style.BOLD, COVER_LABEL)
+        runs, below = text_runs(
+            (Span(value or "—", style),),
+            geometry.left + label_width,
+            y,
+            geometry.frame_width - label_width,
+            COVER_VALUE,
+        )
+        found = ((head, *runs), below - 2.0)
+        if not own:
+            if len(_ROWS) >= SHARED_ITEMS:
+                _ROWS.clear()
+            _ROWS[key] = found
+    page.begin(own)
+    page.items.extend(found[0])
+    return found[1]
 
 
 def cover_page(
@@ -202,32 +245,36 @@ def cover_page(
     language = campaign.letter.language
     words = labels.labels(language)
     top = geometry.top
-    page.items.append(TextRun(geometry.left, top - 40, words.fax_title, Style.BOLD, 48.0))
+    _shared(page, TextRun(geometry.left, top - 40, words.fax_title, Style.BOLD, 48.0))
     if campaign.cover.urgent:
         face = typeface()[Style.BOLD]
         width = face.width(words.urgent, 22.0) + 16
         x = geometry.right - width
-        page.items.append(Box(x, top - 44, width, 40, width=3.0))
-        page.items.append(TextRun(x + 8, top - 32, words.urgent, Style.BOLD, 22.0))
+        _shared(
+            page,
+            Box(x, top - 44, width, 40, width=3.0),
+            TextRun(x + 8, top - 32, words.urgent, Style.BOLD, 22.0),
+        )
     y = top - 60
-    page.items.append(Rule(geometry.left, y, geometry.right, y, 1.5))
+    _shared(page, Rule(geometry.left, y, geometry.right, y, 1.5))
     y -= 8
 
     y = _row(page, words.date, labels.format_date(day, language), y, geometry)
     y = _row(page, words.pages, words.pages_value.format(count=total_pages), y, geometry)
     y -= 6
-    page.items.append(Rule(geometry.left, y, geometry.right, y))
+    _shared(page, Rule(geometry.left, y, geometry.right, y))
     y -= 8
-    y = _row(page, words.to, recipient.name or recipient.organization, y, geometry, bold=True)
+    name = recipient.name or recipient.organization
+    y = _row(page, words.to, name, y, geometry, bold=True, own=True)
     if recipient.title:
-        y = _row(page, "", recipient.title, y, geometry)
+        y = _row(page, "", recipient.title, y, geometry, own=True)
     if recipient.organization and recipient.name:
-        y = _row(page, words.organization, recipient.organization, y, geometry)
-    y = _row(page, words.fax, target.fax if target else "", y, geometry, bold=True)
+        y = _row(page, words.organization, recipient.organization, y, geometry, own=True)
+    y = _row(page, words.fax, target.fax if target else "", y, geometry, bold=True, own=True)
     if target and target.phone:
-        y = _row(page, words.phone, target.phone, y, geometry)
+        y = _row(page, words.phone, target.phone, y, geometry, own=True)
     y -= 6
-    page.items.append(Rule(geometry.left, y, geometry.right, y))
+    _shared(page, Rule(geometry.left, y, geometry.right, y))
     y -= 8
     y = _row(page, words.sender, sender.name, y, geometry, bold=True)
     if sender.organization:
@@ -240,20 +287,28 @@ def cover_page(
         shown = f"{copy.name}, {copy.email}" if copy.name else copy.email
         y = _row(page, words.copies_to if number == 0 else "", shown, y, geometry)
     y -= 6
-    page.items.append(Rule(geometry.left, y, geometry.right, y))
+    _shared(page, Rule(geometry.left, y, geometry.right, y))
     y -= 8
     subject = fill(campaign.letter.subject, values)
-    y = _row(page, words.regarding, subject, y, geometry, bold=True)
+    own = subject != campaign.letter.subject
+    y = _row(page, words.regarding, subject, y, geometry, bold=True, own=own)
     if campaign.reference:
         y = _row(page, words.reference, campaign.reference, y, geometry)
-    comments = fill(recipient.cover_comments or campaign.cover.comments, values)
+    template = recipient.cover_comments or campaign.cover.comments
+    comments = fill(template, values)
     if comments:
         y -= 10
-        page.items.append(TextRun(geometry.left, y - COVER_LABEL, words.comments, Style.BOLD,
-                                  COVER_LABEL))  # fmt: skip
+        _shared(
+            page,
+            TextRun(geometry.left, y - COVER_LABEL, words.comments, Style.BOLD, COVER_LABEL),
+        )
         y -= COVER_LABEL * 1.6
         runs, y = text_runs((Span(comments),), geometry.left, y, geometry.frame_width, 14.0)
-        page.items.extend(runs)
+        if recipient.cover_comments or comments != template:
+            page.begin(True)
+            page.items.extend(runs)
+        else:
+            _shared(page, *runs)
     if y < geometry.bottom:
         raise DoesNotFit(
             "the cover sheet does not fit on one page; shorten cover.comments or the names on it"

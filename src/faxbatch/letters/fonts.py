@@ -20,7 +20,6 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import Protocol
 
-from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 
 from faxbatch.letters import shaping
@@ -266,6 +265,8 @@ _DROPPED = ("GDEF", "GPOS", "GSUB", "MATH", "FFTM", "kern", "gasp")
 
 def subset(face: Face, chars: Iterable[str]) -> bytes:
     """A TrueType file holding just the glyphs of ``chars`` (same characters, same bytes)."""
+    from fontTools import subset as ft_subset  # slow to import, and only a build subsets
+
     wanted = sorted({c for c in chars if face.has(c)} | {" "})
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     font = TTFont(io.BytesIO(face.data), recalcTimestamp=False)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from typing import Generic, TypeVar
 
 from faxbatch.campaign.model import PageSize
@@ -159,6 +160,31 @@ class Page:
     #: what differs on every page of a batch ("Page 2 of 4"), kept apart from the rest so that
     #: the rest can be rendered once and shared by every letter whose page is the same
     footer: list[Item] = field(default_factory=list)
+    #: where in ``items`` a recipient's own items (an address, a name on the cover) begin and
+    #: end: (index, whether the items from there on are a recipient's own). Each part is a
+    #: content stream of its own, so that the parts all letters share are drawn once
+    parts: list[tuple[int, bool]] = field(default_factory=list)
+
+    def begin(self, own: bool) -> None:
+        """The items added next are (or are not) a recipient's own: a new part if that changes."""
+        if own == (self.parts[-1][1] if self.parts else False):
+            return
+        if self.parts and self.parts[-1][0] == len(self.items):
+            self.parts.pop()  # a part of no items
+            if own == (self.parts[-1][1] if self.parts else False):
+                return
+        self.parts.append((len(self.items), own))
+
+    def content_parts(self) -> list[tuple[Sequence[Item], bool]]:
+        """The items part by part (none empty), each with whether it is a recipient's own."""
+        if not self.parts:
+            return [(self.items, False)] if self.items else []
+        bounds = [(0, False), *self.parts, (len(self.items), False)]
+        return [
+            (self.items[start:end], own)
+            for (start, own), (end, _) in pairwise(bounds)
+            if end > start
+        ]
 
     def text(self) -> str:
         """The page's text runs, in drawing order (for tests and checks)."""
@@ -188,6 +214,8 @@ class Paragraph:
     bullet: str = ""  # drawn in the indent of the first line, right-aligned
     keep_with_next: bool = False
     align: str = "left"  # left, right or center
+    #: one recipient's own text (an address, a greeting by name): see :attr:`Page.parts`
+    own: bool = False
 
     @property
     def line_height(self) -> float:
@@ -690,6 +718,7 @@ class _Laid:
     space_before: float
     space_after: float
     keep_with_next: bool
+    own: bool = False
 
 
 def line_count(block: Paragraph, geometry: Geometry) -> int:
@@ -701,7 +730,11 @@ def _lay(block: Block, geometry: Geometry) -> _Laid:
     if isinstance(block, Spacer):
         return _Laid((), block.height, 0.0, False)
     return _Laid(
-        _lay_paragraph(block, geometry), block.space_before, block.space_after, block.keep_with_next
+        _lay_paragraph(block, geometry),
+        block.space_before,
+        block.space_after,
+        block.keep_with_next,
+        block.own,
     )
 
 
@@ -730,7 +763,9 @@ def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = 
 
     def place(lines: Sequence[_LaidLine]) -> None:
         nonlocal y
-        items = pages[-1].items
+        page = pages[-1]
+        page.begin(own)
+        items = page.items
         for line in lines:
             items.extend(_placed_runs(line, y))
             y -= line.height
@@ -741,6 +776,7 @@ def flow(blocks: Iterable[Block], geometry: Geometry, first_top: float | None = 
         y = geometry.top
 
     for k, item in enumerate(laid):
+        own = item.own
         if pages[-1].items:
             y -= item.space_before
         start = 0

@@ -173,6 +173,6 @@ def fill_blocks(blocks: Sequence[Paragraph], values: Mapping[str, str]) -> list[
     for block in blocks:
         if any("{" in span.text or "}" in span.text for span in block.spans):
             spans = tuple(Span(fill(span.text, values), span.style) for span in block.spans)
-            block = replace(block, spans=spans)
+            block = replace(block, spans=spans, own=block.own or spans != block.spans)
         filled.append(block)
     return filled

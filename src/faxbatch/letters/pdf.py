@@ -31,8 +31,8 @@ _FONT_NAMES = {
 class PageContent:
     """A page rendered once: its compressed content streams and what they need.
 
-    The first stream holds the page's content, the second its footer; letters whose pages differ
-    only in the footer share the first stream's bytes (and, in a volume, its object).
+    A stream per part of the page's content, then one for its footer; letters whose pages share
+    a part share that stream's bytes (and, in a volume, its object).
     """
 
     width: float
@@ -114,31 +114,41 @@ _DRAWN = ByIdentity(DRAWN_PAGES)
 
 
 def _content(
-    items: Sequence[Item], fonts: Mapping[Style, EmbeddedFont]
+    items: Sequence[Item], fonts: Mapping[Style, EmbeddedFont], remember: bool = True
 ) -> tuple[bytes, frozenset[Style], frozenset[str]]:
-    """A page's content stream (compressed), its styles and images.
+    """A content stream (compressed) drawing ``items``, its styles and images.
 
-    Items are immutable: a page of the very same item objects as one drawn before (the lines of
-    a body, placed at the same heights; see :func:`faxbatch.letters.layout.flow`) has the same
-    stream, which is not drawn again.
+    Items are immutable: items that are the very objects of a part drawn before (the lines of
+    a body, placed at the same heights, see :func:`faxbatch.letters.layout.flow`; what every
+    cover shares) have the same stream, which is not drawn again. ``remember``: False for a
+    recipient's own items, which no other page has.
     """
     key = (fonts, *items)
-    found = _DRAWN.get(key)
+    found = _DRAWN.get(key) if remember else None
     if found is not None:
         return found
     styles: set[Style] = set()
     images: set[str] = set()
     drawn = (_deflate(_ops(items, fonts, styles, images)), frozenset(styles), frozenset(images))
-    _DRAWN.put(key, drawn)
+    if remember:
+        _DRAWN.put(key, drawn)
     return drawn
 
 
 def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
-    """Turn a laid-out page into compressed content streams (content, then footer)."""
-    stream, drawn_styles, drawn_images = _content(page.items, fonts)
-    styles = set(drawn_styles)
-    images = set(drawn_images)
-    streams = [stream]
+    """Turn a laid-out page into compressed content streams: its parts, then its footer.
+
+    A page's parts (see :attr:`faxbatch.letters.layout.Page.parts`) are streams of their own,
+    so that in a print volume the parts letters share are one object, written once.
+    """
+    styles: set[Style] = set()
+    images: set[str] = set()
+    streams = []
+    for items, own in page.content_parts():
+        stream, drawn_styles, drawn_images = _content(items, fonts, remember=not own)
+        streams.append(stream)
+        styles |= drawn_styles
+        images |= drawn_images
     if page.footer:
         streams.append(zlib.compress(_ops(page.footer, fonts, styles), 6))
     geometry = page.geometry
@@ -251,7 +261,9 @@ class PdfWriter:
             return self._shared[key]
         number = self._reserve()
         self._stream(number, data)
-        if len(data) > 256 and len(self._shared) < 4096:  # the letter pages that repeat
+        if len(data) > 64:  # the parts of pages that repeat, letter after letter
+            if len(self._shared) >= 4096:
+                self._shared.clear()
             self._shared[key] = number
         return number
 

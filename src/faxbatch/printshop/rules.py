@@ -140,8 +140,11 @@ def check_layout(
 def _clear(page: Page, rules: PageRules, margin: float) -> bool:
     """Whether everything lies inside the margins (and below the fax header zone)."""
     width, height = page.geometry.width, page.geometry.height
-    left, bottom, right, top = _bounds(page.items)
-    for x0, y0, x1, y1 in map(_box, page.footer):
+    inf = float("inf")
+    left = bottom = inf
+    right = top = -inf
+    parts = [*page.content_parts(), (page.footer, True)]
+    for x0, y0, x1, y1 in (_bounds(items, not own) for items, own in parts):
         left, bottom = min(left, x0), min(bottom, y0)
         right, top = max(right, x1), max(top, y1)
     limit = height - margin
@@ -157,13 +160,16 @@ def _clear(page: Page, rules: PageRules, margin: float) -> bool:
 
 
 Bounds = tuple[float, float, float, float]
-#: the outer bounds of items measured before (the body pages of every letter are the same items)
+#: the outer bounds of items measured before (the parts of pages that letters share)
 _BOUNDS: ByIdentity[Bounds] = ByIdentity(256)
 
 
-def _bounds(items: Sequence[Item]) -> Bounds:
-    """The box (left, bottom, right, top) around ``items``; infinities around none."""
-    found = _BOUNDS.get(items)
+def _bounds(items: Sequence[Item], remember: bool = True) -> Bounds:
+    """The box (left, bottom, right, top) around ``items``; infinities around none.
+
+    ``remember``: False for items no other page has (a recipient's own).
+    """
+    found = _BOUNDS.get(items) if remember else None
     if found is not None:
         return found
     boxes = list(map(_box, items))
@@ -174,7 +180,8 @@ def _bounds(items: Sequence[Item]) -> Bounds:
         max((box[2] for box in boxes), default=-inf),
         max((box[3] for box in boxes), default=-inf),
     )
-    _BOUNDS.put(items, bounds)
+    if remember:
+        _BOUNDS.put(items, bounds)
     return bounds
 
 

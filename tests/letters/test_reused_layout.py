@@ -24,7 +24,12 @@ def _pages(recipient_index: int) -> list[Page]:
 def _fresh(pages: list[Page]) -> list[Page]:
     """The same pages with every item a new object (nothing for a cache to recognise)."""
     return [
-        Page(page.geometry, [dataclasses.replace(i) for i in page.items], list(page.footer))
+        Page(
+            page.geometry,
+            [dataclasses.replace(i) for i in page.items],
+            list(page.footer),
+            list(page.parts),
+        )
         for page in pages
     ]
 

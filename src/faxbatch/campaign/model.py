@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -175,13 +176,18 @@ class OfficeHours:
 
     def describe(self) -> str:
         """``Mon–Fri 09:00–18:00``, for people (``Sun–Thu 09:00–13:00, 14:00–18:00``)."""
-        names = [WEEKDAYS[day].capitalize() for day in self.days]
-        consecutive = list(self.days) == list(range(self.days[0], self.days[-1] + 1))
-        if self.days == (0, 1, 2, 3, 6):
-            names, consecutive = ["Sun", "Mon", "Tue", "Wed", "Thu"], True
-        days = f"{names[0]}–{names[-1]}" if consecutive and len(names) > 2 else ", ".join(names)
-        spans = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in self.day_spans)
-        return f"{days} {spans}" + ("" if self.holidays else " (holidays too)")
+        return _described(self)
+
+
+@lru_cache(maxsize=256)  # every row of the sheet names its office's hours, twice
+def _described(hours: OfficeHours) -> str:
+    names = [WEEKDAYS[day].capitalize() for day in hours.days]
+    consecutive = list(hours.days) == list(range(hours.days[0], hours.days[-1] + 1))
+    if hours.days == (0, 1, 2, 3, 6):
+        names, consecutive = ["Sun", "Mon", "Tue", "Wed", "Thu"], True
+    days = f"{names[0]}–{names[-1]}" if consecutive and len(names) > 2 else ", ".join(names)
+    spans = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in hours.day_spans)
+    return f"{days} {spans}" + ("" if hours.holidays else " (holidays too)")
 
 
 @dataclass(frozen=True)

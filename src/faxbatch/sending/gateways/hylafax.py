@@ -145,8 +145,9 @@ def window_options(fax: Fax, now: dt.datetime) -> list[str] | None:
 
 def sanitize(text: str, limit: int = 120) -> str:
     """Text safe for a sendfax option: hfaxd's protocol breaks on double quotes and newlines."""
-    cleaned = "".join(" " if ch in '"\\' or not ch.isprintable() else ch for ch in text)
-    return " ".join(cleaned.split())[:limit]
+    if not text.isprintable() or '"' in text or "\\" in text:
+        text = "".join(" " if ch in '"\\' or not ch.isprintable() else ch for ch in text)
+    return " ".join(text.split())[:limit]
 
 
 def job_options(

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import logging
 import math
@@ -68,6 +67,7 @@ from faxbatch.letters.layout import (
     MM,
     PAGE_SIZES,
 )
+from faxbatch.printshop.objects import ObjectCache, SharingReader
 from faxbatch.printshop.rules import (
     PRINTABLE_MARGIN,
     SIZE_TOLERANCE,
@@ -261,8 +261,37 @@ def _named_font(loaded: dict[object, _Font], fonts: Any, name: Any) -> _Font:
         return _FALLBACK_FONT
     key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else (ref.idnum, ref.generation)
     if key not in loaded:
-        loaded[key] = _shared_font(_load_font(_resolve(ref)))
+        content = _content(ref)
+        font = _FONTS_BY_CONTENT.get(content) if content is not None else None
+        if font is None:
+            font = _shared_font(_load_font(_resolve(ref)))
+            if content is not None:
+                _remember(_FONTS_BY_CONTENT, content, font)
+        loaded[key] = font
     return loaded[key]
+
+
+def _content(ref: Any) -> tuple[object, ...] | None:
+    """What an indirect object and all it reaches hold, when known (see SharingReader.closure).
+
+    A font read from the same content reads the same: its reading is then remembered by it.
+    """
+    if not isinstance(ref, IndirectObject) or not isinstance(ref.pdf, SharingReader):
+        return None
+    return ref.pdf.closure(ref)
+
+
+#: fonts read, and whether they are embedded, by their content (:func:`_content`)
+_FONTS_BY_CONTENT: dict[tuple[object, ...], _Font] = {}
+_EMBEDDED_BY_CONTENT: dict[tuple[object, ...], bool] = {}
+#: the objects that files share, by their text (see :mod:`faxbatch.printshop.objects`)
+_OBJECTS = ObjectCache()
+
+
+def _remember(memo: dict[tuple[object, ...], Any], content: tuple[object, ...], value: Any) -> None:
+    if len(memo) >= _SHARED_MAX:
+        memo.clear()
+    memo[content] = value
 
 
 #: the fonts read so far in this process, one per content (see :func:`_shared_font`)
@@ -770,7 +799,12 @@ def _embedded(font: DictionaryObject, cache: FileCache) -> bool:
     key = (ref.idnum, ref.generation) if ref is not None else None
     if key is not None and key in cache.embedded:
         return cache.embedded[key]
-    result = _has_font_file(font)
+    content = _content(ref)
+    result = _EMBEDDED_BY_CONTENT.get(content) if content is not None else None
+    if result is None:
+        result = _has_font_file(font)
+        if content is not None:
+            _remember(_EMBEDDED_BY_CONTENT, content, result)
     if key is not None:
         cache.embedded[key] = result
     return result
@@ -1169,7 +1203,7 @@ def _work_bytes(work: _Work, failures: list[str]) -> bytes | None:
 
 def _read_pdf(relative: str, data: bytes, failures: list[str]) -> pypdf.PdfReader | None:
     try:
-        return pypdf.PdfReader(io.BytesIO(data))
+        return SharingReader(data, _OBJECTS)
     except (OSError, PdfReadError, ValueError) as exc:
         failures.append(f"{relative}: cannot be read as a PDF ({exc})")
         return None

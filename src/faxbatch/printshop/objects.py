@@ -228,12 +228,13 @@ class _Watched(io.BytesIO):
 class SharingReader(pypdf.PdfReader):
     """A ``PdfReader`` over ``data`` that shares parsed objects through ``shared``.
 
-    ``texts`` gives, for each object read through the sharing, its text (see :meth:`text_of`).
+    ``learn``: whether the objects it parses are offered to ``shared`` (else it only takes).
     """
 
-    def __init__(self, data: bytes, shared: ObjectCache) -> None:
+    def __init__(self, data: bytes, shared: ObjectCache, learn: bool = True) -> None:
         self._bytes = data
         self._shared = shared
+        self._learn = learn
         self._watched: _Watched | None = None
         self._parsing = False
         self._nested = 0
@@ -295,6 +296,8 @@ class SharingReader(pypdf.PdfReader):
             self.cache_indirect_object(generation, number, copied)
             self.texts[(number, generation)] = (text + after, node)
             return copied
+        if not self._learn:
+            return super().get_object(indirect_reference)
         watched = self._watched
         if watched is None:
             watched = self._watched = _Watched(self._bytes)

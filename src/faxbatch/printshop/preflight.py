@@ -112,9 +112,9 @@ def _apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
 
 def _mark(kind: str, m: Matrix, x0: float, y0: float, x1: float, y1: float, text: str = "") -> Mark:
     """A mark covering the box (x0, y0)–(x1, y1) of the space that ``m`` maps to the page."""
-    points = [_apply(m, x, y) for x in (x0, x1) for y in (y0, y1)]
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
+    a, b, c, d, e, f = m  # the four corners, as _apply maps them
+    xs = (x0 * a + y0 * c + e, x0 * a + y1 * c + e, x1 * a + y0 * c + e, x1 * a + y1 * c + e)
+    ys = (x0 * b + y0 * d + f, x0 * b + y1 * d + f, x1 * b + y0 * d + f, x1 * b + y1 * d + f)
     return Mark(kind, min(xs), min(ys), max(xs), max(ys), text)
 
 
@@ -372,7 +372,15 @@ class _Interpreter:
 
     def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
         s = self.state
-        if op == b"q":
+        # the operators of text come first: most of a letter's operators are Tm, Tj and Tf
+        if op == b"Tj" and args:
+            self._show([args[0]])
+        elif op == b"Tm" and len(args) == 6:
+            self.tm = self.tlm = tuple(map(float, args))  # type: ignore[assignment]
+        elif op == b"Tf" and len(args) == 2:
+            s.font = self.font(fonts, args[0])
+            s.size = float(args[1])
+        elif op == b"q":
             self.stack.append(replace(s))
         elif op == b"Q":
             if self.stack:
@@ -384,11 +392,6 @@ class _Interpreter:
             self.in_text = True
         elif op == b"ET":
             self.in_text = False
-        elif op == b"Tf" and len(args) == 2:
-            s.font = self.font(fonts, args[0])
-            s.size = float(args[1])
-        elif op == b"Tm" and len(args) == 6:
-            self.tm = self.tlm = tuple(float(a) for a in args)  # type: ignore[assignment]
         elif op in (b"Td", b"TD") and len(args) == 2:
             if op == b"TD":
                 s.leading = -float(args[1])
@@ -405,8 +408,6 @@ class _Interpreter:
             s.scale = float(args[0]) / 100
         elif op == b"Ts" and args:
             s.rise = float(args[0])
-        elif op == b"Tj" and args:
-            self._show([args[0]])
         elif op == b"TJ" and args:
             self._show(list(args[0]))
         elif op == b"'" and args:
@@ -596,6 +597,8 @@ def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
                 return None
             operands.append(array)
             array = None
+        elif hex_text.isalnum() and not len(hex_text) % 2:  # hex digits only, paired
+            target.append(bytes.fromhex(hex_text.decode("ascii")))
         else:  # a hex string (the only token that may be empty)
             digits = re.sub(rb"\s", b"", hex_text)
             target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
@@ -1201,9 +1204,16 @@ def _work_bytes(work: _Work, failures: list[str]) -> bytes | None:
         return None
 
 
-def _read_pdf(relative: str, data: bytes, failures: list[str]) -> pypdf.PdfReader | None:
+def _read_pdf(
+    relative: str, data: bytes, failures: list[str], learn: bool = True
+) -> pypdf.PdfReader | None:
+    """A PDF's reader (its objects shared with the other files: see ``objects.SharingReader``).
+
+    ``learn``: whether objects it parses are offered to the files read after it (a volume's are
+    its documents' own, read before it: it only takes them).
+    """
     try:
-        return SharingReader(data, _OBJECTS)
+        return SharingReader(data, _OBJECTS, learn=learn)
     except (OSError, PdfReadError, ValueError) as exc:
         failures.append(f"{relative}: cannot be read as a PDF ({exc})")
         return None
@@ -1265,7 +1275,7 @@ def _volume_failures(
         failures.append(
             f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)"
         )
-    reader = _read_pdf(relative, data, failures)
+    reader = _read_pdf(relative, data, failures, learn=False)
     if reader is None:
         return failures, owned
     pages = len(reader.pages)

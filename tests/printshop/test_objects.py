@@ -1,0 +1,132 @@
+"""Objects shared across a batch's files: read by their own bytes, never by their numbers."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+from pypdf.generic import IndirectObject, StreamObject
+
+from faxbatch.printshop.objects import ObjectCache, SharingReader
+from faxbatch.printshop.preflight import page_marks, run_preflight
+from tests.builders import LONG_BODY, build_folder
+
+
+def _plain(obj: Any, reader: pypdf.PdfReader) -> Any:
+    """An object as nested tuples (types, values, references by number) to compare readers."""
+    if isinstance(obj, IndirectObject):
+        assert obj.pdf is reader  # bound to the file it was read from
+        return ("R", obj.idnum, obj.generation)
+    if isinstance(obj, dict):
+        items = [(str(k), _plain(v, reader)) for k, v in obj.items()]
+        data = obj._data if isinstance(obj, StreamObject) else None
+        return (type(obj).__name__, items, data)
+    if isinstance(obj, list):
+        return (type(obj).__name__, [_plain(v, reader) for v in obj])
+    return (type(obj).__name__, repr(obj))
+
+
+def _objects(reader: pypdf.PdfReader, count: int) -> list[Any]:
+    found = []
+    for number in range(1, count):
+        try:
+            found.append(_plain(reader.get_object(number), reader))
+        except Exception as exc:
+            found.append(("raises", type(exc).__name__))
+    return found
+
+
+def _same_as_pypdf(data: bytes, shared: ObjectCache) -> None:
+    sharing, plain = SharingReader(data, shared), pypdf.PdfReader(io.BytesIO(data))
+    count = max((max(x) for x in plain.xref.values() if x), default=0) + 20
+    assert _objects(sharing, count) == _objects(plain, count)
+    assert len(sharing.pages) == len(plain.pages)
+    for mine, theirs in zip(sharing.pages, plain.pages, strict=True):
+        assert page_marks(sharing, mine) == page_marks(plain, theirs)
+
+
+@pytest.fixture
+def faxes(tmp_path: Path) -> list[bytes]:
+    build_folder(tmp_path, body=LONG_BODY)
+    return [path.read_bytes() for path in sorted((tmp_path / "faxes").glob("*.pdf"))]
+
+
+def test_shared_objects_are_the_objects_pypdf_reads(faxes: list[bytes]) -> None:
+    shared = ObjectCache()
+    for data in faxes + faxes:  # the second time, from what the first shared
+        _same_as_pypdf(data, shared)
+    assert shared.templates
+    reader = SharingReader(faxes[0], shared)
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    assert all(reader.closure(ref) is not None for ref in fonts.values())
+
+
+def _widths_changed(data: bytes) -> bytes:
+    """The first /W array's widths made wider (same length: the xref stays right)."""
+    match = re.search(rb"/W \[0 \[([\d ]+)\]", data)
+    assert match is not None
+    wider = re.sub(rb"\d", b"9", match.group(1))
+    return data[: match.start(1)] + wider + data[match.end(1) :]
+
+
+def _xref_lies(data: bytes) -> bytes:
+    """The xref places object 4 where object 3 lies (pypdf then looks for it in the file)."""
+    table = re.search(rb"xref\s+0 \d+\s+", data)
+    assert table is not None
+    entries = [table.end() + 20 * n for n in range(5)]  # 20 bytes each (ISO 32000-1, 7.5.4)
+    third, fourth = entries[3], entries[4]
+    return data[:fourth] + data[third : third + 10] + data[fourth + 10 :]
+
+
+def _endobj_in_a_stream(data: bytes) -> bytes:
+    """An uncompressed stream's data holding ``endobj`` (a text that ends early)."""
+    at = data.index(b"stream\n") + len(b"stream\n")
+    return data[:at] + b"endobj" + data[at + 6 :]
+
+
+def _overlapping(data: bytes) -> bytes:
+    """Object 5's header where object 6 starts: two xref entries, one text."""
+    head = re.search(rb"\n6 0 obj", data)
+    assert head is not None
+    return data[: head.start() + 1] + b"5" + data[head.start() + 2 :]
+
+
+@pytest.mark.parametrize("damage", [_widths_changed, _xref_lies, _endobj_in_a_stream, _overlapping])
+def test_a_damaged_file_reads_as_pypdf_reads_it_after_sound_ones(
+    faxes: list[bytes], damage: Any
+) -> None:
+    shared = ObjectCache()
+    for data in faxes:
+        _same_as_pypdf(data, shared)
+    damaged = damage(faxes[0])
+    assert damaged != faxes[0]
+    _same_as_pypdf(damaged, shared)
+
+
+def test_an_altered_font_is_checked_by_its_own_content(tmp_path: Path) -> None:
+    build_folder(tmp_path, body=LONG_BODY)
+    first, second = sorted((tmp_path / "faxes").glob("*.pdf"))[:2]
+    data = second.read_bytes()
+    assert data.count(b"/FontFile2") == 2  # the same fonts as the first file's, byte for byte
+    second.write_bytes(data.replace(b"/FontFile2", b"/FontFileX", 1))  # one not embedded
+    one = run_preflight(tmp_path, workers=1)
+    assert run_preflight(tmp_path, workers=2) == one
+    unembedded = [f for f in one if "is not embedded" in f]
+    assert unembedded, one
+    assert all(f.startswith(f"faxes/{second.name}") for f in unembedded), one
+    assert not any(f.startswith(f"faxes/{first.name}") for f in one), one
+
+
+def test_a_wider_font_changes_the_marks_of_its_own_file_only(faxes: list[bytes]) -> None:
+    shared = ObjectCache()
+    sound = SharingReader(faxes[0], shared)
+    before = [page_marks(sound, page) for page in sound.pages]
+    wider = SharingReader(_widths_changed(faxes[0]), shared)
+    after = [page_marks(wider, page) for page in wider.pages]
+    assert after != before
+    again = SharingReader(faxes[0], shared)
+    assert [page_marks(again, page) for page in again.pages] == before

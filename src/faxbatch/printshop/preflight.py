@@ -509,12 +509,8 @@ _PLAIN = re.compile(
 )
 
 
-def _stream_data(stream: StreamObject) -> bytes:
-    """A stream's decoded bytes; raises :class:`_Unreadable` when they cannot all be decoded.
-
-    Flate streams (every faxbatch stream) are decompressed here, strictly: pypdf's own decoder
-    salvages what it can from damaged data, which would make a damaged page look merely blank.
-    """
+def _flate_data(stream: StreamObject) -> bytes | None:
+    """A stream's data as stored, if it is Flate alone (decoded by :func:`_stream_data` itself)."""
     filters = stream.get("/Filter")
     names = (
         [str(_resolve(f)) for f in _resolve(filters)]
@@ -523,6 +519,18 @@ def _stream_data(stream: StreamObject) -> bytes:
     )
     raw = getattr(stream, "_data", None)
     if names == ["/FlateDecode"] and not stream.get("/DecodeParms") and isinstance(raw, bytes):
+        return raw
+    return None
+
+
+def _stream_data(stream: StreamObject) -> bytes:
+    """A stream's decoded bytes; raises :class:`_Unreadable` when they cannot all be decoded.
+
+    Flate streams (every faxbatch stream) are decompressed here, strictly: pypdf's own decoder
+    salvages what it can from damaged data, which would make a damaged page look merely blank.
+    """
+    raw = _flate_data(stream)
+    if raw is not None:
         inflater = zlib.decompressobj()
         try:
             data = inflater.decompress(raw, MAX_STREAM_BYTES)
@@ -685,6 +693,13 @@ def _digest(stream: StreamObject, cache: FileCache) -> tuple[bytes, bytes | None
     number = (ref.idnum, ref.generation) if ref is not None else None
     if number is not None and number in cache.digests:
         return cache.digests[number], cache.decoded.pop(number, None)
+    # the same Flate data decompresses to the same bytes: in any file, its digest is known
+    raw = _flate_data(stream)
+    known = _FLATE_DIGESTS.get(raw) if raw is not None else None
+    if known is not None:
+        if number is not None:
+            cache.digests[number] = known
+        return known, None
     try:
         data = _stream_data(stream)
     except _Unreadable as exc:
@@ -693,7 +708,21 @@ def _digest(stream: StreamObject, cache: FileCache) -> tuple[bytes, bytes | None
     if number is not None:
         cache.digests[number] = digest
         cache.decoded[number] = data
+    if raw is not None:
+        global _FLATE_BYTES
+        if _FLATE_BYTES + len(raw) > MAX_FLATE_BYTES:
+            _FLATE_DIGESTS.clear()
+            _FLATE_BYTES = 0
+        _FLATE_DIGESTS[raw] = digest
+        _FLATE_BYTES += len(raw)
     return digest, data
+
+
+#: the digests of Flate streams that decompressed whole, by their data as stored
+_FLATE_DIGESTS: dict[bytes, bytes] = {}
+_FLATE_BYTES = 0
+#: the Flate data remembered adds up to at most this many bytes (then it starts again)
+MAX_FLATE_BYTES = 8 << 20
 
 
 def _page_key(page: pypdf.PageObject, cache: FileCache) -> tuple[object, ...] | None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import pypdf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf.generic import IndirectObject, StreamObject
 
+from faxbatch.letters.layout import FAX_HEADER_ZONE
 from faxbatch.printshop.objects import ObjectCache, SharingReader
-from faxbatch.printshop.preflight import page_marks, run_preflight
+from faxbatch.printshop.preflight import _all_clear, page_marks, run_preflight
+from faxbatch.printshop.rules import PRINTABLE_MARGIN, Mark, PageRules, check_marks
 from tests.builders import LONG_BODY, build_folder
 
 
@@ -130,3 +135,41 @@ def test_a_wider_font_changes_the_marks_of_its_own_file_only(faxes: list[bytes])
     assert after != before
     again = SharingReader(faxes[0], shared)
     assert [page_marks(again, page) for page in again.pages] == before
+
+
+# -- pages whose marks are all clear: the rules are not asked to word them --------------------
+_LOW = PRINTABLE_MARGIN - 0.05
+_EDGES = [
+    _LOW,
+    math.nextafter(_LOW, 0),
+    595.28 - _LOW,
+    math.nextafter(595.28 - _LOW, 1e9),
+    841.89 - _LOW,
+    841.89 - FAX_HEADER_ZONE + 0.05,
+    math.nextafter(841.89 - FAX_HEADER_ZONE + 0.05, 1e9),
+    math.inf,
+    -math.inf,
+    100.0,
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.one_of(st.floats(allow_nan=True), st.sampled_from(_EDGES))] * 4),
+        max_size=6,
+    ),
+    st.booleans(),
+)
+def test_marks_found_clear_are_clear_to_the_rules(
+    boxes: list[tuple[float, float, float, float]], fax: bool
+) -> None:
+    width, height = 595.28, 841.89
+    marks = [Mark("text", x0, y0, x1, y1, "a") for x0, y0, x1, y1 in boxes]
+    rules = PageRules("A4", fax=fax)
+    clear = _all_clear(marks, width, height, fax, PRINTABLE_MARGIN)
+    found = check_marks(marks, width, height, rules, "", PRINTABLE_MARGIN)
+    if clear:
+        assert found == []
+    if all(math.isfinite(v) for box in boxes for v in box):
+        assert clear == (found == [])  # and no page the rules pass is worded for nothing

@@ -16,7 +16,15 @@ from pypdf.generic import IndirectObject, StreamObject
 
 from faxbatch.letters.layout import FAX_HEADER_ZONE
 from faxbatch.printshop.objects import ObjectCache, SharingReader
-from faxbatch.printshop.preflight import _all_clear, page_marks, run_preflight
+from faxbatch.printshop.preflight import (
+    _SPACED,
+    _all_clear,
+    _plain_operations,
+    _spaced_operations,
+    _token_operations,
+    page_marks,
+    run_preflight,
+)
 from faxbatch.printshop.rules import PRINTABLE_MARGIN, Mark, PageRules, check_marks
 from tests.builders import LONG_BODY, build_folder
 
@@ -173,3 +181,35 @@ def test_marks_found_clear_are_clear_to_the_rules(
         assert found == []
     if all(math.isfinite(v) for box in boxes for v in box):
         assert clear == (found == [])  # and no page the rules pass is worded for nothing
+
+
+# -- content streams whose tokens are all apart: split, not matched one by one ------------------
+_TOKENS = [
+    *["0", "1", "12", "1.5", ".5", "5.", "+3", "-2.25", "-", "+", ".", "1.2.3", "1e5", "1_0"],
+    *["<>", "<0a1B>", "<abc>", "<a b>", "<g>", "<1", "/", "/FR", "/a#20", "/a/b", "/a<", "a/b"],
+    *["[", "]", "[1 2]", "(x)", "%c", "true", "null", "BI", "ID", "EI", "Tm", "Tj", "TJ", "T*"],
+    *["'", '"', "d0", "q", "Q", "BT", "ET", "re", "0g", "g0", "\x00", "\xe9"],
+]
+_APART = ["", " ", "  ", "\n", "\r\n", "\t", "\x0c", "\x0b", "\x00"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_TOKENS), st.sampled_from(_APART)), max_size=14))
+def test_spaced_streams_tokenise_as_the_token_by_token_reading(
+    parts: list[tuple[str, str]],
+) -> None:
+    data = "".join(token + apart for token, apart in parts).encode("latin-1")
+    if _SPACED.fullmatch(data) is not None:
+        assert _spaced_operations(data) == _token_operations(data)
+    assert _plain_operations(data) == (
+        _spaced_operations(data) if _SPACED.fullmatch(data) else _token_operations(data)
+    )
+
+
+def test_a_letter_streams_are_spaced(faxes: list[bytes]) -> None:
+    reader = pypdf.PdfReader(io.BytesIO(faxes[0]))
+    for page in reader.pages:
+        for ref in page["/Contents"]:
+            data = ref.get_object().get_data()
+            assert _SPACED.fullmatch(data) is not None
+            assert _spaced_operations(data) == _token_operations(data)

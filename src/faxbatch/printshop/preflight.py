@@ -363,9 +363,10 @@ class _Interpreter:
         fonts = _resolve(resources.get("/Font")) or {}
         xobjects = _resolve(resources.get("/XObject")) or {}
         self.state.ctm = _mul(ctm, self.state.ctm) if ctm != _IDENTITY else self.state.ctm
+        self.operators += len(operations)
+        do = self._do
         for operands, operator in operations:
-            self.operators += 1
-            self._do(operator, operands, fonts, xobjects)
+            do(operator, operands, fonts, xobjects)
 
     def font(self, fonts: Any, name: Any) -> _Font:
         """The font that ``name`` names in a resources' ``/Font`` dictionary, read once."""
@@ -375,7 +376,7 @@ class _Interpreter:
         s = self.state
         # the operators of text come first: most of a letter's operators are Tm, Tj and Tf
         if op == b"Tj" and args:
-            self._show([args[0]])
+            self._show((args[0],))
         elif op == b"Tm" and len(args) == 6:
             self.tm = self.tlm = tuple(map(float, args))  # type: ignore[assignment]
         elif op == b"Tf" and len(args) == 2:
@@ -445,7 +446,7 @@ class _Interpreter:
         self.tlm = _mul((1.0, 0.0, 0.0, 1.0, tx, ty), self.tlm)
         self.tm = self.tlm
 
-    def _show(self, items: list[Any]) -> None:
+    def _show(self, items: Sequence[Any]) -> None:
         s = self.state
         font = s.font
         advance = 0.0
@@ -579,8 +580,45 @@ def _operations(
     return operations
 
 
+#: a plain stream whose tokens are all apart (whitespace between any two) and hold no arrays:
+#: its tokens are then what ``data.split()`` gives (each one whole, as :data:`_TOKEN` reads it)
+_SPACED = re.compile(
+    rb"(?:\s*+(?><[0-9A-Fa-f]*+>|/[^\s/\[\]()<>{}%]*+|[+-]?+(?:\d++\.?+\d*+|\.\d++)"
+    rb"|[A-Za-z'\"*][A-Za-z0-9'\"*]*+)(?=\s|\Z))*+\s*+"
+)
+_NUMBER_START = frozenset(b"+-.0123456789")
+
+
+def _spaced_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
+    """:func:`_plain_operations` of a stream that :data:`_SPACED` matches, without its regex."""
+    operations: list[tuple[list[Any], bytes]] = []
+    operands: list[Any] = []
+    for token in data.split():
+        first = token[0]
+        if first in _NUMBER_START:
+            operands.append(float(token))
+        elif first == 0x2F:  # /
+            operands.append(token.decode("latin-1"))
+        elif first == 0x3C:  # <
+            digits = token[1:-1]
+            operands.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
+        else:
+            if token in _NOT_PLAIN:
+                return None
+            operations.append((operands, token))
+            operands = []
+    return operations
+
+
 def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
     """Tokenise a plain content stream quickly; None when it holds anything else."""
+    if _SPACED.fullmatch(data) is not None:
+        return _spaced_operations(data)
+    return _token_operations(data)
+
+
+def _token_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
+    """Tokenise a plain content stream by :data:`_TOKEN`; None when it holds anything else."""
     if _PLAIN.fullmatch(data) is None:
         return None
     operations: list[tuple[list[Any], bytes]] = []
@@ -619,6 +657,8 @@ _NOT_PLAIN = frozenset((b"BI", b"ID", b"EI", b"true", b"false", b"null"))
 
 
 def _raw(item: Any) -> bytes:
+    if type(item) is bytes:  # the quick tokeniser's strings
+        return item
     if isinstance(item, ByteStringObject):
         return bytes(item)
     if isinstance(item, TextStringObject):

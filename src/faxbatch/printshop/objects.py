@@ -182,6 +182,9 @@ class ObjectCache:
         self.size += len(text)
 
 
+_read, _tell = io.BytesIO.read, io.BytesIO.tell
+
+
 class _Watched(io.BytesIO):
     """A file's bytes that remember how far they were read (any whole-buffer access: all)."""
 
@@ -190,8 +193,10 @@ class _Watched(io.BytesIO):
         self.high = 0
 
     def read(self, size: int | None = -1) -> bytes:
-        chunk = super().read(size)
-        self.high = max(self.high, self.tell())
+        chunk = _read(self, size)  # pypdf reads byte by byte: this is its hot path
+        end = _tell(self)
+        if end > self.high:
+            self.high = end
         return chunk
 
     def read1(self, size: int | None = -1) -> bytes:

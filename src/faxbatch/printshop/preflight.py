@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import logging
 import math
@@ -65,9 +64,11 @@ from pypdf.generic import (
 
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
 from faxbatch.letters.layout import (
+    FAX_HEADER_ZONE,
     MM,
     PAGE_SIZES,
 )
+from faxbatch.printshop.objects import ObjectCache, SharingReader
 from faxbatch.printshop.rules import (
     PRINTABLE_MARGIN,
     SIZE_TOLERANCE,
@@ -112,9 +113,9 @@ def _apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
 
 def _mark(kind: str, m: Matrix, x0: float, y0: float, x1: float, y1: float, text: str = "") -> Mark:
     """A mark covering the box (x0, y0)–(x1, y1) of the space that ``m`` maps to the page."""
-    points = [_apply(m, x, y) for x in (x0, x1) for y in (y0, y1)]
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
+    a, b, c, d, e, f = m  # the four corners, as _apply maps them
+    xs = (x0 * a + y0 * c + e, x0 * a + y1 * c + e, x1 * a + y0 * c + e, x1 * a + y1 * c + e)
+    ys = (x0 * b + y0 * d + f, x0 * b + y1 * d + f, x1 * b + y0 * d + f, x1 * b + y1 * d + f)
     return Mark(kind, min(xs), min(ys), max(xs), max(ys), text)
 
 
@@ -261,8 +262,37 @@ def _named_font(loaded: dict[object, _Font], fonts: Any, name: Any) -> _Font:
         return _FALLBACK_FONT
     key = id(_resolve(ref)) if not isinstance(ref, IndirectObject) else (ref.idnum, ref.generation)
     if key not in loaded:
-        loaded[key] = _shared_font(_load_font(_resolve(ref)))
+        content = _content(ref)
+        font = _FONTS_BY_CONTENT.get(content) if content is not None else None
+        if font is None:
+            font = _shared_font(_load_font(_resolve(ref)))
+            if content is not None:
+                _remember(_FONTS_BY_CONTENT, content, font)
+        loaded[key] = font
     return loaded[key]
+
+
+def _content(ref: Any) -> tuple[object, ...] | None:
+    """What an indirect object and all it reaches hold, when known (see SharingReader.closure).
+
+    A font read from the same content reads the same: its reading is then remembered by it.
+    """
+    if not isinstance(ref, IndirectObject) or not isinstance(ref.pdf, SharingReader):
+        return None
+    return ref.pdf.closure(ref)
+
+
+#: fonts read, and whether they are embedded, by their content (:func:`_content`)
+_FONTS_BY_CONTENT: dict[tuple[object, ...], _Font] = {}
+_EMBEDDED_BY_CONTENT: dict[tuple[object, ...], bool] = {}
+#: the objects that files share, by their text (see :mod:`faxbatch.printshop.objects`)
+_OBJECTS = ObjectCache()
+
+
+def _remember(memo: dict[tuple[object, ...], Any], content: tuple[object, ...], value: Any) -> None:
+    if len(memo) >= _SHARED_MAX:
+        memo.clear()
+    memo[content] = value
 
 
 #: the fonts read so far in this process, one per content (see :func:`_shared_font`)
@@ -333,9 +363,10 @@ class _Interpreter:
         fonts = _resolve(resources.get("/Font")) or {}
         xobjects = _resolve(resources.get("/XObject")) or {}
         self.state.ctm = _mul(ctm, self.state.ctm) if ctm != _IDENTITY else self.state.ctm
+        self.operators += len(operations)
+        do = self._do
         for operands, operator in operations:
-            self.operators += 1
-            self._do(operator, operands, fonts, xobjects)
+            do(operator, operands, fonts, xobjects)
 
     def font(self, fonts: Any, name: Any) -> _Font:
         """The font that ``name`` names in a resources' ``/Font`` dictionary, read once."""
@@ -343,7 +374,15 @@ class _Interpreter:
 
     def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
         s = self.state
-        if op == b"q":
+        # the operators of text come first: most of a letter's operators are Tm, Tj and Tf
+        if op == b"Tj" and args:
+            self._show((args[0],))
+        elif op == b"Tm" and len(args) == 6:
+            self.tm = self.tlm = tuple(map(float, args))  # type: ignore[assignment]
+        elif op == b"Tf" and len(args) == 2:
+            s.font = self.font(fonts, args[0])
+            s.size = float(args[1])
+        elif op == b"q":
             self.stack.append(replace(s))
         elif op == b"Q":
             if self.stack:
@@ -355,11 +394,6 @@ class _Interpreter:
             self.in_text = True
         elif op == b"ET":
             self.in_text = False
-        elif op == b"Tf" and len(args) == 2:
-            s.font = self.font(fonts, args[0])
-            s.size = float(args[1])
-        elif op == b"Tm" and len(args) == 6:
-            self.tm = self.tlm = tuple(float(a) for a in args)  # type: ignore[assignment]
         elif op in (b"Td", b"TD") and len(args) == 2:
             if op == b"TD":
                 s.leading = -float(args[1])
@@ -376,8 +410,6 @@ class _Interpreter:
             s.scale = float(args[0]) / 100
         elif op == b"Ts" and args:
             s.rise = float(args[0])
-        elif op == b"Tj" and args:
-            self._show([args[0]])
         elif op == b"TJ" and args:
             self._show(list(args[0]))
         elif op == b"'" and args:
@@ -414,7 +446,7 @@ class _Interpreter:
         self.tlm = _mul((1.0, 0.0, 0.0, 1.0, tx, ty), self.tlm)
         self.tm = self.tlm
 
-    def _show(self, items: list[Any]) -> None:
+    def _show(self, items: Sequence[Any]) -> None:
         s = self.state
         font = s.font
         advance = 0.0
@@ -479,12 +511,8 @@ _PLAIN = re.compile(
 )
 
 
-def _stream_data(stream: StreamObject) -> bytes:
-    """A stream's decoded bytes; raises :class:`_Unreadable` when they cannot all be decoded.
-
-    Flate streams (every faxbatch stream) are decompressed here, strictly: pypdf's own decoder
-    salvages what it can from damaged data, which would make a damaged page look merely blank.
-    """
+def _flate_data(stream: StreamObject) -> bytes | None:
+    """A stream's data as stored, if it is Flate alone (decoded by :func:`_stream_data` itself)."""
     filters = stream.get("/Filter")
     names = (
         [str(_resolve(f)) for f in _resolve(filters)]
@@ -493,6 +521,18 @@ def _stream_data(stream: StreamObject) -> bytes:
     )
     raw = getattr(stream, "_data", None)
     if names == ["/FlateDecode"] and not stream.get("/DecodeParms") and isinstance(raw, bytes):
+        return raw
+    return None
+
+
+def _stream_data(stream: StreamObject) -> bytes:
+    """A stream's decoded bytes; raises :class:`_Unreadable` when they cannot all be decoded.
+
+    Flate streams (every faxbatch stream) are decompressed here, strictly: pypdf's own decoder
+    salvages what it can from damaged data, which would make a damaged page look merely blank.
+    """
+    raw = _flate_data(stream)
+    if raw is not None:
         inflater = zlib.decompressobj()
         try:
             data = inflater.decompress(raw, MAX_STREAM_BYTES)
@@ -540,8 +580,45 @@ def _operations(
     return operations
 
 
+#: a plain stream whose tokens are all apart (whitespace between any two) and hold no arrays:
+#: its tokens are then what ``data.split()`` gives (each one whole, as :data:`_TOKEN` reads it)
+_SPACED = re.compile(
+    rb"(?:\s*+(?><[0-9A-Fa-f]*+>|/[^\s/\[\]()<>{}%]*+|[+-]?+(?:\d++\.?+\d*+|\.\d++)"
+    rb"|[A-Za-z'\"*][A-Za-z0-9'\"*]*+)(?=\s|\Z))*+\s*+"
+)
+_NUMBER_START = frozenset(b"+-.0123456789")
+
+
+def _spaced_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
+    """:func:`_plain_operations` of a stream that :data:`_SPACED` matches, without its regex."""
+    operations: list[tuple[list[Any], bytes]] = []
+    operands: list[Any] = []
+    for token in data.split():
+        first = token[0]
+        if first in _NUMBER_START:
+            operands.append(float(token))
+        elif first == 0x2F:  # /
+            operands.append(token.decode("latin-1"))
+        elif first == 0x3C:  # <
+            digits = token[1:-1]
+            operands.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
+        else:
+            if token in _NOT_PLAIN:
+                return None
+            operations.append((operands, token))
+            operands = []
+    return operations
+
+
 def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
     """Tokenise a plain content stream quickly; None when it holds anything else."""
+    if _SPACED.fullmatch(data) is not None:
+        return _spaced_operations(data)
+    return _token_operations(data)
+
+
+def _token_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
+    """Tokenise a plain content stream by :data:`_TOKEN`; None when it holds anything else."""
     if _PLAIN.fullmatch(data) is None:
         return None
     operations: list[tuple[list[Any], bytes]] = []
@@ -567,6 +644,8 @@ def _plain_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
                 return None
             operands.append(array)
             array = None
+        elif hex_text.isalnum() and not len(hex_text) % 2:  # hex digits only, paired
+            target.append(bytes.fromhex(hex_text.decode("ascii")))
         else:  # a hex string (the only token that may be empty)
             digits = re.sub(rb"\s", b"", hex_text)
             target.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
@@ -578,6 +657,8 @@ _NOT_PLAIN = frozenset((b"BI", b"ID", b"EI", b"true", b"false", b"null"))
 
 
 def _raw(item: Any) -> bytes:
+    if type(item) is bytes:  # the quick tokeniser's strings
+        return item
     if isinstance(item, ByteStringObject):
         return bytes(item)
     if isinstance(item, TextStringObject):
@@ -653,6 +734,13 @@ def _digest(stream: StreamObject, cache: FileCache) -> tuple[bytes, bytes | None
     number = (ref.idnum, ref.generation) if ref is not None else None
     if number is not None and number in cache.digests:
         return cache.digests[number], cache.decoded.pop(number, None)
+    # the same Flate data decompresses to the same bytes: in any file, its digest is known
+    raw = _flate_data(stream)
+    known = _FLATE_DIGESTS.get(raw) if raw is not None else None
+    if known is not None:
+        if number is not None:
+            cache.digests[number] = known
+        return known, None
     try:
         data = _stream_data(stream)
     except _Unreadable as exc:
@@ -661,7 +749,21 @@ def _digest(stream: StreamObject, cache: FileCache) -> tuple[bytes, bytes | None
     if number is not None:
         cache.digests[number] = digest
         cache.decoded[number] = data
+    if raw is not None:
+        global _FLATE_BYTES
+        if _FLATE_BYTES + len(raw) > MAX_FLATE_BYTES:
+            _FLATE_DIGESTS.clear()
+            _FLATE_BYTES = 0
+        _FLATE_DIGESTS[raw] = digest
+        _FLATE_BYTES += len(raw)
     return digest, data
+
+
+#: the digests of Flate streams that decompressed whole, by their data as stored
+_FLATE_DIGESTS: dict[bytes, bytes] = {}
+_FLATE_BYTES = 0
+#: the Flate data remembered adds up to at most this many bytes (then it starts again)
+MAX_FLATE_BYTES = 8 << 20
 
 
 def _page_key(page: pypdf.PageObject, cache: FileCache) -> tuple[object, ...] | None:
@@ -770,7 +872,12 @@ def _embedded(font: DictionaryObject, cache: FileCache) -> bool:
     key = (ref.idnum, ref.generation) if ref is not None else None
     if key is not None and key in cache.embedded:
         return cache.embedded[key]
-    result = _has_font_file(font)
+    content = _content(ref)
+    result = _EMBEDDED_BY_CONTENT.get(content) if content is not None else None
+    if result is None:
+        result = _has_font_file(font)
+        if content is not None:
+            _remember(_EMBEDDED_BY_CONTENT, content, result)
     if key is not None:
         cache.embedded[key] = result
     return result
@@ -869,10 +976,11 @@ def _marks_failures(
             failures.append(f"the pad page is not blank ({operators} content operators)")
         return tuple(failures), True, ""
     texts = [mark for mark in marks if mark.kind == "text" and mark.text.strip()]
-    failures.extend(
-        failure.removeprefix(": ")
-        for failure in check_marks(marks, width, height, rules, "", margin)
-    )
+    if rules.window is not None or not _all_clear(marks, width, height, rules.fax, margin):
+        failures.extend(
+            failure.removeprefix(": ")
+            for failure in check_marks(marks, width, height, rules, "", margin)
+        )
     images = [mark for mark in marks if mark.kind == "image"]
     if rules.fax and any(not mark.bilevel for mark in images):
         failures.append(
@@ -883,14 +991,28 @@ def _marks_failures(
     return tuple(failures), bool(texts) or bool(problems), _text_digest([*texts, *images])
 
 
+def _all_clear(marks: list[Mark], width: float, height: float, fax: bool, margin: float) -> bool:
+    """Whether :func:`check_marks` (without a window) would find nothing on these marks.
+
+    Every mark clear of the margins and of the fax header zone, compared as the rules compare
+    them (a NaN is never clear). Most pages are: the rules then need not word each mark.
+    """
+    low = margin - 0.05  # rules._outside_margin: a gap of margin - slack is clear
+    zone = height - FAX_HEADER_ZONE + 0.05 if fax else math.inf
+    return all(
+        mark.x0 >= low
+        and width - mark.x1 >= low
+        and mark.y0 >= low
+        and height - mark.y1 >= low
+        and not mark.y1 > zone
+        for mark in marks
+    )
+
+
 def _text_digest(texts: Sequence[Mark]) -> str:
     """A digest of the texts (and images) a page draws and where: pages compare by it."""
-    digest = hashlib.sha256()
-    for mark in texts:
-        digest.update(
-            f"{mark.text}\x1e{mark.x0:.1f}\x1e{mark.y0:.1f}\x1f".encode("utf-8", "replace")
-        )
-    return digest.hexdigest()[:24]
+    joined = "".join(f"{mark.text}\x1e{mark.x0:.1f}\x1e{mark.y0:.1f}\x1f" for mark in texts)
+    return hashlib.sha256(joined.encode("utf-8", "replace")).hexdigest()[:24]  # one update
 
 
 # -- the batch -----------------------------------------------------------------------------------
@@ -1167,9 +1289,16 @@ def _work_bytes(work: _Work, failures: list[str]) -> bytes | None:
         return None
 
 
-def _read_pdf(relative: str, data: bytes, failures: list[str]) -> pypdf.PdfReader | None:
+def _read_pdf(
+    relative: str, data: bytes, failures: list[str], learn: bool = True
+) -> pypdf.PdfReader | None:
+    """A PDF's reader (its objects shared with the other files: see ``objects.SharingReader``).
+
+    ``learn``: whether objects it parses are offered to the files read after it (a volume's are
+    its documents' own, read before it: it only takes them).
+    """
     try:
-        return pypdf.PdfReader(io.BytesIO(data))
+        return SharingReader(data, _OBJECTS, learn=learn)
     except (OSError, PdfReadError, ValueError) as exc:
         failures.append(f"{relative}: cannot be read as a PDF ({exc})")
         return None
@@ -1231,7 +1360,7 @@ def _volume_failures(
         failures.append(
             f"{relative}: its sha256 differs from {JOB_JSON} (changed after the build?)"
         )
-    reader = _read_pdf(relative, data, failures)
+    reader = _read_pdf(relative, data, failures, learn=False)
     if reader is None:
         return failures, owned
     pages = len(reader.pages)

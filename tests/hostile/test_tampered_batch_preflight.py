@@ -218,6 +218,32 @@ def test_a_stream_holding_no_pdf_operators_is_caught(sandbox: Sandbox) -> None:
     assert "'zzyzx', which is no PDF operator" in preflight(sandbox)
 
 
+def test_an_operator_given_a_name_for_a_number_is_a_failure_not_a_crash(sandbox: Sandbox) -> None:
+    out = build(sandbox)
+    volume = out / VOLUME
+    number = page_streams(volume, 1)[-1]
+    replace_stream(volume, number, flate(b"BT /FR /FR Tf (Page 1) Tj ET"))
+    restamp(out)
+    stderr = preflight(sandbox)
+    assert f"{VOLUME}, page 1: a content stream's Tf operator has operands of the wrong kind" in (
+        stderr
+    )
+    assert "internal error" not in stderr and "Traceback" not in stderr
+
+
+def test_a_type0_font_without_its_descendant_is_not_embedded(sandbox: Sandbox) -> None:
+    out = build(sandbox)
+    fax = out / "faxes/admin.pdf"
+    data = fax.read_bytes()
+    found = re.search(rb"/DescendantFonts \[\d+ 0 R\]", data)
+    assert found is not None
+    fax.write_bytes(data.replace(found.group(), b" " * len(found.group()), 1))
+    restamp(out)
+    stderr = preflight(sandbox)
+    assert "faxes/admin.pdf, page 1: font" in stderr and "is not embedded" in stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr
+
+
 def test_a_blanked_page_of_a_fax_is_caught(sandbox: Sandbox) -> None:
     out = build(sandbox)
     fax = out / "faxes/admin.pdf"

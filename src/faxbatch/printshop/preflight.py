@@ -366,11 +366,27 @@ class _Interpreter:
         self.operators += len(operations)
         do = self._do
         for operands, operator in operations:
-            do(operator, operands, fonts, xobjects)
+            try:
+                do(operator, operands, fonts, xobjects)
+            except _Unreadable as exc:
+                self.problems.append(str(exc))
+                return
+            except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError):
+                name = operator.decode("latin-1")  # one of OPERATORS: see _operations
+                self.problems.append(
+                    f"a content stream's {name} operator has operands of the wrong kind"
+                )
+                return
 
     def font(self, fonts: Any, name: Any) -> _Font:
         """The font that ``name`` names in a resources' ``/Font`` dictionary, read once."""
-        return _named_font(self.fonts, fonts, name)
+        try:
+            return _named_font(self.fonts, fonts, name)
+        except _Unreadable:
+            raise
+        except Exception:  # a damaged font dictionary: the page cannot be read as it draws
+            shown = "".join(c if c.isprintable() else "?" for c in str(name))[:40]
+            raise _Unreadable(f"font {shown} cannot be read") from None
 
     def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
         s = self.state
@@ -888,7 +904,12 @@ def _has_font_file(font: DictionaryObject) -> bool:
         return True  # its glyphs are drawn by the PDF itself
     target = font
     if font.get("/Subtype") == "/Type0":
-        target = _resolve(_resolve(font["/DescendantFonts"])[0])
+        descendants = _resolve(font.get("/DescendantFonts"))
+        if not isinstance(descendants, ArrayObject) or not descendants:
+            return False
+        target = _resolve(descendants[0])
+        if not isinstance(target, DictionaryObject):
+            return False
     descriptor = _resolve(target.get("/FontDescriptor"))
     return isinstance(descriptor, DictionaryObject) and any(
         key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
@@ -1054,12 +1075,18 @@ def _check_files(works: Sequence[_Work], page_size: str, margin: float) -> list[
     seen: _Pages = {}
     checked = []
     for work in works:
-        if work.kind == "volume":
-            failures, owned = _volume_failures(work, page_size, margin, streams, seen)
-            checked.append(_Checked(failures, owned))
-        else:
-            failures, digests = _single_failures(work, page_size, margin, streams, seen)
-            checked.append(_Checked(failures, dict(enumerate(digests, start=1))))
+        try:
+            if work.kind == "volume":
+                failures, owned = _volume_failures(work, page_size, margin, streams, seen)
+                checked.append(_Checked(failures, owned))
+            else:
+                failures, digests = _single_failures(work, page_size, margin, streams, seen)
+                checked.append(_Checked(failures, dict(enumerate(digests, start=1))))
+        except Exception as exc:  # what no check foresaw: a failure of this file, never a pass
+            said = "".join(c if c.isprintable() else "?" for c in str(exc))[:80]
+            checked.append(
+                _Checked([f"{work.relative}: cannot be checked ({type(exc).__name__}: {said})"], {})
+            )
     return checked
 
 

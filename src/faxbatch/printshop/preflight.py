@@ -372,7 +372,9 @@ class _Interpreter:
                 self.problems.append(str(exc))
                 return
             except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError):
-                name = operator.decode("latin-1")  # one of OPERATORS: see _operations
+                name = "".join(
+                    c if c.isprintable() else "?" for c in operator[:20].decode("latin-1")
+                )
                 self.problems.append(
                     f"a content stream's {name} operator has operands of the wrong kind"
                 )

@@ -132,6 +132,15 @@ class CampaignError(FaxbatchError):
         return "\n".join(lines)
 
 
+class WorkerDiedError(FaxbatchError):
+    """A worker process died before it was done: killed by the system, most often for memory.
+
+    Not a bug of faxbatch's, nor of the input's; the exit code is still 1 (nothing was done).
+    """
+
+    exit_code = ExitCode.INTERNAL
+
+
 class InputUnreadableError(FaxbatchError):
     """An input file (campaign, letter body, verification sheet) cannot be read."""
 

@@ -24,6 +24,8 @@ import pytest
 from faxbatch.build import render
 from faxbatch.build.pipeline import BuildOptions, build_batch
 from faxbatch.campaign.loader import load_campaign
+from faxbatch.errors import ExitCode, WorkerDiedError
+from faxbatch.printshop import preflight
 from tests.conftest import BASIC
 from tests.hostile.conftest import ROOT, Sandbox, snapshot
 
@@ -252,6 +254,54 @@ def test_jobs_are_capped_at_the_cores(tmp_path: Path) -> None:
         load_campaign(tmp_path / "campaign.yaml"), BuildOptions(out=tmp_path / "out", jobs=64)
     )
     assert f"64 jobs asked for, {cores} used" in " ".join(result.notes)
+
+
+class _DiesAtThree:
+    """A worker's job that kills its process (as the system's out-of-memory killer would)."""
+
+    def __init__(self, argument: object) -> None:
+        pass
+
+    def __call__(self, item: int) -> int:
+        if item == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return item
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="one core: --jobs is capped at 1, no workers to kill")
+def test_a_worker_killed_is_an_error_that_says_so_not_a_bug() -> None:
+    with pytest.raises(WorkerDiedError) as info:
+        list(render.in_order(_DiesAtThree, None, range(40), 2, chunk=1))
+    assert "a worker process died before it was done" in str(info.value)
+    assert "--jobs 1" in str(info.value)
+    assert info.value.exit_code == ExitCode.INTERNAL
+
+
+_PARENT = os.getpid()
+
+
+def _dies_in_a_worker(*args: object) -> object:
+    """preflight's file checks, but a worker process running them is killed."""
+    if os.getpid() != _PARENT:
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("the files were to be checked by the workers")
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="one core: preflight checks in one process")
+def test_a_preflight_worker_killed_is_an_error_that_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a volume per letter: files in two groups, for two processes to check
+    campaign = BASIC.replace(
+        "page: {size: A4}", "page: {size: A4}\nprint: {max_pages_per_volume: 3}"
+    )
+    (tmp_path / "campaign.yaml").write_text(campaign, encoding="utf-8")
+    build_batch(load_campaign(tmp_path / "campaign.yaml"), BuildOptions(out=tmp_path / "out"))
+    assert len(list((tmp_path / "out/print").glob("fax-volume-*.pdf"))) >= 2
+    monkeypatch.setattr(preflight, "_check_files", _dies_in_a_worker)
+    with pytest.raises(WorkerDiedError) as info:
+        preflight.run_preflight(tmp_path / "out", workers=2)
+    assert "the batch was not checked" in str(info.value)
 
 
 def test_a_lock_left_by_a_dead_run_does_not_block(sandbox: Sandbox) -> None:

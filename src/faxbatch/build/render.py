@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
@@ -39,6 +40,7 @@ from faxbatch.build.plan import RecipientPlan
 from faxbatch.build.signing import Signing
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.campaign.signers import Signer
+from faxbatch.errors import WorkerDiedError
 from faxbatch.files import naming
 from faxbatch.letters.document import DoesNotFit, FaxTarget, fax_document
 from faxbatch.letters.enclosures import EnclosurePage
@@ -411,7 +413,15 @@ def in_order(
                     meanwhile = None
                 if not pending:
                     break
-                yield from pending.popleft().result()
+                try:
+                    done = pending.popleft().result()
+                except BrokenProcessPool:
+                    raise WorkerDiedError(
+                        "a worker process died before it was done (killed by the system, most "
+                        "often for lack of memory); nothing was put in place",
+                        hint="run it again; with --jobs 1 it needs less memory",
+                    ) from None
+                yield from done
         finally:
             for future in pending:
                 future.cancel()

@@ -43,6 +43,7 @@ import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -62,6 +63,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from faxbatch.errors import WorkerDiedError
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
 from faxbatch.letters.layout import (
     FAX_HEADER_ZONE,
@@ -1173,6 +1175,13 @@ def _check_deferred(
         try:
             futures = [pool.submit(_check_files, job, page_size, batch.margin) for job in jobs]
             results = [future.result() for future in futures]
+        except BrokenProcessPool:
+            _stop(pool)
+            raise WorkerDiedError(
+                "a process checking the pages died before it was done (killed by the system, "
+                "most often for lack of memory); the batch was not checked",
+                hint="run it again",
+            ) from None
         except BaseException:
             _stop(pool)
             raise

@@ -18,14 +18,13 @@ from faxbatch.letters.layout import FAX_HEADER_ZONE
 from faxbatch.printshop.objects import ObjectCache, SharingReader
 from faxbatch.printshop.preflight import (
     _SPACED,
-    _all_clear,
     _plain_operations,
     _spaced_operations,
     _token_operations,
     page_marks,
     run_preflight,
 )
-from faxbatch.printshop.rules import PRINTABLE_MARGIN, Mark, PageRules, check_marks
+from faxbatch.printshop.rules import PRINTABLE_MARGIN, Mark, PageRules, check_marks, marks_clear
 from tests.builders import LONG_BODY, build_folder
 
 
@@ -175,7 +174,7 @@ def test_marks_found_clear_are_clear_to_the_rules(
     width, height = 595.28, 841.89
     marks = [Mark("text", x0, y0, x1, y1, "a") for x0, y0, x1, y1 in boxes]
     rules = PageRules("A4", fax=fax)
-    clear = _all_clear(marks, width, height, fax, PRINTABLE_MARGIN)
+    clear = marks_clear(marks, width, height, fax, PRINTABLE_MARGIN)
     found = check_marks(marks, width, height, rules, "", PRINTABLE_MARGIN)
     if clear:
         assert found == []

@@ -167,13 +167,10 @@ class Page:
 
     def begin(self, own: bool) -> None:
         """The items added next are (or are not) a recipient's own: a new part if that changes."""
-        if own == (self.parts[-1][1] if self.parts else False):
-            return
         if self.parts and self.parts[-1][0] == len(self.items):
-            self.parts.pop()  # a part of no items
-            if own == (self.parts[-1][1] if self.parts else False):
-                return
-        self.parts.append((len(self.items), own))
+            self.parts.pop()  # the part begun last holds no items
+        if own != (self.parts[-1][1] if self.parts else False):
+            self.parts.append((len(self.items), own))
 
     def content_parts(self) -> list[tuple[Sequence[Item], bool]]:
         """The items part by part (none empty), each with whether it is a recipient's own."""

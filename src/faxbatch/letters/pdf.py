@@ -105,12 +105,11 @@ def _deflate(raw: bytes) -> bytes:
     return zlib.compress(raw, 6)
 
 
-#: the content streams of pages drawn before, by the identities of the fonts and of the items:
-#: (stream, styles, images)
-_DRAWN: ByIdentity[tuple[bytes, frozenset[Style], frozenset[str]]]
-#: at most this many pages' streams are kept (then the cache starts again)
+#: at most this many parts' streams are kept (then the cache starts again)
 DRAWN_PAGES = 256
-_DRAWN = ByIdentity(DRAWN_PAGES)
+#: the content streams of parts drawn before, by the identities of the fonts and of the items:
+#: (stream, styles, images)
+_DRAWN: ByIdentity[tuple[bytes, frozenset[Style], frozenset[str]]] = ByIdentity(DRAWN_PAGES)
 
 
 def _content(

@@ -66,7 +66,6 @@ from pypdf.generic import (
 from faxbatch.errors import WorkerDiedError
 from faxbatch.letters.envelopes import GLYPH_BOTTOM, GLYPH_TOP, Rect, envelope_spec
 from faxbatch.letters.layout import (
-    FAX_HEADER_ZONE,
     MM,
     PAGE_SIZES,
 )
@@ -77,6 +76,7 @@ from faxbatch.printshop.rules import (
     Mark,
     PageRules,
     check_marks,
+    marks_clear,
 )
 from faxbatch.printshop.ticket import JOB_JSON, SCHEMA_VERSION
 
@@ -1001,7 +1001,7 @@ def _marks_failures(
             failures.append(f"the pad page is not blank ({operators} content operators)")
         return tuple(failures), True, ""
     texts = [mark for mark in marks if mark.kind == "text" and mark.text.strip()]
-    if rules.window is not None or not _all_clear(marks, width, height, rules.fax, margin):
+    if rules.window is not None or not marks_clear(marks, width, height, rules.fax, margin):
         failures.extend(
             failure.removeprefix(": ")
             for failure in check_marks(marks, width, height, rules, "", margin)
@@ -1014,24 +1014,6 @@ def _marks_failures(
         )
     # an enclosure's page is told apart by its image: what it shows, and where
     return tuple(failures), bool(texts) or bool(problems), _text_digest([*texts, *images])
-
-
-def _all_clear(marks: list[Mark], width: float, height: float, fax: bool, margin: float) -> bool:
-    """Whether :func:`check_marks` (without a window) would find nothing on these marks.
-
-    Every mark clear of the margins and of the fax header zone, compared as the rules compare
-    them (a NaN is never clear). Most pages are: the rules then need not word each mark.
-    """
-    low = margin - 0.05  # rules._outside_margin: a gap of margin - slack is clear
-    zone = height - FAX_HEADER_ZONE + 0.05 if fax else math.inf
-    return all(
-        mark.x0 >= low
-        and width - mark.x1 >= low
-        and mark.y0 >= low
-        and height - mark.y1 >= low
-        and not mark.y1 > zone
-        for mark in marks
-    )
 
 
 def _text_digest(texts: Sequence[Mark]) -> str:

@@ -147,16 +147,39 @@ def _clear(page: Page, rules: PageRules, margin: float) -> bool:
     for x0, y0, x1, y1 in (_bounds(items, not own) for items, own in parts):
         left, bottom = min(left, x0), min(bottom, y0)
         right, top = max(right, x1), max(top, y1)
-    limit = height - margin
-    if rules.fax:
-        limit = min(limit, height - FAX_HEADER_ZONE)
-    slack = 0.05
+    return left == inf or _clear_box(left, bottom, right, top, width, height, rules.fax, margin)
+
+
+def marks_clear(marks: list[Mark], width: float, height: float, fax: bool, margin: float) -> bool:
+    """Whether :func:`check_marks` (without a window) finds nothing on these marks.
+
+    Most pages are so: then no mark need be worded.
+    """
+    return all(_clear_box(m.x0, m.y0, m.x1, m.y1, width, height, fax, margin) for m in marks)
+
+
+def _clear_box(
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    width: float,
+    height: float,
+    fax: bool,
+    margin: float,
+) -> bool:
+    """Whether a box leaves the margins (and a fax's header zone) free; a NaN never does.
+
+    Compared as :func:`check_marks` compares a mark.
+    """
+    low = margin - 0.05  # _outside_margin: a gap of margin - slack is clear
     return (
-        left >= margin - slack
-        and bottom >= margin - slack
-        and right <= width - margin + slack
-        and top <= limit + slack
-    ) or left == float("inf")
+        x0 >= low
+        and width - x1 >= low
+        and y0 >= low
+        and height - y1 >= low
+        and (not fax or y1 <= height - FAX_HEADER_ZONE + 0.05)
+    )
 
 
 Bounds = tuple[float, float, float, float]

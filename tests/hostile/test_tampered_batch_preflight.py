@@ -209,22 +209,22 @@ def test_a_stream_that_does_not_decompress_is_caught(sandbox: Sandbox) -> None:
     assert f"{VOLUME}, page 2: a content stream" in preflight(sandbox)
 
 
-def test_a_stream_holding_no_pdf_operators_is_caught(sandbox: Sandbox) -> None:
+def _first_page_drawing(sandbox: Sandbox, content: bytes) -> str:
+    """preflight's words on a batch whose volume's first page ends by drawing ``content``."""
     out = build(sandbox)
     volume = out / VOLUME
-    number = page_streams(volume, 1)[-1]
-    replace_stream(volume, number, flate(b"BT /FR 10 Tf (Page 1) Tj ET\n%%garbage\nzzyzx 12"))
+    replace_stream(volume, page_streams(volume, 1)[-1], flate(content))
     restamp(out)
-    assert "'zzyzx', which is no PDF operator" in preflight(sandbox)
+    return preflight(sandbox)
+
+
+def test_a_stream_holding_no_pdf_operators_is_caught(sandbox: Sandbox) -> None:
+    stderr = _first_page_drawing(sandbox, b"BT /FR 10 Tf (Page 1) Tj ET\n%%garbage\nzzyzx 12")
+    assert "'zzyzx', which is no PDF operator" in stderr
 
 
 def test_an_operator_given_a_name_for_a_number_is_a_failure_not_a_crash(sandbox: Sandbox) -> None:
-    out = build(sandbox)
-    volume = out / VOLUME
-    number = page_streams(volume, 1)[-1]
-    replace_stream(volume, number, flate(b"BT /FR /FR Tf (Page 1) Tj ET"))
-    restamp(out)
-    stderr = preflight(sandbox)
+    stderr = _first_page_drawing(sandbox, b"BT /FR /FR Tf (Page 1) Tj ET")
     assert f"{VOLUME}, page 1: a content stream's Tf operator has operands of the wrong kind" in (
         stderr
     )

@@ -653,12 +653,11 @@ def _warm_up() -> None:
     """Import what pass 2 needs in this process while the workers read the recipients.
 
     Their first chunk takes them a while (the geocoder's data loads in each), and this process
-    would only wait; imported now, what follows (the font subsets, the sheet, the offices'
-    holidays) does not stop the build to import, and pass 2's workers inherit it.
+    would only wait; imported now, what follows (the font subsets, the offices' holidays) does
+    not stop the build to import, and pass 2's workers inherit it.
     """
     import fontTools.subset  # noqa: F401
     import holidays  # noqa: F401
-    import xlsxwriter  # noqa: F401
 
 
 def _bookmark(plan: RecipientPlan) -> str:

@@ -7,9 +7,9 @@ Three files with the same rows, one per number (a recipient without a fax number
   becomes 7.72727E+10, ``0077…`` loses its zeros, ``=…`` runs) is written as the formula
   ``="+77272715802"``, whose value is that text: Excel, LibreOffice and Google Sheets show the
   number as written, and saving the sheet as CSV writes the plain text back.
-- ``numbers.xlsx``: every cell a text cell with the Text number format, written with XlsxWriter in
-  its constant-memory mode (a row at a time, any number of rows); the surest way for spreadsheet
-  users. The file is the same, byte for byte, for the same rows and moment.
+- ``numbers.xlsx``: every cell a text cell with the Text number format, written a row at a time
+  (any number of rows, see :mod:`faxbatch.numbers.workbook`); the surest way for spreadsheet
+  users. The file is the same, byte for byte, for the same rows and day.
 - ``numbers.html``: one self-contained page to print on A4 or use on a phone: each usable number a
   ``tel:`` link, with place, type, time zone, the next office-hours window, verdict, reasons and
   what volunteers found; one card per number on a phone, a table on a wide screen. Result buttons
@@ -52,6 +52,7 @@ from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.scripts import CallScript, call_scripts
 from faxbatch.numbers.verification import Verification
 from faxbatch.numbers.windows import Window, format_utc
+from faxbatch.numbers.workbook import TEXT, WRAPPED, WorkbookWriter, row_xml
 
 __all__ = [
     "COLUMNS",
@@ -264,8 +265,8 @@ class SheetPart:
 
     #: the CSV's cells, a row per number
     csv_rows: tuple[tuple[str, ...], ...]
-    #: the workbook's cells, a row per number (see :func:`workbook_cells`)
-    cells: tuple[tuple[tuple[int, str, bool], ...], ...]
+    #: the workbook's rows, one per number (see :func:`workbook_row`)
+    workbook_rows: tuple[str, ...]
     #: the page's part (None: the page holds no more numbers)
     html: str | None
     rows: int
@@ -278,14 +279,14 @@ def sheet_part(
     """One recipient's rows (all of the same recipient) as the sheet's files show them."""
     scripts = scripts_of(campaign, rows[0].recipient) if any(r.e164 for r in rows) else ()
     csv_rows = []
-    cells = []
+    workbook_rows = []
     for row in rows:
         values = _table_row(campaign, row, scripts)
         csv_rows.append(tuple(csv_row(values, COLUMNS, spreadsheet_safe)))
-        cells.append(workbook_cells(values))
+        workbook_rows.append(workbook_row(values))
     return SheetPart(
         tuple(csv_rows),
-        tuple(cells),
+        tuple(workbook_rows),
         _recipient_html(campaign, rows, caller, scripts) if html else None,
         len(rows),
         sum(1 for row in rows if row.usable),
@@ -301,9 +302,9 @@ class SheetWriter:
     """The sheet's three files written into ``folder`` as the recipients come.
 
     ``add`` takes the rows of one recipient (its fax numbers, then its phones), ``close`` (or the
-    end of the ``with`` block) finishes the files. Memory stays flat: the CSV and the workbook are
-    written row by row (XlsxWriter's constant-memory mode), the page's rows go to a part file and
-    its head, which counts the numbers, is written in front of them at the end.
+    end of the ``with`` block) finishes the files. Memory stays flat: the CSV is written row by
+    row, the workbook's and the page's rows go to part files, and what counts them (the page's
+    head, the workbook's extent) is written around them at the end.
     """
 
     def __init__(
@@ -327,7 +328,7 @@ class SheetWriter:
         self._csv = (folder / CSV_NAME).open("w", encoding="utf-8-sig", newline="")
         self._csv_rows = csv.writer(self._csv, lineterminator="\r\n")
         self._csv_rows.writerow(COLUMNS)
-        self._xlsx = _Workbook(folder / XLSX_NAME, campaign.title, now)
+        self._xlsx = _workbook(folder / XLSX_NAME, campaign.title, now)
         self._part = folder / (HTML_NAME + ".part")
         self._html: IO[str] = self._part.open("w", encoding="utf-8", newline="\n")
 
@@ -360,8 +361,8 @@ class SheetWriter:
         """One recipient's part, formatted by :func:`sheet_part` (in a worker process, say)."""
         for line in part.csv_rows:
             self._csv_rows.writerow(line)
-        for cells in part.cells:
-            self._xlsx.add_cells(cells)
+        for row in part.workbook_rows:
+            self._xlsx.add_row(row)
         self.rows += part.rows
         self.usable += part.usable
         if part.html is not None:
@@ -415,8 +416,8 @@ _HTML_ILLEGAL = re.compile(
 )
 
 
-def workbook_cells(values: Mapping[str, str]) -> tuple[tuple[int, str, bool], ...]:
-    """A row's workbook cells: (column, text, wrapped), an empty cell left out.
+def workbook_row(values: Mapping[str, str]) -> str:
+    """A row of the workbook (see :func:`~faxbatch.numbers.workbook.row_xml`), empty cells left out.
 
     The columns volunteers fill in keep their empty cells (formatted as text for what is typed).
     """
@@ -425,8 +426,8 @@ def workbook_cells(values: Mapping[str, str]) -> tuple[tuple[int, str, bool], ..
         value = xml_text(values.get(name, ""))
         if not value and name not in _FILL_IN_COLUMNS:
             continue  # no cell at all: half the cells of a big sheet
-        cells.append((column, value, name in _WRAPPED_COLUMNS))
-    return tuple(cells)
+        cells.append((column, value, WRAPPED if name in _WRAPPED_COLUMNS else TEXT))
+    return row_xml(cells)
 
 
 def xml_text(text: str) -> str:
@@ -439,65 +440,17 @@ def html_text(text: str) -> str:
     return _HTML_ILLEGAL.sub("", text)
 
 
-class _Workbook:
-    """``numbers.xlsx``, a row at a time: one sheet, every cell text with the Text format (``@``).
-
-    XlsxWriter in constant-memory mode writes each row as it comes (strings inline, no table of
-    them to hold); it dates the archive's entries 1980-01-31 and the document takes the day of
-    ``now``, so the same rows give the same bytes.
-    """
-
-    def __init__(self, path: Path, title: str, now: dt.datetime) -> None:
-        import xlsxwriter
-
-        self.book = xlsxwriter.Workbook(
-            str(path),
-            {
-                "constant_memory": True,
-                "tmpdir": str(path.parent),
-                # only write_string is called; these say so again, should anything else be
-                "strings_to_numbers": False,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-            },
-        )
-        # the day only: two builds of one day give the same bytes (the windows change more rarely)
-        stamp = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0))
-        self.book.set_properties(
-            {
-                "title": xml_text(f"{title}: numbers"),
-                "author": f"faxbatch {__version__}",
-                "created": stamp,
-            }
-        )
-        self.sheet = self.book.add_worksheet("numbers")
-        self.text = self.book.add_format({"num_format": "@"})
-        self.wrapped = self.book.add_format({"num_format": "@", "text_wrap": True, "valign": "top"})
-        bold = self.book.add_format({"num_format": "@", "bold": True})
-        for column, name in enumerate(COLUMNS):
-            self.sheet.set_column(column, column, _WIDTHS.get(name, 16))
-        self.sheet.freeze_panes(1, 0)
-        for column, name in enumerate(COLUMNS):
-            self.sheet.write_string(0, column, name, bold)
-        self.row = 0
-
-    def add_cells(self, cells: Sequence[tuple[int, str, bool]]) -> None:
-        """One row: its cells as :func:`workbook_cells` gives them."""
-        self.row += 1
-        row, sheet, wrapped, text = self.row, self.sheet, self.wrapped, self.text
-        for column, value, wrap in cells:
-            sheet.write_string(row, column, value, wrapped if wrap else text)
-
-    def close(self) -> None:
-        self.sheet.autofilter(0, 0, max(self.row, 1), len(COLUMNS) - 1)
-        self.book.close()
-
-    def abort(self) -> None:
-        # the row files XlsxWriter keeps open in constant-memory mode
-        for worksheet in self.book.worksheets():
-            handle = getattr(worksheet, "row_data_fh", None)
-            if handle is not None:
-                handle.close()
+def _workbook(path: Path, title: str, now: dt.datetime) -> WorkbookWriter:
+    """``numbers.xlsx``: dated the day of ``now`` (two builds of one day give the same bytes)."""
+    stamp = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0), dt.UTC)
+    return WorkbookWriter(
+        path,
+        [(name, _WIDTHS.get(name, 16)) for name in COLUMNS],
+        sheet="numbers",
+        title=xml_text(f"{title}: numbers"),
+        author=f"faxbatch {__version__}",
+        created=stamp,
+    )
 
 
 # -------------------------------------------------------------------------------------- HTML

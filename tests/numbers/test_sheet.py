@@ -54,7 +54,7 @@ def test_the_workbook_has_the_same_bytes_and_no_clock_in_it(
     # the document's dates are the day checked, not the moment written
     assert core.count("2012-05-11T00:00:00Z") == 2
     assert "faxbatch" in core
-    # nothing else of the run is left in the folder (the part files of the workbook's and the page's rows)
+    # nothing else of the run is left in the folder (the part files of the workbook and the page)
     assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(
         [CSV_NAME, XLSX_NAME, HTML_NAME]
     )

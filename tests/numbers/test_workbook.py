@@ -27,7 +27,7 @@ COLUMNS = [("number", 16), ("name", 28), ("note", 30)]
 # texts a spreadsheet could misread: markup, an escape of its own, a carriage return, edge spaces
 TRICKY = [
     ["+77272715802", 'Судья <b>Ivanov</b> & "Co"', "_x0041_ stays as typed"],
-    ["0077272715802", "=HYPERLINK(\"http://evil\")", "line one\r\nline two"],
+    ["0077272715802", '=HYPERLINK("http://evil")', "line one\r\nline two"],
     ["  leading", "trailing  ", "\ttab, then 😀 (outside the BMP)"],
 ]
 

@@ -178,6 +178,7 @@ class NumberRow:
         reading, window, found = self.reading, self.window, self.verification
         recipient = self.recipient
         finding = found.finding if found else None
+        start_local, end_local, start_utc, end_utc = _window_columns(window)
         return {
             "recipient_id": recipient.id,
             "recipient": recipient.display_name,
@@ -195,10 +196,10 @@ class NumberRow:
             "region": (reading.region or "") if reading else "",
             "time_zone": window.time_zone if window else ", ".join(self.time_zones),
             "office_hours": office_hours,
-            "window_start_local": _local(window.start_local) if window else "",
-            "window_end_local": _local(window.end_local) if window else "",
-            "window_start_utc": format_utc(window.start) if window else "",
-            "window_end_utc": format_utc(window.end) if window else "",
+            "window_start_local": start_local,
+            "window_end_local": end_local,
+            "window_start_utc": start_utc,
+            "window_end_utc": end_utc,
             "verification": found.status if found else "",
             "result": finding.result if finding else "",
             "date": self.verified_on,
@@ -228,8 +229,27 @@ def _script_values(scripts: Sequence[CallScript]) -> dict[str, str]:
     }
 
 
-def _local(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+def _window_columns(window: Window | None) -> tuple[str, str, str, str]:
+    """A window's start and end in the office's time and in UTC, as the columns give them."""
+    if window is None:
+        return ("", "", "", "")
+    # the numbers of a batch share a few windows, each written once (see _window_cell)
+    key = (window, window.start.tzinfo, window.end.tzinfo)
+    columns = _WINDOW_COLUMNS.get(key)
+    if columns is None:
+        if len(_WINDOW_COLUMNS) >= _REMEMBERED:
+            _WINDOW_COLUMNS.clear()
+        columns = _WINDOW_COLUMNS[key] = (
+            window.start_local.isoformat(timespec="seconds"),
+            window.end_local.isoformat(timespec="seconds"),
+            format_utc(window.start),
+            format_utc(window.end),
+        )
+    return columns
+
+
+_REMEMBERED = 1024  # windows whose cells are kept (the table emptied when full)
+_WINDOW_COLUMNS: dict[tuple[object, ...], tuple[str, str, str, str]] = {}
 
 
 def sheet_files(
@@ -432,11 +452,15 @@ def workbook_row(values: Mapping[str, str]) -> str:
 
 def xml_text(text: str) -> str:
     """Text with the characters XML 1.0 cannot hold dropped (for the workbook)."""
+    if text.isascii() and text.isprintable():
+        return text  # U+0020 to U+007E only, all of them XML's
     return _XML_ILLEGAL.sub("", text)
 
 
 def html_text(text: str) -> str:
     """Text with the characters HTML must not hold dropped (for the page)."""
+    if text.isascii() and text.isprintable():
+        return text  # U+0020 to U+007E only, all of them HTML's
     return _HTML_ILLEGAL.sub("", text)
 
 
@@ -702,6 +726,21 @@ def _window_cell(row: NumberRow, hours: str, caller: Caller) -> str:
         zones = list(row.time_zones)
         shown = ", ".join(zones[:3]) + (f" and {len(zones) - 3} more" if len(zones) > 3 else "")
         return f'<span class="small">{_e(shown or "time zone unknown")}</span>'
+    # a batch's numbers share a few windows: each cell is written once (the zones in the key,
+    # as equal moments in two zones would print apart)
+    key = (window, window.start.tzinfo, window.end.tzinfo, hours, caller)
+    cell = _WINDOW_CELLS.get(key)
+    if cell is None:
+        if len(_WINDOW_CELLS) >= _REMEMBERED:
+            _WINDOW_CELLS.clear()
+        cell = _WINDOW_CELLS[key] = _window_text(window, hours, caller)
+    return cell
+
+
+_WINDOW_CELLS: dict[tuple[object, ...], str] = {}
+
+
+def _window_text(window: Window, hours: str, caller: Caller) -> str:
     start, end = window.start_local, window.end_local
     until = f"{end:%H:%M}" if end.date() == start.date() else _human(end)
     utc_until = (

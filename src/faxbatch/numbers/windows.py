@@ -88,6 +88,7 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@functools.lru_cache(maxsize=4096)  # a batch's windows are few; equal moments print alike
 def format_utc(moment: dt.datetime) -> str:
     """``2012-05-14T04:00:00Z``: ISO 8601 in UTC, as the manifests and gateways write it."""
     return moment.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from faxbatch.errors import InputUnreadableError
+from faxbatch.numbers import windows
 
 MANIFEST_NAME = "manifest.json"
 #: the number verdicts that may be dialled
@@ -183,9 +184,7 @@ def parse_utc(value: Any, where: str) -> dt.datetime | None:
 
 def format_utc(moment: dt.datetime | None) -> str | None:
     """``2012-05-14T03:00:00Z``, or None."""
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else windows.format_utc(moment)
 
 
 def deadline_of(campaign: Mapping[str, Any], time_zone: Any, where: str) -> dt.datetime | None:

@@ -12,6 +12,7 @@ so. A time that has passed must never reach sendfax: it would read it as the sam
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 import re
@@ -94,18 +95,21 @@ def client(name: str) -> str:
     return found
 
 
+@functools.lru_cache(maxsize=4096)  # the same few windows, thousands of times
 def at_time(moment: dt.datetime) -> str:
     """A UTC moment as sendfax's ``-a``/``-k`` read it with TZ=UTC: ``"03:00 May 14"``."""
     utc = moment.astimezone(dt.UTC)
     return f"{utc:%H:%M} {_MONTHS[utc.month - 1]} {utc.day:02d}"
 
 
+@functools.lru_cache(maxsize=4096)  # the same few windows, thousands of times
 def ceil_minute(moment: dt.datetime) -> dt.datetime:
     """The moment rounded up to a whole minute (sendfax takes minutes)."""
     seconds = moment.timestamp()
     return dt.datetime.fromtimestamp(math.ceil(seconds / 60) * 60, tz=dt.UTC)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few windows, thousands of times
 def floor_minute(moment: dt.datetime) -> dt.datetime:
     """The moment rounded down to a whole minute."""
     seconds = moment.timestamp()

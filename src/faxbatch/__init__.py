@@ -15,7 +15,6 @@ Each name is imported from its stage when first used, so ``import faxbatch`` (an
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from faxbatch.errors import (
@@ -29,10 +28,9 @@ from faxbatch.errors import (
     UsageError,
 )
 
-try:
-    __version__ = version("faxbatch")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+#: the one place the version is written (pyproject.toml reads it from here): no package
+#: metadata to look up at every start
+__version__ = "0.1.0"
 
 #: each public name and the module it lives in
 _PUBLIC = {

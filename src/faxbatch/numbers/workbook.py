@@ -21,7 +21,6 @@ import shutil
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 __all__ = ["HEADER", "TEXT", "WRAPPED", "WorkbookWriter", "cell_text", "column_name", "row_xml"]
 
@@ -34,6 +33,7 @@ _ROW = "\x00"
 # a spreadsheet reads _xHHHH_ in a cell as the character HHHH: written as such, its _ is escaped
 _ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 _PLAIN = re.compile(r"[^&<>\r_]*")
+_PLAIN_XML = re.compile(r'[^&<>"]*')
 _MAX_UTF16 = 32767  # the longest text a cell holds (UTF-16 code units)
 _DATE = (1980, 1, 1, 0, 0, 0)  # every archive entry's date (the zip format's earliest)
 
@@ -41,6 +41,14 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def _escape(text: str) -> str:
+    """Text as XML character data (``&``, ``<``, ``>`` escaped; quotes too, for attributes)."""
+    if _PLAIN_XML.fullmatch(text):
+        return text
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;")
 
 
 def column_name(index: int) -> str:
@@ -66,7 +74,8 @@ def cell_text(text: str) -> str:
         return text
     if "_" in text:
         text = _ESCAPE_LIKE.sub(lambda found: "_x005F" + found[0], text)
-    return escape(text).replace("\r", "_x000D_")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "_x000D_")
 
 
 def row_xml(cells: Iterable[tuple[int, str, int]]) -> str:
@@ -230,7 +239,7 @@ def _app(sheet: str) -> str:
         f'{_HEAD}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
         'extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
         'docPropsVTypes"><Application>faxbatch</Application><TitlesOfParts>'
-        f'<vt:vector size="1" baseType="lpstr"><vt:lpstr>{escape(sheet)}</vt:lpstr></vt:vector>'
+        f'<vt:vector size="1" baseType="lpstr"><vt:lpstr>{_escape(sheet)}</vt:lpstr></vt:vector>'
         "</TitlesOfParts></Properties>"
     )
 
@@ -242,7 +251,7 @@ def _core(title: str, author: str, created: dt.datetime) -> str:
         'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
         'xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{escape(title)}</dc:title><dc:creator>{escape(author)}</dc:creator>"
+        f"<dc:title>{_escape(title)}</dc:title><dc:creator>{_escape(author)}</dc:creator>"
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
         "</cp:coreProperties>"
@@ -254,9 +263,9 @@ def _workbook(sheet: str, last: str) -> str:
     quoted = "'" + sheet.replace("'", "''") + "'"
     return (
         f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView/>'
-        f'</bookViews><sheets><sheet name={quoteattr(sheet)} sheetId="1" r:id="rId1"/></sheets>'
+        f'</bookViews><sheets><sheet name="{_escape(sheet)}" sheetId="1" r:id="rId1"/></sheets>'
         '<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
-        f"{escape(quoted)}!$A$1:{dollars}</definedName></definedNames></workbook>"
+        f"{_escape(quoted)}!$A$1:{dollars}</definedName></definedNames></workbook>"
     )
 
 

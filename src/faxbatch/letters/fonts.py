@@ -212,6 +212,11 @@ class EmbeddedFont:
     )
 
     @cached_property
+    def font_file_digest(self) -> bytes:
+        """A digest of the compressed font file, which a PDF's ID takes in its stead."""
+        return hashlib.sha256(self.font_file_z).digest()
+
+    @cached_property
     def width_array(self) -> bytes:
         """The widths as the inside of a PDF ``/W [0 [...]]`` array, glyph by glyph."""
         return b" ".join(b"%d" % self.widths[gid] for gid in range(len(self.widths)))

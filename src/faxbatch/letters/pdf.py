@@ -224,9 +224,21 @@ class PdfWriter:
         self._offsets[number] = self._position
         self._write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
 
-    def _stream(self, number: int, data: bytes, extra: bytes = b"") -> None:
+    def _stream(
+        self, number: int, data: bytes, extra: bytes = b"", digest: bytes | None = None
+    ) -> None:
         head = b"<< /Length %d /Filter /FlateDecode%s >>\nstream\n" % (len(data), extra)
-        self._object(number, head + data + b"\nendstream")
+        if digest is None:
+            self._object(number, head + data + b"\nendstream")
+            return
+        # data whose ``digest`` is known (a font file, the same in every file of a batch): the
+        # file's ID takes in the digest instead of hashing the data again
+        self._offsets[number] = self._position
+        self._write(b"%d 0 obj\n" % number + head)
+        self._out.write(data)
+        self._position += len(data)
+        self._digest.update(digest)
+        self._write(b"\nendstream\nendobj\n")
 
     def add_page(self, content: PageContent) -> int:
         """Append a page; returns its index in this file (0-based)."""
@@ -334,7 +346,12 @@ class PdfWriter:
                 file_id,
             ),
         )
-        self._stream(file_id, font.font_file_z, b" /Length1 %d" % len(font.font_file))
+        self._stream(
+            file_id,
+            font.font_file_z,
+            b" /Length1 %d" % len(font.font_file),
+            digest=font.font_file_digest,
+        )
         self._stream(cmap_id, font.to_unicode_z)
 
     def _write_outline(self) -> int | None:

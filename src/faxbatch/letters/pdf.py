@@ -101,17 +101,8 @@ def _ops(
 
 @lru_cache(maxsize=256)
 def _deflate(raw: bytes) -> bytes:
-    """Compress a content stream (pages that repeat across letters are compressed once).
-
-    The window is as small as the stream allows (zlib sets up and clears a 32 KB window for
-    each stream otherwise, most of the time a small stream takes): the same compressed data,
-    three times as fast for the few hundred bytes of a name or a footer; only the stream's
-    first two bytes, which give the window's size, differ.
-    """
-    # a match reaches back the window less 262 bytes (zlib's lookahead): all of the stream
-    bits = min(15, max(9, (len(raw) + 261).bit_length()))
-    compressor = zlib.compressobj(6, zlib.DEFLATED, bits)
-    return compressor.compress(raw) + compressor.flush()
+    """Compress a content stream; pages that repeat across letters are compressed once."""
+    return zlib.compress(raw, 6)
 
 
 #: at most this many parts' streams are kept (then the cache starts again)
@@ -158,7 +149,7 @@ def render_page(page: Page, fonts: Mapping[Style, EmbeddedFont]) -> PageContent:
         styles |= drawn_styles
         images |= drawn_images
     if page.footer:
-        streams.append(_deflate(_ops(page.footer, fonts, styles)))
+        streams.append(zlib.compress(_ops(page.footer, fonts, styles), 6))
     geometry = page.geometry
     return PageContent(
         geometry.width, geometry.height, tuple(streams), frozenset(styles), frozenset(images)

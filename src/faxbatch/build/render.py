@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -437,15 +437,16 @@ class _MakeInWorker:
     def __init__(self, shared: Shared) -> None:
         self.maker = Maker(shared)
 
-    def __call__(self, item: tuple[RecipientPlan, str | None, bool | None]) -> Made:
+    def __call__(self, item: tuple[RecipientPlan, str | None, bool | None]) -> tuple[object, ...]:
+        """The document's :class:`Made`, as :func:`_sent` sends it back."""
         plan, channel, html = item
         made = self.maker.make((plan, channel))
-        if html is None:
-            return made
-        # the sheet has a row per recipient, not per signer
-        rows = plan_rows(Signing.recipient_plan(plan))
-        part = sheet_part(self.maker.shared.campaign, rows, Caller(), html=html)
-        return replace(made, sheet=part)
+        if html is not None:
+            # the sheet has a row per recipient, not per signer
+            rows = plan_rows(Signing.recipient_plan(plan))
+            part = sheet_part(self.maker.shared.campaign, rows, Caller(), html=html)
+            made = replace(made, sheet=part)
+        return _sent(made)
 
     def close(self) -> None:
         """Release the maker's files (in the main process; workers end with theirs)."""
@@ -473,14 +474,27 @@ def make_all(
         last[0] = plan.base_id
         return page_holds(plan_row_count(Signing.recipient_plan(plan)))
 
+    # the plans given out, in order: each result comes back without its plan (see _sent)
+    given: deque[RecipientPlan] = deque()
+
     def items() -> Iterator[tuple[RecipientPlan, str | None, bool | None]]:
         for plan in plans:
-            if plan.ready:
-                for channel in plan.documents:
-                    yield plan, channel, sheet(plan)
-            else:
-                yield plan, None, sheet(plan)
+            for channel in plan.documents if plan.ready else (None,):
+                given.append(plan)
+                yield plan, channel, sheet(plan)
 
-    for made in in_order(_MakeInWorker, shared, items(), jobs):
-        assert isinstance(made, Made)
-        yield made
+    for sent in in_order(_MakeInWorker, shared, items(), jobs):
+        assert isinstance(sent, tuple)
+        yield Made(given.popleft(), *sent)
+
+
+def _sent(made: Made) -> tuple[object, ...]:
+    """A :class:`Made` but its plan, which the main process holds: what a worker sends back.
+
+    The plan would be pickled there and unpickled here again, a fortieth of a build's time.
+    """
+    return tuple(getattr(made, name) for name in _SENT_FIELDS)
+
+
+#: the fields of :class:`Made` after its first, the plan
+_SENT_FIELDS = tuple(f.name for f in fields(Made))[1:]

@@ -54,6 +54,7 @@ def test_cell_text_escapes_only_what_it_must() -> None:
     assert cell_text("_x0041_") == "_x005F_x0041_"
     assert cell_text("snake_case_x") == "snake_case_x"
     assert cell_text("a\rb") == "a_x000D_b"
+    assert cell_text("a\x00b") == "ab"  # not XML (and it stands for the row's number)
     # a cell holds 32,767 UTF-16 units at most; an astral character is two of them
     assert len(cell_text("x" * 40_000)) == 32_767
     assert len(cell_text("😀" * 20_000).encode("utf-16-le")) == 2 * 32_766

@@ -32,7 +32,7 @@ HEADER, TEXT, WRAPPED = 1, 2, 3
 _ROW = "\x00"
 # a spreadsheet reads _xHHHH_ in a cell as the character HHHH: written as such, its _ is escaped
 _ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
-_PLAIN = re.compile(r"[^&<>\r_]*")
+_PLAIN = re.compile(r"[^&<>\r_\x00]*")
 _PLAIN_XML = re.compile(r'[^&<>"]*')
 _MAX_UTF16 = 32767  # the longest text a cell holds (UTF-16 code units)
 _DATE = (1980, 1, 1, 0, 0, 0)  # every archive entry's date (the zip format's earliest)
@@ -72,6 +72,7 @@ def cell_text(text: str) -> str:
         text = text.encode("utf-16-le")[: 2 * _MAX_UTF16].decode("utf-16-le", "ignore")
     if _PLAIN.fullmatch(text):
         return text
+    text = text.replace(_ROW, "")  # not XML, and it would stand for the row's number
     if "_" in text:
         text = _ESCAPE_LIKE.sub(lambda found: "_x005F" + found[0], text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -30,8 +30,9 @@ HEADER, TEXT, WRAPPED = 1, 2, 3
 #: stands for the row's number in a row formatted by :func:`row_xml` (U+0000 is not XML text,
 #: so no cell's text holds it)
 _ROW = "\x00"
-# a spreadsheet reads _xHHHH_ in a cell as the character HHHH: written as such, its _ is escaped
-_ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
+# a spreadsheet reads _xHHHH_ in a cell as the character HHHH: an _ that would begin one is
+# written as _x005F_ (each such _, also where two overlap, as in _x0041_x0042_)
+_ESCAPE_LIKE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 _PLAIN = re.compile(r"[^&<>\r_\x00]*")
 _PLAIN_XML = re.compile(r'[^&<>"]*')
 _MAX_UTF16 = 32767  # the longest text a cell holds (UTF-16 code units)
@@ -74,7 +75,7 @@ def cell_text(text: str) -> str:
         return text
     text = text.replace(_ROW, "")  # not XML, and it would stand for the row's number
     if "_" in text:
-        text = _ESCAPE_LIKE.sub(lambda found: "_x005F" + found[0], text)
+        text = _ESCAPE_LIKE.sub("_x005F_", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\r", "_x000D_")
 

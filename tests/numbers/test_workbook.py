@@ -108,6 +108,10 @@ def test_openpyxl_reads_every_cell_as_its_text(tmp_path: Path) -> None:
     assert sheet.column_dimensions["B"].width == pytest.approx(28.71, abs=0.01)
 
 
+def test_a_text_of_nothing_xml_holds_is_a_blank_cell() -> None:
+    assert row_xml([(2, "\x00", TEXT)]) == '<row r="\x00"><c r="C\x00" s="2"/></row>'
+
+
 def test_an_empty_text_is_a_blank_cell_formatted_as_text(tmp_path: Path) -> None:
     path = _write(tmp_path / "book.xlsx", [["+77272715802", "", ""]], wrapped=True)
     sheet = openpyxl.load_workbook(path).active

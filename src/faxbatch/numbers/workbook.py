@@ -88,10 +88,10 @@ def row_xml(cells: Iterable[tuple[int, str, int]]) -> str:
     parts = [f'<row r="{_ROW}">']
     for column, text, style in cells:
         ref = column_name(column) + _ROW
-        if not text:
+        value = cell_text(text)
+        if not value:
             parts.append(f'<c r="{ref}" s="{style}"/>')
             continue
-        value = cell_text(text)
         space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
         parts.append(f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{value}</t></is></c>')
     parts.append("</row>")

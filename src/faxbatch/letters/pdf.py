@@ -206,9 +206,10 @@ class PdfWriter:
         self._next_id += 1
         return number
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, digest: bytes | None = None) -> None:
+        """Write ``data``; the file's ID takes in ``digest`` for it when given (see _stream)."""
         self._out.write(data)
-        self._digest.update(data)
+        self._digest.update(data if digest is None else digest)
         self._position += len(data)
 
     def _object(self, number: int, body: bytes) -> None:
@@ -226,9 +227,7 @@ class PdfWriter:
         # file's ID takes in the digest instead of hashing the data again
         self._offsets[number] = self._position
         self._write(b"%d 0 obj\n" % number + head)
-        self._out.write(data)
-        self._position += len(data)
-        self._digest.update(digest)
+        self._write(data, digest)
         self._write(b"\nendstream\nendobj\n")
 
     def add_page(self, content: PageContent) -> int:

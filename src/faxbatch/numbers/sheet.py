@@ -41,6 +41,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -233,23 +234,18 @@ def _window_columns(window: Window | None) -> tuple[str, str, str, str]:
     """A window's start and end in the office's time and in UTC, as the columns give them."""
     if window is None:
         return ("", "", "", "")
-    # the numbers of a batch share a few windows, each written once (see _window_cell)
-    key = (window, window.start.tzinfo, window.end.tzinfo)
-    columns = _WINDOW_COLUMNS.get(key)
-    if columns is None:
-        if len(_WINDOW_COLUMNS) >= _REMEMBERED:
-            _WINDOW_COLUMNS.clear()
-        columns = _WINDOW_COLUMNS[key] = (
-            window.start_local.isoformat(timespec="seconds"),
-            window.end_local.isoformat(timespec="seconds"),
-            format_utc(window.start),
-            format_utc(window.end),
-        )
-    return columns
+    # the zones in the key: equal moments in two zones would print apart
+    return _columns_of(window, window.start.tzinfo, window.end.tzinfo)
 
 
-_REMEMBERED = 1024  # windows whose cells are kept (the table emptied when full)
-_WINDOW_COLUMNS: dict[tuple[object, ...], tuple[str, str, str, str]] = {}
+@lru_cache(maxsize=1024)  # the numbers of a batch share a few windows: each is written once
+def _columns_of(window: Window, *_zones: object) -> tuple[str, str, str, str]:
+    return (
+        window.start_local.isoformat(timespec="seconds"),
+        window.end_local.isoformat(timespec="seconds"),
+        format_utc(window.start),
+        format_utc(window.end),
+    )
 
 
 def sheet_files(
@@ -726,21 +722,12 @@ def _window_cell(row: NumberRow, hours: str, caller: Caller) -> str:
         zones = list(row.time_zones)
         shown = ", ".join(zones[:3]) + (f" and {len(zones) - 3} more" if len(zones) > 3 else "")
         return f'<span class="small">{_e(shown or "time zone unknown")}</span>'
-    # a batch's numbers share a few windows: each cell is written once (the zones in the key,
-    # as equal moments in two zones would print apart)
-    key = (window, window.start.tzinfo, window.end.tzinfo, hours, caller)
-    cell = _WINDOW_CELLS.get(key)
-    if cell is None:
-        if len(_WINDOW_CELLS) >= _REMEMBERED:
-            _WINDOW_CELLS.clear()
-        cell = _WINDOW_CELLS[key] = _window_text(window, hours, caller)
-    return cell
+    # the zones in the key: equal moments in two zones would print apart
+    return _window_text(window, hours, caller, window.start.tzinfo, window.end.tzinfo)
 
 
-_WINDOW_CELLS: dict[tuple[object, ...], str] = {}
-
-
-def _window_text(window: Window, hours: str, caller: Caller) -> str:
+@lru_cache(maxsize=1024)  # a batch's numbers share a few windows: each cell is written once
+def _window_text(window: Window, hours: str, caller: Caller, *_zones: object) -> str:
     start, end = window.start_local, window.end_local
     until = f"{end:%H:%M}" if end.date() == start.date() else _human(end)
     utc_until = (

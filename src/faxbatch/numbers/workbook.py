@@ -20,6 +20,7 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterable, Sequence
+from html import escape
 from pathlib import Path
 
 __all__ = ["HEADER", "TEXT", "WRAPPED", "WorkbookWriter", "cell_text", "column_name", "row_xml"]
@@ -34,7 +35,6 @@ _ROW = "\x00"
 # written as _x005F_ (each such _, also where two overlap, as in _x0041_x0042_)
 _ESCAPE_LIKE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 _PLAIN = re.compile(r"[^&<>\r_\x00]*")
-_PLAIN_XML = re.compile(r'[^&<>"]*')
 _MAX_UTF16 = 32767  # the longest text a cell holds (UTF-16 code units)
 _DATE = (1980, 1, 1, 0, 0, 0)  # every archive entry's date (the zip format's earliest)
 
@@ -42,14 +42,6 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-
-
-def _escape(text: str) -> str:
-    """Text as XML character data (``&``, ``<``, ``>`` escaped; quotes too, for attributes)."""
-    if _PLAIN_XML.fullmatch(text):
-        return text
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace('"', "&quot;")
 
 
 def column_name(index: int) -> str:
@@ -76,8 +68,7 @@ def cell_text(text: str) -> str:
     text = text.replace(_ROW, "")  # not XML, and it would stand for the row's number
     if "_" in text:
         text = _ESCAPE_LIKE.sub("_x005F_", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("\r", "_x000D_")
+    return escape(text, quote=False).replace("\r", "_x000D_")
 
 
 def row_xml(cells: Iterable[tuple[int, str, int]]) -> str:
@@ -241,7 +232,8 @@ def _app(sheet: str) -> str:
         f'{_HEAD}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
         'extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
         'docPropsVTypes"><Application>faxbatch</Application><TitlesOfParts>'
-        f'<vt:vector size="1" baseType="lpstr"><vt:lpstr>{_escape(sheet)}</vt:lpstr></vt:vector>'
+        '<vt:vector size="1" baseType="lpstr">'
+        f"<vt:lpstr>{escape(sheet, quote=False)}</vt:lpstr></vt:vector>"
         "</TitlesOfParts></Properties>"
     )
 
@@ -253,7 +245,8 @@ def _core(title: str, author: str, created: dt.datetime) -> str:
         'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
         'xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{_escape(title)}</dc:title><dc:creator>{_escape(author)}</dc:creator>"
+        f"<dc:title>{escape(title, quote=False)}</dc:title>"
+        f"<dc:creator>{escape(author, quote=False)}</dc:creator>"
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
         "</cp:coreProperties>"
@@ -265,9 +258,9 @@ def _workbook(sheet: str, last: str) -> str:
     quoted = "'" + sheet.replace("'", "''") + "'"
     return (
         f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView/>'
-        f'</bookViews><sheets><sheet name="{_escape(sheet)}" sheetId="1" r:id="rId1"/></sheets>'
+        f'</bookViews><sheets><sheet name="{escape(sheet)}" sheetId="1" r:id="rId1"/></sheets>'
         '<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
-        f"{_escape(quoted)}!$A$1:{dollars}</definedName></definedNames></workbook>"
+        f"{escape(quoted, quote=False)}!$A$1:{dollars}</definedName></definedNames></workbook>"
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.letters import labels
@@ -179,9 +180,7 @@ def letter_text(
 
 #: items every cover of a batch may share, by their values (see :func:`_shared`)
 _SHARED: dict[Item, Item] = {}
-#: the rows of covers laid out before, by (label, value, top, geometry, bold): (runs, below)
-_ROWS: dict[tuple[str, str, float, Geometry, bool], tuple[tuple[Item, ...], float]] = {}
-#: at most this many items and rows are kept (then each cache starts again)
+#: at most this many items and rows are kept (then the cache of items starts again)
 SHARED_ITEMS = 4096
 
 
@@ -207,27 +206,31 @@ def _row(
     ``own``: the value is the recipient's (its name, its number); any other row is laid out once
     for all the covers that have it at the same height.
     """
-    key = (label, value, y, geometry, bold)
-    found = None if own else _ROWS.get(key)
-    if found is None:
-        label_width = 40 * MM
-        style = Style.BOLD if bold else Style.REGULAR
-        head = TextRun(geometry.left, y - COVER_VALUE * 0.9, label, Style.BOLD, COVER_LABEL)
-        runs, below = text_runs(
-            (Span(value or "—", style),),
-            geometry.left + label_width,
-            y,
-            geometry.frame_width - label_width,
-            COVER_VALUE,
-        )
-        found = ((head, *runs), below - 2.0)
-        if not own:
-            if len(_ROWS) >= SHARED_ITEMS:
-                _ROWS.clear()
-            _ROWS[key] = found
+    items, below = (_row_items if own else _shared_row)(label, value, y, geometry, bold)
     page.begin(own)
-    page.items.extend(found[0])
-    return found[1]
+    page.items.extend(items)
+    return below
+
+
+def _row_items(
+    label: str, value: str, y: float, geometry: Geometry, bold: bool
+) -> tuple[tuple[Item, ...], float]:
+    """The items of a cover's row, and the y below it."""
+    label_width = 40 * MM
+    style = Style.BOLD if bold else Style.REGULAR
+    head = TextRun(geometry.left, y - COVER_VALUE * 0.9, label, Style.BOLD, COVER_LABEL)
+    runs, below = text_runs(
+        (Span(value or "—", style),),
+        geometry.left + label_width,
+        y,
+        geometry.frame_width - label_width,
+        COVER_VALUE,
+    )
+    return (head, *runs), below - 2.0
+
+
+#: the rows no recipient owns, the same objects for every cover that has them at one height
+_shared_row = lru_cache(maxsize=SHARED_ITEMS)(_row_items)
 
 
 def cover_page(

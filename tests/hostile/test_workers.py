@@ -277,6 +277,18 @@ def test_a_worker_killed_is_an_error_that_says_so_not_a_bug() -> None:
     assert info.value.exit_code == ExitCode.INTERNAL
 
 
+@pytest.mark.skipif(not TWO_CORES, reason="one core: --jobs is capped at 1, no workers to kill")
+def test_a_worker_killed_while_the_build_is_busy_elsewhere_is_the_same_error() -> None:
+    # the pool breaks while the generator waits for its caller; the next submit() sees it
+    results = render.in_order(_DiesAtThree, None, range(40), 2, chunk=1)
+    assert next(results) == 0
+    time.sleep(1.5)
+    with pytest.raises(WorkerDiedError) as info:
+        list(results)
+    assert "a worker process died before it was done" in str(info.value)
+    assert info.value.exit_code == ExitCode.INTERNAL
+
+
 _PARENT = os.getpid()
 
 

@@ -413,15 +413,14 @@ def in_order(
                     meanwhile = None
                 if not pending:
                     break
-                try:
-                    done = pending.popleft().result()
-                except BrokenProcessPool:
-                    raise WorkerDiedError(
-                        "a worker process died before it was done (killed by the system, most "
-                        "often for lack of memory); nothing was put in place",
-                        hint="run it again; with --jobs 1 it needs less memory",
-                    ) from None
-                yield from done
+                yield from pending.popleft().result()
+        except BrokenProcessPool:
+            # seen by result(), or by submit() when the pool broke while we were yielding
+            raise WorkerDiedError(
+                "a worker process died before it was done (killed by the system, most "
+                "often for lack of memory); nothing was put in place",
+                hint="run it again; with --jobs 1 it needs less memory",
+            ) from None
         finally:
             for future in pending:
                 future.cancel()

@@ -62,3 +62,16 @@ def test_the_typst_baseline_makes_the_same_letters(
     pages = _pages(typst.compile(source.encode("utf-8"), font_paths=[str(baselines.FONTS)]))
     assert "Office 0" in pages[0] and "+7 7172 70 00 00" in pages[0]
     assert pages[-1].rstrip().endswith(f"Page {len(pages)} of {len(pages)}")
+
+
+def test_the_builds_are_timed_from_compiled_bytecode(
+    bench: tuple[ModuleType, ModuleType], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench_build, _baselines = bench
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as on machines that set it
+    environment = bench_build.child_environment(tmp_path / "pycache")
+    assert "PYTHONDONTWRITEBYTECODE" not in environment
+    bench_build.warm_up(tmp_path / "warm", 2, environment)
+    compiled = {path.name.split(".")[0] for path in (tmp_path / "pycache").rglob("*.pyc")}
+    # the modules of both passes, of signatories and of preflight, compiled before any timing
+    assert {"pipeline", "render", "signing", "preflight", "geocoder"} <= compiled

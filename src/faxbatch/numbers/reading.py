@@ -30,6 +30,7 @@ from phonenumbers import (
 )
 
 from faxbatch.campaign.model import NUMBER_TYPES
+from faxbatch.numbers.places import place
 
 __all__ = [
     "NUMBER_TYPES",
@@ -599,12 +600,6 @@ def area_code_from(missing: NumberReading, others: Sequence[NumberReading]) -> s
     return None
 
 
-def _location(number: PhoneNumber) -> str | None:
-    from phonenumbers import geocoder  # slow to import; see _judge
-
-    return str(geocoder.description_for_number(number, "en")) or None
-
-
 def _looks_local(number: PhoneNumber, region: str, national_form: bool, text: str) -> bool:
     """Whether an invalid number is plausibly a local subscriber number missing its area code."""
     metadata = PhoneMetadata.metadata_for_region(region)
@@ -812,7 +807,7 @@ def _judge(
         possible=True,
         number_type=type_name,
         region=region,
-        location=_location(number),
+        location=place(number),
         time_zones=zones,
         dial_string=(
             phonenumbers.format_out_of_country_calling_number(number, sender)

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,7 @@ from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, countr
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import SheetWriter
 from faxbatch.numbers.verification import VerificationSheet, load_verification
+from faxbatch.numbers.windows import public_holidays
 from faxbatch.printshop.ticket import (
     FAX_FIELDS,
     JOB_JSON,
@@ -381,7 +383,8 @@ class _Build:
         setup = ReadSetup(self.campaign, self.previous)
         recipients = iter_recipients(self.campaign)
         # closed on the way out, so that no worker still writes when the staging folder goes
-        read = in_order(Reader, setup, recipients, self.jobs, chunk=64, meanwhile=_warm_up)
+        warm_up = partial(_warm_up, self.campaign.default_country, self.now.year)
+        read = in_order(Reader, setup, recipients, self.jobs, chunk=64, meanwhile=warm_up)
         with naming(self.spill), self.spill.open("wb") as spill, contextlib.closing(read):
             for item in read:
                 assert isinstance(item, tuple)
@@ -566,7 +569,9 @@ class _Build:
         summary.update(self.signing.summary())
         # what fax gateways take, a sendfax script and a JSON line per fax, written as they come
         exports = ExportWriter(self.folder, summary)
-        made_all = make_all(shared, finished, self.jobs, numbers.reserve_html)
+        signers = self.signing.count if self.signing.per_signer else 1
+        documents = self.count * max(1, signers)
+        made_all = make_all(shared, finished, self.jobs, numbers.reserve_html, documents)
         try:
             with (
                 naming(self.folder / "manifest.json"),  # or .csv: the two are written together
@@ -649,15 +654,18 @@ class _Build:
             self.window_ends = [min(self.window_ends)]
 
 
-def _warm_up() -> None:
+def _warm_up(country: str | None, year: int) -> None:
     """Import what pass 2 needs in this process while the workers read the recipients.
 
-    Their first chunk takes them a while (the geocoder's data loads in each), and this process
-    would only wait; imported now, what follows (the font subsets, the offices' holidays) does
-    not stop the build to import, and pass 2's workers inherit it.
+    Until their first chunk is read, this process would only wait; imported now, what follows
+    (the font subsets, the offices' holidays, those of ``country`` in ``year`` first among
+    them) does not stop the build to import, and pass 2's workers inherit it.
     """
     import fontTools.subset  # noqa: F401
     import holidays  # noqa: F401
+
+    if country is not None:  # most offices' holidays: their country's module loads slowly
+        public_holidays(country, year)
 
 
 def _bookmark(plan: RecipientPlan) -> str:

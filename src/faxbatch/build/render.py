@@ -452,14 +452,21 @@ class _MakeInWorker:
         self.maker.close()
 
 
+#: the most documents a worker makes per round trip (about 70 ms of work)
+MAX_CHUNK = 64
+
+
 def make_all(
     shared: Shared,
     plans: Iterable[RecipientPlan],
     jobs: int,
     page_holds: Callable[[int], bool] | None = None,
+    documents: int = 0,
 ) -> Generator[Made, None, None]:
     """Make every plan's documents, in order, on ``jobs`` processes.
 
+    ``documents``, how many there will be about, sizes the workers' chunks: large ones cost
+    fewer round trips, but a batch needs enough of them to keep every worker busy to the end.
     A recipient that gets no document yields one :class:`Made` without a channel. With
     ``page_holds``, the first document of each recipient (letters of its signers included) also
     brings its part of the number sheet; ``page_holds(rows)`` says, in campaign order, whether
@@ -482,7 +489,8 @@ def make_all(
                 given.append(plan)
                 yield plan, channel, sheet(plan)
 
-    for sent in in_order(_MakeInWorker, shared, items(), jobs):
+    chunk = min(MAX_CHUNK, max(1, documents // (8 * max(jobs, 1))))
+    for sent in in_order(_MakeInWorker, shared, items(), jobs, chunk=chunk):
         assert isinstance(sent, tuple)
         yield Made(given.popleft(), *sent)
 

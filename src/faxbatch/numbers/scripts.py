@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 
 __all__ = ["SCRIPT_LANGUAGES", "CallScript", "call_scripts", "transliterate"]
 
@@ -80,7 +82,7 @@ def _strings(data: dict[str, object], key: str) -> tuple[str, ...]:
     return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
-def transliterate(text: str, letters: dict[str, str]) -> str:
+def transliterate(text: str, letters: Mapping[str, str]) -> str:
     """``text`` with each letter of the table in Latin letters (capitals kept capital)."""
     out: list[str] = []
     for char in text:
@@ -101,9 +103,35 @@ def _filled(line: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: values[match[1]], line)
 
 
-def _letters(code: str) -> dict[str, str]:
+def _has_ascii(letters: Mapping[str, str]) -> bool:
+    return any(key.isascii() for key in letters)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A letter table (lower-case letter: its Latin spelling), read once and never changed."""
+
+    letters: Mapping[str, str]
+    #: no ASCII letter lowers to a letter of the table: ASCII text spells as itself
+    ascii_free: bool
+
+    @classmethod
+    def of(cls, letters: dict[str, str]) -> _Table:
+        return cls(MappingProxyType(letters), not any(key.isascii() for key in letters))
+
+    def spell(self, text: str) -> str:
+        """``text`` in Latin letters (see :func:`transliterate`)."""
+        if self.ascii_free and text.isascii():
+            return text
+        return transliterate(text, self.letters)
+
+
+@cache
+def _letters(code: str, names_in: str = "") -> _Table:
+    """``code``'s letter table, over ``names_in``'s."""
     letters = _data(code).get("letters", {})
-    return {str(k): str(v) for k, v in letters.items()} if isinstance(letters, dict) else {}
+    table = {str(k): str(v) for k, v in letters.items()} if isinstance(letters, dict) else {}
+    return _Table.of(dict(_letters(names_in).letters) | table if names_in else table)
 
 
 def _script(
@@ -113,14 +141,12 @@ def _script(
     data = _data(code)
     values = {"office": office, "recipient": recipient}
     # a Kazakh office's name in the Russian script keeps its Kazakh letters (қ, ң, ә)
-    table = _letters(names_in) | _letters(code) if names_in else _letters(code)
-    latin_values = {name: transliterate(value, table) for name, value in values.items()}
+    table = _letters(code, names_in)
+    latin_values = {name: table.spell(value) for name, value in values.items()}
     latin = _strings(data, "latin")
     if not latin:
         # a script in Latin letters with a name in Cyrillic: the name spelt out for the caller
-        latin_values = {
-            name: transliterate(value, _every_letter()) for name, value in values.items()
-        }
+        latin_values = {name: _every_letter().spell(value) for name, value in values.items()}
         if latin_values != values:
             latin = _strings(data, "lines")
     return CallScript(
@@ -133,12 +159,12 @@ def _script(
 
 
 @cache
-def _every_letter() -> dict[str, str]:
+def _every_letter() -> _Table:
     """Every shipped letter table in one."""
     table: dict[str, str] = {}
     for code in SCRIPT_LANGUAGES:
-        table |= _letters(code)
-    return table
+        table |= _letters(code).letters
+    return _Table.of(table)
 
 
 def call_scripts(language: str, office: str, recipient: str) -> tuple[CallScript, ...]:

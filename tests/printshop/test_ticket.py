@@ -5,8 +5,10 @@ import json
 from pathlib import Path
 
 import pypdf
+from hypothesis import given
+from hypothesis import strategies as st
 
-from faxbatch.printshop.ticket import SCHEMA_VERSION, job_json, job_text
+from faxbatch.printshop.ticket import SCHEMA_VERSION, job_json, job_text, pretty_json
 from tests.builders import build_folder
 
 
@@ -96,3 +98,23 @@ def test_warnings_and_no_volumes() -> None:
     assert b"  - huge (600 pages)" in text
     ticket = json.loads(job_json([], []))
     assert ticket["volumes"] == [] and ticket["totals"]["pages"] == 0
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_JSON, st.sampled_from(["", "  ", "    "]))
+def test_pretty_json_is_the_standard_librarys_indented_text(value: object, indent: str) -> None:
+    expected = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
+    assert pretty_json(value, indent) == expected
+
+
+def test_pretty_json_writes_keys_that_are_not_text_as_json_does() -> None:
+    value = {1: "a", None: [True, 2.5], "x": {}}
+    assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False)

@@ -82,6 +82,37 @@ def _volume_entry(v: VolumeRecord) -> dict[str, Any]:
     }
 
 
+#: JSON in one line, by the standard library's C encoder (``indent`` takes its Python one)
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False).encode
+_TEXT = json.encoder.encode_basestring  # a JSON string, as _ONE_LINE writes it
+_WORDS = {None: "null", True: "true", False: "false"}
+
+
+def pretty_json(value: Any, indent: str = "") -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, each line after the first indented.
+
+    The same text, but about twice as fast (a job ticket has an entry per document), and it
+    leaves no reference cycles behind (the standard library's indenting encoder does).
+    """
+    kind = type(value)
+    if kind is str:
+        return _TEXT(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None or kind is bool:
+        return _WORDS[value]
+    inner = indent + "  "
+    if kind is dict and value and all(type(key) is str for key in value):
+        items = [f"{inner}{_TEXT(key)}: {pretty_json(item, inner)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, list | tuple) and value:
+        items = [inner + pretty_json(item, inner) for item in value]
+        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+    if isinstance(value, dict) and value:  # keys json turns into text its own way
+        return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
+    return _ONE_LINE(value)
+
+
 def _document_entry(p: Placement, faxes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": p.doc_id,
@@ -140,18 +171,16 @@ def write_job_json(
             "by_channel": {c: _totals([v for v in volumes if v.channel == c]) for c in channels},
         },
     }
-    text = json.dumps(head, indent=2, ensure_ascii=False)
+    text = pretty_json(head)
     out.write(text[:-2] + ',\n  "documents": [')
     count = 0
     for channel in channels:
         for placement in placements_of(channel):
-            entry = json.dumps(
-                _document_entry(placement, faxes or {}), indent=2, ensure_ascii=False
-            )
-            out.write(("," if count else "") + "\n    " + entry.replace("\n", "\n    "))
+            entry = pretty_json(_document_entry(placement, faxes or {}), "    ")
+            out.write(("," if count else "") + "\n    " + entry)
             count += 1
     out.write("\n  ]" if count else "]")
-    tail = json.dumps({"warnings": list(warnings)}, indent=2, ensure_ascii=False)
+    tail = pretty_json({"warnings": list(warnings)})
     out.write(",\n" + tail[2:] + "\n")
 
 

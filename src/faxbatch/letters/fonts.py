@@ -20,10 +20,9 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import Protocol
 
-from fontTools.ttLib import TTFont
-
 from faxbatch.letters import shaping
 from faxbatch.letters.direction import MIRROR, has_rtl
+from faxbatch.letters.sfnt import read_metrics
 
 
 class Style(StrEnum):
@@ -85,24 +84,19 @@ class Face:
     def __init__(self, style: Style, data: bytes) -> None:
         self.style = style
         self.data = data
-        font = TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
-        self.postscript_name = str(font["name"].getDebugName(6) or "DejaVuSans")
-        self.units_per_em = int(font["head"].unitsPerEm)
-        self._cmap: dict[int, str] = dict(font.getBestCmap())
-        metrics: dict[str, tuple[int, int]] = font["hmtx"].metrics
+        metrics = read_metrics(data)
+        self.postscript_name = metrics.postscript_name
+        self.units_per_em = metrics.units_per_em
         scale = 1000.0 / self.units_per_em
         # advance widths in thousandths of the font size, by character
         self._widths: dict[str, float] = {
-            chr(code): metrics[name][0] * scale for code, name in self._cmap.items()
+            chr(code): advance * scale for code, advance in metrics.advances.items()
         }
-        os2 = font["OS/2"]
-        head = font["head"]
-        self.ascent = os2.sTypoAscender * scale
-        self.descent = os2.sTypoDescender * scale
-        cap = getattr(os2, "sCapHeight", 0) or font["glyf"]["H"].yMax  # old OS/2 tables lack it
-        self.cap_height = cap * scale
-        self.bbox = tuple(round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
-        self.italic_angle = float(font["post"].italicAngle)
+        self.ascent = metrics.ascent * scale
+        self.descent = metrics.descent * scale
+        self.cap_height = metrics.cap_height * scale
+        self.bbox = tuple(round(v * scale) for v in metrics.bbox)
+        self.italic_angle = metrics.italic_angle
 
     def has(self, char: str) -> bool:
         """Whether the face can draw ``char``."""
@@ -271,6 +265,7 @@ _DROPPED = ("GDEF", "GPOS", "GSUB", "MATH", "FFTM", "kern", "gasp")
 def subset(face: Face, chars: Iterable[str]) -> bytes:
     """A TrueType file holding just the glyphs of ``chars`` (same characters, same bytes)."""
     from fontTools import subset as ft_subset  # slow to import, and only a build subsets
+    from fontTools.ttLib import TTFont
 
     wanted = sorted({c for c in chars if face.has(c)} | {" "})
     logging.getLogger("fontTools").setLevel(logging.ERROR)
@@ -297,6 +292,8 @@ def subset(face: Face, chars: Iterable[str]) -> bytes:
 
 def embedded(face: Face, data: bytes) -> EmbeddedFont:
     """The embeddable font made from a subset of ``face`` (see :func:`subset`)."""
+    from fontTools.ttLib import TTFont  # imported with the subsetter, in a build
+
     font = TTFont(io.BytesIO(data), recalcTimestamp=False)
     order = font.getGlyphOrder()
     gid_of = {name: gid for gid, name in enumerate(order)}

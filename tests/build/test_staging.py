@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -141,6 +142,27 @@ def _stop(signum: int, frame: object) -> None:
     raise _Stopped(signum)
 
 
+def _signal_and_wait(signum: int) -> None:
+    """Send this process ``signum`` and return once it has landed, in whichever thread.
+
+    The kernel may hand it to any thread that does not block it, and on a busy machine that
+    thread may run only a while later: a fixed pause proved too short under load. The wakeup
+    file gets the signal's number as soon as it lands; the main thread runs the Python handler
+    at its next step.
+    """
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    before = signal.set_wakeup_fd(write)
+    try:
+        os.kill(os.getpid(), signum)
+        landed, _, _ = select.select([read], [], [], 10)
+        assert landed, "the signal did not land within 10 s"
+    finally:
+        signal.set_wakeup_fd(before)
+        os.close(read)
+        os.close(write)
+
+
 @pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("thread", [False, True], ids=["alone", "beside-a-thread"])
@@ -161,8 +183,7 @@ def test_a_signal_during_the_swap_is_handled_after_it(
     def send(step: str) -> None:
         if not sent:
             sent.append(step)
-            os.kill(os.getpid(), signum)
-            time.sleep(0.1)  # time for whichever thread the kernel chose to take the signal
+            _signal_and_wait(signum)
 
     def exchanging(a: Path, b: Path) -> bool:
         if not exchange:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from typing import Generic, TypeVar
 
@@ -43,11 +43,12 @@ class Geometry:
     bottom: float
     footer_baseline: float
 
-    @classmethod
-    def for_size(cls, size: PageSize) -> Geometry:
+    @staticmethod
+    @cache  # the same object each time: layout's caches find their keys by identity first
+    def for_size(size: PageSize) -> Geometry:
         """Margins of about an inch, top well clear of the fax header zone."""
         width, height = PAGE_SIZES[size]
-        return cls(
+        return Geometry(
             size=size,
             width=width,
             height=height,

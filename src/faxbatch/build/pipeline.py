@@ -48,7 +48,6 @@ from faxbatch.build.plan import (
     campaign_texts,
     campaign_warnings,
     check_campaign_text,
-    plan_characters,
 )
 from faxbatch.build.render import (
     Made,
@@ -62,6 +61,7 @@ from faxbatch.build.render import (
 )
 from faxbatch.build.reuse import (
     Reader,
+    ReadPlan,
     ReadSetup,
     Volumes,
     batch_fingerprint,
@@ -70,7 +70,7 @@ from faxbatch.build.reuse import (
     keep_sending_records,
     unchanged_batch,
 )
-from faxbatch.build.signing import Signing, may_be_sent
+from faxbatch.build.signing import Signing
 from faxbatch.build.staging import Staging
 from faxbatch.campaign.model import Campaign
 from faxbatch.clock import source_date_epoch
@@ -81,7 +81,7 @@ from faxbatch.letters.fonts import LAYOUT_CHARACTERS, EmbeddedFont, Style, embed
 from faxbatch.letters.labels import format_date, label_text
 from faxbatch.letters.markdown import parse_body
 from faxbatch.letters.pdf import RasterImage
-from faxbatch.letters.postal import AddressDoesNotFit, check_return_line, country_line
+from faxbatch.letters.postal import AddressDoesNotFit, check_return_line
 from faxbatch.numbers.reading import NumberOwners
 from faxbatch.numbers.sheet import SheetWriter
 from faxbatch.numbers.verification import VerificationSheet, load_verification
@@ -387,34 +387,19 @@ class _Build:
         read = in_order(Reader, setup, recipients, self.jobs, chunk=64, meanwhile=warm_up)
         with naming(self.spill), self.spill.open("wb") as spill, contextlib.closing(read):
             for item in read:
-                assert isinstance(item, tuple)
-                plan, fresh = item
-                if fresh:  # readings known from before are in the cache already
-                    self._remember_readings(plan)
-                for reading in plan.fax_readings:
-                    self.owners.add(plan.recipient.id, reading)
-                self.posts = self.posts or "post" in plan.recipient.channels
-                self.chars |= plan_characters(plan)
-                self.chars.update(country_line(plan.recipient, self.campaign.sender.country))
-                if self.campaign.letter.also_sent_to and may_be_sent(plan):
-                    recipient = plan.recipient
-                    self.others.append(
-                        (recipient.id, recipient.organization or recipient.display_name)
-                    )
-                pickle.dump(plan, spill, protocol=pickle.HIGHEST_PROTOCOL)
+                assert isinstance(item, ReadPlan)
+                for key, readings in item.fresh:  # readings known from before are cached already
+                    self.cache.readings(key, readings)
+                for reading in item.fax_readings:
+                    self.owners.add(item.recipient_id, reading)
+                self.posts = self.posts or item.posts
+                self.chars |= item.characters
+                if item.other is not None:
+                    self.others.append(item.other)
+                spill.write(item.pickled)  # our own file, read back by _spilled
                 self.count += 1
         self.signing.read(self.chars)
         self.result.warnings.extend(self.signing.warnings())
-
-    def _remember_readings(self, plan: RecipientPlan) -> None:
-        from faxbatch.build.plan import readings_key
-
-        recipient = plan.recipient
-        for kind, raw, readings in (
-            ("fax", recipient.fax, plan.fax_readings),
-            ("phone", recipient.phone, plan.phone_readings),
-        ):
-            self.cache.readings(readings_key(self.campaign, recipient, raw, kind), readings)
 
     def _spilled(self) -> Iterator[RecipientPlan]:
         with self.spill.open("rb") as spill:

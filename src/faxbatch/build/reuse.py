@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import pickle
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,12 +30,14 @@ from faxbatch.build.cache import (
     input_key,
 )
 from faxbatch.build.cache import FOLDER as CACHE_FOLDER
-from faxbatch.build.plan import RecipientPlan, read_recipient
+from faxbatch.build.plan import plan_characters, read_recipient, readings_key
 from faxbatch.build.render import Made
+from faxbatch.build.signing import may_be_sent
 from faxbatch.build.staging import MARKER, Staging
 from faxbatch.campaign.model import Campaign, Recipient
 from faxbatch.errors import OutputNotWritableError
 from faxbatch.files import naming
+from faxbatch.letters.postal import country_line
 from faxbatch.numbers.reading import NumberReading
 from faxbatch.numbers.verification import VerificationSheet
 from faxbatch.printshop.volumes import Placement, VolumeRecord, VolumeSet
@@ -46,6 +49,25 @@ class ReadSetup:
     previous: Path | None
 
 
+@dataclass(frozen=True)
+class ReadPlan:
+    """A recipient's first-pass plan as a worker sends it back, with what the build keeps of it.
+
+    The plan comes pickled, for the spill file as it is: it is not unpickled and pickled again
+    by the main process.
+    """
+
+    pickled: bytes
+    recipient_id: str
+    fax_readings: tuple[NumberReading, ...]
+    #: each number field read afresh (not known from the previous build): its key and readings
+    fresh: tuple[tuple[str, tuple[NumberReading, ...]], ...]
+    posts: bool  # whether it asks for a letter by post
+    characters: frozenset[str]  # what its documents may print (the fonts' subsets hold them)
+    #: (id, organization) if a letter may name it as "also sent to", else None
+    other: tuple[str, str] | None
+
+
 class Reader:
     """Reads recipients in one process, with the previous build's readings at hand."""
 
@@ -53,6 +75,7 @@ class Reader:
         self.campaign = setup.campaign
         self.previous = PreviousBuild(setup.previous) if setup.previous else None
         self.misses = 0
+        self.names_others = setup.campaign.letter.also_sent_to
 
     def close(self) -> None:
         """Release the previous build's cache."""
@@ -64,11 +87,33 @@ class Reader:
         self.misses += found is None
         return found
 
-    def __call__(self, recipient: Recipient) -> tuple[RecipientPlan, bool]:
-        """The recipient's first-pass plan, and whether any number had to be read afresh."""
+    def __call__(self, recipient: Recipient) -> ReadPlan:
+        """The recipient's first-pass plan, ready for the spill file, and what the build keeps."""
+        campaign = self.campaign
         misses = self.misses
-        plan = read_recipient(self.campaign, recipient, self._known)
-        return plan, self.misses > misses
+        plan = read_recipient(campaign, recipient, self._known)
+        fresh = self.misses > misses  # some number had to be read afresh
+        recipient = plan.recipient
+        fields = (
+            ("fax", recipient.fax, plan.fax_readings),
+            ("phone", recipient.phone, plan.phone_readings),
+        )
+        named = self.names_others and may_be_sent(plan)
+        return ReadPlan(
+            pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL),
+            recipient.id,
+            plan.fax_readings,
+            tuple(
+                (readings_key(campaign, recipient, raw, kind), found) for kind, raw, found in fields
+            )
+            if fresh
+            else (),
+            "post" in recipient.channels,
+            frozenset(
+                plan_characters(plan) | set(country_line(recipient, campaign.sender.country))
+            ),
+            (recipient.id, recipient.organization or recipient.display_name) if named else None,
+        )
 
 
 class Volumes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import struct
 import unicodedata
 import zlib
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache, cached_property
 from importlib import resources
+from itertools import repeat
 from typing import Protocol
 
 from faxbatch.letters import shaping
@@ -108,8 +110,7 @@ class Face:
 
     def width(self, text: str, size: float) -> float:
         """Width of ``text`` at ``size`` points, in points."""
-        widths = self._widths
-        return sum(widths.get(c, 0.0) for c in text) * size / 1000.0
+        return sum(map(self._widths.get, text, repeat(0.0))) * size / 1000.0
 
     def char_width(self, char: str) -> float:
         """Advance width of one character in thousandths of the font size."""
@@ -229,8 +230,8 @@ class EmbeddedFont:
         """The text as a PDF hex string of CIDs, ``<0012002f>``."""
         cached = self._encoded.get(text)
         if cached is None:
-            codes = self.codes
-            cached = b"<" + "".join([f"{codes[c]:04x}" for c in text]).encode("ascii") + b">"
+            cids = struct.pack(f">{len(text)}H", *map(self.codes.__getitem__, text))
+            cached = b"<" + cids.hex().encode("ascii") + b">"
             if len(self._encoded) < 20_000:  # the lines of a letter repeat in every document
                 self._encoded[text] = cached
         return cached

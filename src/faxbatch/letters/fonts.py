@@ -117,6 +117,10 @@ class Face:
         return self._widths.get(char, 0.0)
 
 
+#: line breaks and tabs, never missing (for str.translate: removed)
+_BREAKS = dict.fromkeys(map(ord, "\n\r\t"))
+
+
 class Typeface:
     """The four faces, loaded once per process."""
 
@@ -134,6 +138,8 @@ class Typeface:
         it); an Arabic letter is missing unless the font has every form it joins with.
         """
         regular = self.faces[Style.REGULAR]
+        if (not text or max(text) < "\u0600") and regular.covers(text.translate(_BREAKS)):
+            return []  # no Arabic letter (their forms count), and the font has every character
         seen: list[str] = []
         for char in text:
             if char in "\n\r\t" or char in seen:

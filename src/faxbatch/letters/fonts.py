@@ -137,9 +137,15 @@ class Typeface:
         never drawn are never missing, nor is a space (drawn as a space when the font lacks
         it); an Arabic letter is missing unless the font has every form it joins with.
         """
-        regular = self.faces[Style.REGULAR]
-        if (not text or max(text) < "\u0600") and regular.covers(text.translate(_BREAKS)):
+        if (not text or max(text) < "\u0600") and self.faces[Style.REGULAR].covers(
+            text.translate(_BREAKS)
+        ):
             return []  # no Arabic letter (their forms count), and the font has every character
+        return self.missing_each(text)
+
+    def missing_each(self, text: str) -> list[str]:
+        """:meth:`missing`, asking of every character on its own (the rule itself)."""
+        regular = self.faces[Style.REGULAR]
         seen: list[str] = []
         for char in text:
             if char in "\n\r\t" or char in seen:

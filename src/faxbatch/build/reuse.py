@@ -75,7 +75,6 @@ class Reader:
         self.campaign = setup.campaign
         self.previous = PreviousBuild(setup.previous) if setup.previous else None
         self.misses = 0
-        self.names_others = setup.campaign.letter.also_sent_to
 
     def close(self) -> None:
         """Release the previous build's cache."""
@@ -98,7 +97,7 @@ class Reader:
             ("fax", recipient.fax, plan.fax_readings),
             ("phone", recipient.phone, plan.phone_readings),
         )
-        named = self.names_others and may_be_sent(plan)
+        named = campaign.letter.also_sent_to and may_be_sent(plan)
         return ReadPlan(
             pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL),
             recipient.id,

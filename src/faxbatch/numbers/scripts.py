@@ -103,10 +103,6 @@ def _filled(line: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: values[match[1]], line)
 
 
-def _has_ascii(letters: Mapping[str, str]) -> bool:
-    return any(key.isascii() for key in letters)
-
-
 @dataclass(frozen=True)
 class _Table:
     """A letter table (lower-case letter: its Latin spelling), read once and never changed."""

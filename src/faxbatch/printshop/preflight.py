@@ -374,9 +374,7 @@ class _Interpreter:
                 self.problems.append(str(exc))
                 return
             except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError):
-                name = "".join(
-                    c if c.isprintable() else "?" for c in operator[:20].decode("latin-1")
-                )
+                name = _printable(operator.decode("latin-1"), 20)
                 self.problems.append(
                     f"a content stream's {name} operator has operands of the wrong kind"
                 )
@@ -389,8 +387,7 @@ class _Interpreter:
         except _Unreadable:
             raise
         except Exception:  # a damaged font dictionary: the page cannot be read as it draws
-            shown = "".join(c if c.isprintable() else "?" for c in str(name))[:40]
-            raise _Unreadable(f"font {shown} cannot be read") from None
+            raise _Unreadable(f"font {_printable(str(name), 40)} cannot be read") from None
 
     def _do(self, op: bytes, args: list[Any], fonts: Any, xobjects: Any) -> None:
         s = self.state
@@ -1016,6 +1013,11 @@ def _marks_failures(
     return tuple(failures), bool(texts) or bool(problems), _text_digest([*texts, *images])
 
 
+def _printable(text: str, limit: int) -> str:
+    """At most ``limit`` characters of a file's own text for a message, the unprintable as ``?``."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
 def _text_digest(texts: Sequence[Mark]) -> str:
     """A digest of the texts (and images) a page draws and where: pages compare by it."""
     joined = "".join(f"{mark.text}\x1e{mark.x0:.1f}\x1e{mark.y0:.1f}\x1f" for mark in texts)
@@ -1069,7 +1071,7 @@ def _check_files(works: Sequence[_Work], page_size: str, margin: float) -> list[
                 failures, digests = _single_failures(work, page_size, margin, streams, seen)
                 checked.append(_Checked(failures, dict(enumerate(digests, start=1))))
         except Exception as exc:  # what no check foresaw: a failure of this file, never a pass
-            said = "".join(c if c.isprintable() else "?" for c in str(exc))[:80]
+            said = _printable(str(exc), 80)
             checked.append(
                 _Checked([f"{work.relative}: cannot be checked ({type(exc).__name__}: {said})"], {})
             )
